@@ -1,0 +1,249 @@
+//! Timing harness: workload registry types, interleaved repetitions, medians and the JSON report.
+
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+/// Unit of million messages per second (higher is better).
+pub const MMSG_PER_S: &str = "Mmsg/s";
+/// Unit of nanoseconds per operation (lower is better).
+pub const NS_PER_OP: &str = "ns/op";
+
+/// Run parameters handed to every contender.
+#[derive(Clone, Copy, Debug)]
+pub struct Params {
+    /// `--quick`: fewer messages per repetition.
+    pub quick: bool,
+    /// This call is the untimed warm-up: even fewer messages.
+    pub warmup: bool,
+}
+
+impl Params {
+    /// Scales a full-size message count for `--quick` (÷5) and warm-up (÷10).
+    pub fn count(&self, full: u64) -> u64 {
+        let mut n = if self.quick { full / 5 } else { full };
+        if self.warmup {
+            n /= 10;
+        }
+        n.max(1_000)
+    }
+
+    /// Scales a full-size time budget the same way as [`Params::count`].
+    pub fn budget(&self, full: Duration) -> Duration {
+        let mut d = if self.quick { full / 4 } else { full };
+        if self.warmup {
+            d /= 10;
+        }
+        d
+    }
+}
+
+/// One measured implementation of a workload.
+pub struct Contender {
+    /// Crate name ("nimsync", "rtrb", "crossbeam-channel", "std", ...).
+    pub name: &'static str,
+    /// Runs one repetition and returns the measured value in the workload's unit.
+    pub run: fn(&Params) -> f64,
+}
+
+/// A benchmark workload with the contenders measured side by side.
+pub struct Workload {
+    /// Group, e.g. "channels".
+    pub group: &'static str,
+    /// Name inside the group, e.g. "spsc_u64_cap1024".
+    pub name: &'static str,
+    /// [`MMSG_PER_S`] or [`NS_PER_OP`].
+    pub unit: &'static str,
+    /// Whether a larger value is better (throughput) or worse (latency).
+    pub higher_is_better: bool,
+    /// One line on how it is measured.
+    pub note: &'static str,
+    /// Implementations compared.
+    pub contenders: Vec<Contender>,
+}
+
+impl Workload {
+    /// "group/name", the string filters match against.
+    pub fn id(&self) -> String {
+        format!("{}/{}", self.group, self.name)
+    }
+
+    /// Whether any filter is a substring of the id (no filter selects everything).
+    pub fn selected(&self, filters: &[String]) -> bool {
+        let id = self.id();
+        filters.is_empty() || filters.iter().any(|f| id.contains(f.as_str()))
+    }
+}
+
+/// Measured samples of one contender.
+#[derive(Serialize, Debug)]
+pub struct ContenderResult {
+    /// Contender name.
+    pub name: String,
+    /// One value per repetition, in run order.
+    pub samples: Vec<f64>,
+    /// Median of `samples`.
+    pub median: f64,
+}
+
+/// Results of one workload.
+#[derive(Serialize, Debug)]
+pub struct WorkloadResult {
+    /// Workload group.
+    pub group: String,
+    /// Workload name.
+    pub workload: String,
+    /// Unit of every value.
+    pub unit: String,
+    /// Whether larger values are better.
+    pub higher_is_better: bool,
+    /// How it is measured.
+    pub note: String,
+    /// One entry per contender, in registry order.
+    pub contenders: Vec<ContenderResult>,
+}
+
+/// The whole run, as written to `--json`.
+#[derive(Serialize, Debug)]
+pub struct Report {
+    /// Whether `--quick` was given.
+    pub quick: bool,
+    /// Repetitions per contender.
+    pub reps: usize,
+    /// Filters given on the command line.
+    pub filters: Vec<String>,
+    /// Workloads in run order.
+    pub workloads: Vec<WorkloadResult>,
+}
+
+/// Median of a sample set (mean of the middle two for an even count; NaN when empty).
+pub fn median(samples: &[f64]) -> f64 {
+    if samples.is_empty() {
+        return f64::NAN;
+    }
+    let mut v = samples.to_vec();
+    v.sort_by(f64::total_cmp);
+    let mid = v.len() / 2;
+    if v.len() % 2 == 1 {
+        v[mid]
+    } else {
+        (v[mid - 1] + v[mid]) / 2.0
+    }
+}
+
+/// Throughput in million messages per second.
+pub fn mmsg_per_s(messages: u64, elapsed: Duration) -> f64 {
+    messages as f64 / elapsed.as_secs_f64() / 1e6
+}
+
+/// Nanoseconds per operation.
+pub fn ns_per_op(ops: u64, elapsed: Duration) -> f64 {
+    elapsed.as_secs_f64() * 1e9 / ops as f64
+}
+
+/// Runs one workload: one warm-up call per contender, then `reps` rounds in which every
+/// contender runs once (round-robin, the starting contender rotating each round, so slow drift
+/// of the machine spreads over all contenders).
+pub fn run_workload(
+    w: &Workload,
+    quick: bool,
+    reps: usize,
+    index: usize,
+    total: usize,
+) -> WorkloadResult {
+    let t0 = Instant::now();
+    eprintln!("[{}/{}] {} ({}) warm-up", index + 1, total, w.id(), w.unit);
+    let warm = Params {
+        quick,
+        warmup: true,
+    };
+    for c in &w.contenders {
+        std::hint::black_box((c.run)(&warm));
+    }
+    let params = Params {
+        quick,
+        warmup: false,
+    };
+    let n = w.contenders.len();
+    let mut samples = vec![Vec::with_capacity(reps); n];
+    for rep in 0..reps {
+        for k in 0..n {
+            let ci = (k + rep) % n;
+            samples[ci].push((w.contenders[ci].run)(&params));
+        }
+        let line: Vec<String> = w
+            .contenders
+            .iter()
+            .zip(&samples)
+            .map(|(c, s)| format!("{} {:.1}", c.name, s[rep]))
+            .collect();
+        eprintln!("    rep {}/{}: {}", rep + 1, reps, line.join(", "));
+    }
+    let contenders = w
+        .contenders
+        .iter()
+        .zip(samples)
+        .map(|(c, s)| ContenderResult {
+            name: c.name.to_string(),
+            median: median(&s),
+            samples: s,
+        })
+        .collect();
+    eprintln!("    done in {:.1} s", t0.elapsed().as_secs_f64());
+    WorkloadResult {
+        group: w.group.to_string(),
+        workload: w.name.to_string(),
+        unit: w.unit.to_string(),
+        higher_is_better: w.higher_is_better,
+        note: w.note.to_string(),
+        contenders,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn median_odd_even_empty() {
+        assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(&[4.0, 1.0, 2.0, 3.0]), 2.5);
+        assert!(median(&[]).is_nan());
+    }
+
+    #[test]
+    fn scaling() {
+        let full = Params {
+            quick: false,
+            warmup: false,
+        };
+        let quick = Params {
+            quick: true,
+            warmup: false,
+        };
+        let warm = Params {
+            quick: true,
+            warmup: true,
+        };
+        assert_eq!(full.count(10_000_000), 10_000_000);
+        assert_eq!(quick.count(10_000_000), 2_000_000);
+        assert_eq!(warm.count(10_000_000), 200_000);
+        assert_eq!(warm.count(10), 1_000);
+    }
+
+    #[test]
+    fn filters_match_substrings() {
+        let w = Workload {
+            group: "channels",
+            name: "spsc_u64_cap1024",
+            unit: MMSG_PER_S,
+            higher_is_better: true,
+            note: "",
+            contenders: vec![],
+        };
+        assert!(w.selected(&[]));
+        assert!(w.selected(&["channels".into()]));
+        assert!(w.selected(&["nope".into(), "spsc".into()]));
+        assert!(!w.selected(&["mpmc".into()]));
+    }
+}

@@ -1,0 +1,149 @@
+//! `nimsync-benches`: runs nimsync and its peers side by side on the same workloads and writes
+//! the medians as JSON (rendered by `cargo xtask bench`).
+//!
+//! ```text
+//! nimsync-benches [--quick] [--reps N] [--json PATH] [--list] [FILTER...]
+//! ```
+//!
+//! A FILTER selects the workloads whose "group/name" contains it (`channels` selects every
+//! channel workload). Progress goes to stderr.
+
+mod channels;
+mod harness;
+
+use std::process::ExitCode;
+
+use harness::{Report, Workload, run_workload};
+
+const USAGE: &str =
+    "usage: nimsync-benches [--quick] [--reps N] [--json PATH] [--list] [FILTER...]";
+
+/// Parsed command line.
+#[derive(Debug, Default)]
+struct Args {
+    quick: bool,
+    reps: Option<usize>,
+    json: Option<String>,
+    list: bool,
+    filters: Vec<String>,
+}
+
+fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Args, String> {
+    let mut out = Args::default();
+    let mut it = args.into_iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--quick" => out.quick = true,
+            "--list" => out.list = true,
+            "--reps" => {
+                let v = it.next().ok_or("--reps needs a value")?;
+                let n: usize = v.parse().map_err(|_| format!("bad --reps value {v:?}"))?;
+                if n == 0 {
+                    return Err("--reps must be at least 1".into());
+                }
+                out.reps = Some(n);
+            }
+            "--json" => out.json = Some(it.next().ok_or("--json needs a path")?),
+            "-h" | "--help" => return Err(String::new()),
+            s if s.starts_with('-') => return Err(format!("unknown flag {s:?}")),
+            _ => out.filters.push(a),
+        }
+    }
+    Ok(out)
+}
+
+/// Every registered workload, in run order.
+fn registry() -> Vec<Workload> {
+    channels::workloads()
+}
+
+fn main() -> ExitCode {
+    let args = match parse_args(std::env::args().skip(1)) {
+        Ok(a) => a,
+        Err(e) if e.is_empty() => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            eprintln!("error: {e}\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let selected: Vec<Workload> = registry()
+        .into_iter()
+        .filter(|w| w.selected(&args.filters))
+        .collect();
+    if args.list {
+        for w in &selected {
+            let names: Vec<_> = w.contenders.iter().map(|c| c.name).collect();
+            println!("{} ({}): {}", w.id(), w.unit, names.join(", "));
+        }
+        return ExitCode::SUCCESS;
+    }
+    if selected.is_empty() {
+        eprintln!("error: no workload matches {:?}", args.filters);
+        return ExitCode::from(2);
+    }
+    let reps = args.reps.unwrap_or(if args.quick { 3 } else { 5 });
+    let start = std::time::Instant::now();
+    let workloads = selected
+        .iter()
+        .enumerate()
+        .map(|(i, w)| run_workload(w, args.quick, reps, i, selected.len()))
+        .collect();
+    eprintln!(
+        "all workloads done in {:.1} s",
+        start.elapsed().as_secs_f64()
+    );
+    let report = Report {
+        quick: args.quick,
+        reps,
+        filters: args.filters,
+        workloads,
+    };
+    let json = serde_json::to_string_pretty(&report).expect("report serializes");
+    match &args.json {
+        Some(path) => {
+            if let Err(e) = std::fs::write(path, json + "\n") {
+                eprintln!("error: cannot write {path}: {e}");
+                return ExitCode::FAILURE;
+            }
+            eprintln!("wrote {path}");
+        }
+        None => println!("{json}"),
+    }
+    ExitCode::SUCCESS
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(s: &[&str]) -> Result<Args, String> {
+        parse_args(s.iter().map(|s| s.to_string()))
+    }
+
+    #[test]
+    fn args() {
+        let a = parse(&["--quick", "--reps", "4", "--json", "x.json", "spsc", "mpmc"]).unwrap();
+        assert!(a.quick);
+        assert_eq!(a.reps, Some(4));
+        assert_eq!(a.json.as_deref(), Some("x.json"));
+        assert_eq!(a.filters, ["spsc", "mpmc"]);
+        assert!(parse(&["--bogus"]).is_err());
+        assert!(parse(&["--reps"]).is_err());
+        assert!(parse(&["--reps", "0"]).is_err());
+    }
+
+    #[test]
+    fn channels_filter_selects_every_channel_workload() {
+        let all = registry();
+        let channel_count = all.iter().filter(|w| w.group == "channels").count();
+        let chosen = all
+            .iter()
+            .filter(|w| w.selected(&["channels".into()]))
+            .count();
+        assert_eq!(chosen, channel_count);
+        assert!(chosen >= 9);
+    }
+}

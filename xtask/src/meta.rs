@@ -1,0 +1,222 @@
+//! Run metadata for the report: date, machine, rustc, git revision and the peers' crate versions
+//! (read from Cargo.lock).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Command;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::Serialize;
+
+use crate::report::RawReport;
+
+/// Everything the report says about where and how it was measured.
+#[derive(Serialize, Debug, Clone, PartialEq)]
+pub struct Meta {
+    /// UTC date and time, "YYYY-MM-DD HH:MM UTC".
+    pub date: String,
+    /// CPU model name from /proc/cpuinfo.
+    pub cpu: String,
+    /// Logical CPUs available to the process.
+    pub cpus: usize,
+    /// `rustc --version`.
+    pub rustc: String,
+    /// `git describe --always --dirty`, or "unknown".
+    pub git: String,
+    /// `--quick` run.
+    pub quick: bool,
+    /// Repetitions per contender.
+    pub reps: usize,
+    /// Workload filters.
+    pub filters: Vec<String>,
+    /// Contender name -> version ("std" -> the rustc version, "nimsync" -> the workspace crate).
+    pub versions: BTreeMap<String, String>,
+}
+
+impl Meta {
+    /// Collects the metadata for a finished run.
+    pub fn collect(root: &Path, raw: &RawReport) -> Meta {
+        let lock = std::fs::read_to_string(root.join("Cargo.lock")).unwrap_or_default();
+        let packages = lock_versions(&lock);
+        let rustc = command_line("rustc", &["--version"]).unwrap_or_else(|| "unknown".into());
+        let mut versions = BTreeMap::new();
+        for w in &raw.workloads {
+            for c in &w.contenders {
+                let v = contender_version(&c.name, &packages, &rustc);
+                versions.insert(c.name.clone(), v);
+            }
+        }
+        let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+        Meta {
+            date: utc_date(SystemTime::now()),
+            cpu: cpu_model(&cpuinfo).unwrap_or_else(|| "unknown CPU".into()),
+            cpus: std::thread::available_parallelism().map_or(0, |n| n.get()),
+            git: command_line(
+                "git",
+                &[
+                    "-C",
+                    &root.to_string_lossy(),
+                    "describe",
+                    "--always",
+                    "--dirty",
+                ],
+            )
+            .unwrap_or_else(|| "unknown".into()),
+            rustc,
+            quick: raw.quick,
+            reps: raw.reps,
+            filters: raw.filters.clone(),
+            versions,
+        }
+    }
+
+    /// One line describing the machine, e.g. "AMD EPYC, 2 CPUs".
+    pub fn machine(&self) -> String {
+        format!("{}, {} CPUs", self.cpu, self.cpus)
+    }
+}
+
+/// First line of a command's stdout, if it ran and succeeded.
+fn command_line(program: &str, args: &[&str]) -> Option<String> {
+    let out = Command::new(program).args(args).output().ok()?;
+    if !out.status.success() {
+        return None;
+    }
+    let s = String::from_utf8_lossy(&out.stdout);
+    s.lines()
+        .next()
+        .map(|l| l.trim().to_string())
+        .filter(|l| !l.is_empty())
+}
+
+/// Version string of a contender: its Cargo.lock package, the toolchain for "std", the
+/// workspace crate for "nimsync".
+fn contender_version(name: &str, packages: &BTreeMap<String, Vec<String>>, rustc: &str) -> String {
+    let package = match name {
+        "std" => return rustc.to_string(),
+        "nimsync" => "nimsync-core-channels",
+        other => other,
+    };
+    match packages.get(package) {
+        Some(vs) => vs.join(", "),
+        None => "?".into(),
+    }
+}
+
+/// Package name -> versions, from Cargo.lock text.
+pub fn lock_versions(lock: &str) -> BTreeMap<String, Vec<String>> {
+    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut name: Option<String> = None;
+    for line in lock.lines() {
+        let line = line.trim();
+        if line == "[[package]]" {
+            name = None;
+        } else if let Some(v) = quoted_value(line, "name") {
+            name = Some(v);
+        } else if let Some(v) = quoted_value(line, "version")
+            && let Some(n) = name.take()
+        {
+            out.entry(n).or_default().push(v);
+        }
+    }
+    out
+}
+
+/// The value of `key = "value"`.
+fn quoted_value(line: &str, key: &str) -> Option<String> {
+    let rest = line
+        .strip_prefix(key)?
+        .trim_start()
+        .strip_prefix('=')?
+        .trim();
+    Some(rest.strip_prefix('"')?.strip_suffix('"')?.to_string())
+}
+
+/// The first "model name" in /proc/cpuinfo text.
+pub fn cpu_model(cpuinfo: &str) -> Option<String> {
+    cpuinfo.lines().find_map(|l| {
+        let (k, v) = l.split_once(':')?;
+        (k.trim() == "model name").then(|| v.trim().to_string())
+    })
+}
+
+/// "YYYY-MM-DD HH:MM UTC" for a point in time.
+pub fn utc_date(t: SystemTime) -> String {
+    let secs = t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let (y, m, d) = civil_from_days((secs / 86_400) as i64);
+    let rem = secs % 86_400;
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02} UTC",
+        rem / 3600,
+        rem % 3600 / 60
+    )
+}
+
+/// Days since 1970-01-01 -> (year, month, day) in the proleptic Gregorian calendar
+/// (Howard Hinnant's algorithm).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn dates() {
+        assert_eq!(utc_date(UNIX_EPOCH), "1970-01-01 00:00 UTC");
+        // 2000-02-29 12:34 UTC (a leap day)
+        let t = UNIX_EPOCH + Duration::from_secs(951_827_640);
+        assert_eq!(utc_date(t), "2000-02-29 12:34 UTC");
+        // 2024-12-31 23:59 UTC
+        let t = UNIX_EPOCH + Duration::from_secs(1_735_689_540);
+        assert_eq!(utc_date(t), "2024-12-31 23:59 UTC");
+    }
+
+    #[test]
+    fn lock_file() {
+        let lock = r#"
+version = 4
+
+[[package]]
+name = "rtrb"
+version = "0.3.6"
+source = "registry+https://github.com/rust-lang/crates.io-index"
+
+[[package]]
+name = "syn"
+version = "1.0.109"
+
+[[package]]
+name = "syn"
+version = "2.0.100"
+dependencies = [
+ "quote",
+]
+"#;
+        let v = lock_versions(lock);
+        assert_eq!(v["rtrb"], ["0.3.6"]);
+        assert_eq!(v["syn"], ["1.0.109", "2.0.100"]);
+        assert_eq!(v.len(), 2);
+        assert_eq!(contender_version("rtrb", &v, "rustc 1.95.0"), "0.3.6");
+        assert_eq!(contender_version("std", &v, "rustc 1.95.0"), "rustc 1.95.0");
+        assert_eq!(contender_version("flume", &v, "rustc 1.95.0"), "?");
+    }
+
+    #[test]
+    fn cpuinfo() {
+        let s = "processor\t: 0\nvendor_id\t: AuthenticAMD\nmodel name\t: AMD EPYC 7B13\n";
+        assert_eq!(cpu_model(s).as_deref(), Some("AMD EPYC 7B13"));
+        assert_eq!(cpu_model("nothing"), None);
+    }
+}

@@ -1,0 +1,468 @@
+//! The channel proper: a ring plus policy, spill queue, reservations, counters and wait queues.
+//!
+//! Everything here is non-blocking; `wait.rs` and `future.rs` add waiting on top.
+//!
+//! # The waiter handshake (no lost wake-up)
+//! A waiter registers on an [`Event`] (which ends in a SeqCst fence), then re-checks the ring,
+//! and only then sleeps. A producer publishes with a SeqCst read-modify-write on the tail (a
+//! consumer frees with one on the head) and then checks for waiters. Either the waiter's
+//! re-check sees the change, or the notifier sees the waiter: the classic store-load pairing,
+//! modelled in `tests/loom.rs`.
+//!
+//! # The spill queue
+//! A mutex-guarded `VecDeque` beside the ring, used by the `Overflow` policy (values beyond
+//! capacity) and by [`Permit`](crate::Permit)s that lose a race for the last slot. While it
+//! holds values every send goes to it too, so per-producer FIFO order is kept; receivers take
+//! from the ring first, then from the spill. The fast path only reads one counter of it.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use crate::Policy;
+use crate::error::{TryRecvError, TryReserveError, TrySendError};
+use crate::event::Event;
+use crate::queue::{CLOSED, ONE, Pop, Push, Queue};
+use crate::stats::Stats;
+use crate::sync::{AtomicUsize, Mutex, Ordering};
+
+/// Shared state in the producers' cache line.
+pub struct TxShared {
+    /// Receivers wait here for values; producers notify.
+    pub(crate) not_empty: Event,
+    pub(crate) senders: AtomicUsize,
+    /// Outstanding permits.
+    pub(crate) reserved: AtomicUsize,
+    /// Values currently in the spill queue.
+    pub(crate) spilled: AtomicUsize,
+    /// Values discarded by the DropNewest / DropOldest policies.
+    pub(crate) dropped: AtomicUsize,
+    /// Of those, values evicted from the ring by DropOldest (they advanced the head).
+    pub(crate) evicted: AtomicUsize,
+    pub(crate) policy: Policy,
+}
+
+/// Shared state in the consumers' cache line.
+pub struct RxShared<T> {
+    /// Senders wait here for room; consumers notify.
+    pub(crate) not_full: Event,
+    pub(crate) receivers: AtomicUsize,
+    pub(crate) spill: Mutex<Spill<T>>,
+}
+
+/// The spill queue and its lifetime totals.
+pub struct Spill<T> {
+    pub(crate) values: VecDeque<T>,
+    pub(crate) pushed: usize,
+    pub(crate) popped: usize,
+}
+
+impl TxShared {
+    pub(crate) fn new(policy: Policy) -> Self {
+        Self {
+            not_empty: Event::new(),
+            senders: AtomicUsize::new(1),
+            reserved: AtomicUsize::new(0),
+            spilled: AtomicUsize::new(0),
+            dropped: AtomicUsize::new(0),
+            evicted: AtomicUsize::new(0),
+            policy,
+        }
+    }
+}
+
+impl<T> RxShared<T> {
+    pub(crate) fn new() -> Self {
+        Self {
+            not_full: Event::new(),
+            receivers: AtomicUsize::new(1),
+            spill: Mutex::new(Spill {
+                values: VecDeque::new(),
+                pushed: 0,
+                popped: 0,
+            }),
+        }
+    }
+}
+
+/// Builds a channel over queue type `Q`.
+pub(crate) fn new_chan<T: Send, Q: Queue<T>>(capacity: usize, policy: Policy) -> Arc<Q> {
+    let evicting = policy == Policy::DropOldest;
+    Arc::new(Q::new(
+        capacity,
+        evicting,
+        TxShared::new(policy),
+        RxShared::new(),
+    ))
+}
+
+/// The operations every channel offers, whatever its ring.
+///
+/// This is the seam between the per-mode handles and the rings: each handle holds a
+/// `RawChan`, and all waiting logic is written once against it.
+///
+/// # Safety contract
+/// The `unsafe` methods inherit [`Queue`]'s contract: on a single-producer channel no two
+/// producer-side calls (`try_send`, `try_send_batch`, `send_reserved`) overlap, and likewise
+/// for consumer-side calls on a single-consumer channel.
+#[doc(hidden)]
+pub trait RawChan<T>: Clone + Send + Sync + Unpin {
+    /// Non-blocking send applying the channel's policy.
+    ///
+    /// # Safety
+    /// See the trait's safety contract.
+    unsafe fn try_send(&self, value: T) -> Result<(), TrySendError<T>>;
+    /// Moves as many values from the front of `items` as fit (the spill counts as full).
+    ///
+    /// # Safety
+    /// See the trait's safety contract.
+    unsafe fn try_send_batch(&self, items: &mut Vec<T>) -> Result<usize, ()>;
+    /// Non-blocking receive.
+    ///
+    /// # Safety
+    /// See the trait's safety contract.
+    unsafe fn try_recv(&self) -> Result<T, TryRecvError>;
+    /// Appends up to `max` values; `Ok(0)` if empty, `Err(())` if closed and drained.
+    ///
+    /// # Safety
+    /// See the trait's safety contract.
+    unsafe fn try_recv_batch(&self, out: &mut Vec<T>, max: usize) -> Result<usize, ()>;
+    /// Reserves one unit of capacity.
+    fn try_reserve(&self) -> Result<(), TryReserveError>;
+    /// Sends using a reservation (never fails for lack of room).
+    ///
+    /// # Safety
+    /// See the trait's safety contract; a reservation must be held.
+    unsafe fn send_reserved(&self, value: T);
+    /// Gives back an unused reservation.
+    fn release_reserved(&self);
+    /// Wait queue of receivers.
+    fn not_empty(&self) -> &Event;
+    /// Wait queue of senders.
+    fn not_full(&self) -> &Event;
+    /// Closes the channel; `true` if this call closed it.
+    fn close(&self) -> bool;
+    /// Whether the channel is closed.
+    fn is_closed(&self) -> bool;
+    /// Buffered values.
+    fn len(&self) -> usize;
+    /// Capacity of the ring.
+    fn capacity(&self) -> usize;
+    /// Counters.
+    fn stats(&self) -> Stats;
+    /// Live sender handles.
+    fn senders(&self) -> &AtomicUsize;
+    /// Live receiver handles.
+    fn receivers(&self) -> &AtomicUsize;
+    /// Identity of the channel allocation.
+    fn addr(&self) -> *const ();
+}
+
+impl<T: Send, Q: Queue<T>> RawChan<T> for Arc<Q> {
+    #[inline]
+    unsafe fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
+        let tx = self.tx();
+        if tx.spilled.load(Ordering::Relaxed) != 0 || tx.reserved.load(Ordering::Relaxed) != 0 {
+            // SAFETY: forwarded contract.
+            return unsafe { send_slow(&**self, value) };
+        }
+        // SAFETY: forwarded contract.
+        match unsafe { self.push(value) } {
+            Push::Done => {
+                tx.not_empty.notify_one_after_rmw();
+                Ok(())
+            }
+            // SAFETY: forwarded contract.
+            Push::Full(value) => unsafe { on_full(&**self, value) },
+            Push::Closed(value) => Err(TrySendError::Closed(value)),
+        }
+    }
+
+    unsafe fn try_send_batch(&self, items: &mut Vec<T>) -> Result<usize, ()> {
+        let tx = self.tx();
+        if tx.spilled.load(Ordering::Relaxed) != 0 || tx.reserved.load(Ordering::Relaxed) != 0 {
+            // Rare: fall back to one by one so policy, spill order and reservations apply.
+            let mut n = 0;
+            while !items.is_empty() {
+                let value = items.remove(0);
+                // SAFETY: forwarded contract.
+                match unsafe { RawChan::try_send(self, value) } {
+                    Ok(()) => n += 1,
+                    Err(TrySendError::Full(v)) => {
+                        items.insert(0, v);
+                        break;
+                    }
+                    Err(TrySendError::Closed(v)) => {
+                        items.insert(0, v);
+                        return if n == 0 { Err(()) } else { Ok(n) };
+                    }
+                }
+            }
+            return Ok(n);
+        }
+        // SAFETY: forwarded contract.
+        let n = unsafe { self.push_batch(items) }?;
+        if n > 0 {
+            tx.not_empty.notify_n_after_rmw(n);
+        }
+        Ok(n)
+    }
+
+    #[inline]
+    unsafe fn try_recv(&self) -> Result<T, TryRecvError> {
+        // SAFETY: forwarded contract.
+        match unsafe { self.pop() } {
+            Pop::Item(value) => {
+                self.rx().not_full.notify_one_after_rmw();
+                Ok(value)
+            }
+            Pop::Empty => take_spilled(&**self).ok_or(TryRecvError::Empty),
+            Pop::Closed => take_spilled(&**self).ok_or(TryRecvError::Closed),
+        }
+    }
+
+    unsafe fn try_recv_batch(&self, out: &mut Vec<T>, max: usize) -> Result<usize, ()> {
+        // SAFETY: forwarded contract.
+        match unsafe { self.pop_batch(out, max) } {
+            Ok(0) | Err(()) if max > 0 => {
+                let closed = self.is_closed();
+                let mut n = 0;
+                while n < max {
+                    match take_spilled(&**self) {
+                        Some(v) => {
+                            out.push(v);
+                            n += 1;
+                        }
+                        None => break,
+                    }
+                }
+                // Re-check after the spill: a closed, drained channel reports `Err`.
+                if n == 0 && closed && self.len() == 0 {
+                    return Err(());
+                }
+                Ok(n)
+            }
+            Ok(n) => {
+                if n > 0 {
+                    self.rx().not_full.notify_n_after_rmw(n);
+                }
+                Ok(n)
+            }
+            Err(()) => Err(()),
+        }
+    }
+
+    fn try_reserve(&self) -> Result<(), TryReserveError> {
+        if self.is_closed() {
+            return Err(TryReserveError::Closed);
+        }
+        let tx = self.tx();
+        let reserved = tx.reserved.fetch_add(1, Ordering::SeqCst) + 1;
+        let used = self.len() + tx.spilled.load(Ordering::SeqCst) + reserved;
+        if used > self.capacity() {
+            self.release_reserved();
+            return Err(TryReserveError::Full);
+        }
+        Ok(())
+    }
+
+    unsafe fn send_reserved(&self, value: T) {
+        let tx = self.tx();
+        let value = if tx.spilled.load(Ordering::SeqCst) == 0 {
+            // SAFETY: forwarded contract.
+            match unsafe { self.push(value) } {
+                Push::Done => None,
+                Push::Full(v) | Push::Closed(v) => Some(v),
+            }
+        } else {
+            Some(value)
+        };
+        if let Some(value) = value
+            && let Err(value) = spill(&**self, value)
+        {
+            // Closed after the reservation was made: nobody can receive it.
+            tx.dropped.fetch_add(1, Ordering::Relaxed);
+            drop(value);
+        }
+        tx.reserved.fetch_sub(1, Ordering::SeqCst);
+        tx.not_empty.notify_one_after_rmw();
+    }
+
+    fn release_reserved(&self) {
+        self.tx().reserved.fetch_sub(1, Ordering::SeqCst);
+        self.rx().not_full.notify_one_after_rmw();
+    }
+
+    fn not_empty(&self) -> &Event {
+        &self.tx().not_empty
+    }
+
+    fn not_full(&self) -> &Event {
+        Queue::not_full(&**self)
+    }
+
+    fn close(&self) -> bool {
+        let closed = Queue::close(&**self);
+        if closed {
+            // Serialise with in-flight spill pushes (they check the mark under the lock).
+            drop(self.rx().spill.lock().unwrap_or_else(|e| e.into_inner()));
+            self.tx().not_empty.notify_all();
+            self.rx().not_full.notify_all();
+        }
+        closed
+    }
+
+    fn is_closed(&self) -> bool {
+        self.tail_word() & CLOSED != 0
+    }
+
+    fn len(&self) -> usize {
+        Queue::len(&**self) + self.tx().spilled.load(Ordering::Acquire)
+    }
+
+    fn capacity(&self) -> usize {
+        Queue::capacity(&**self)
+    }
+
+    fn stats(&self) -> Stats {
+        let spill = self.rx().spill.lock().unwrap_or_else(|e| e.into_inner());
+        let ring_in = (self.tail_word() & !CLOSED) / ONE;
+        let ring_out = self.head_word() / ONE;
+        Stats {
+            sent: ring_in.wrapping_add(spill.pushed) as u64,
+            received: ring_out
+                .wrapping_add(spill.popped)
+                .wrapping_sub(self.tx().evicted.load(Ordering::Relaxed))
+                as u64,
+            dropped: self.tx().dropped.load(Ordering::Relaxed) as u64,
+        }
+    }
+
+    fn senders(&self) -> &AtomicUsize {
+        &self.tx().senders
+    }
+
+    fn receivers(&self) -> &AtomicUsize {
+        Queue::receivers(&**self)
+    }
+
+    fn addr(&self) -> *const () {
+        Arc::as_ptr(self).cast()
+    }
+}
+
+/// The ring said full: apply the policy.
+///
+/// # Safety
+/// Producer-side contract of [`Queue`].
+unsafe fn on_full<T: Send, Q: Queue<T>>(q: &Q, mut value: T) -> Result<(), TrySendError<T>> {
+    let tx = q.tx();
+    match tx.policy {
+        Policy::Block => Err(TrySendError::Full(value)),
+        Policy::DropNewest => {
+            tx.dropped.fetch_add(1, Ordering::Relaxed);
+            drop(value);
+            Ok(())
+        }
+        Policy::DropOldest => loop {
+            // SAFETY: DropOldest rings are built evicting; producer contract forwarded.
+            if let Some(old) = unsafe { q.evict() } {
+                tx.dropped.fetch_add(1, Ordering::Relaxed);
+                tx.evicted.fetch_add(1, Ordering::Relaxed);
+                drop(old);
+            }
+            // SAFETY: forwarded contract.
+            match unsafe { q.push(value) } {
+                Push::Done => {
+                    tx.not_empty.notify_one_after_rmw();
+                    return Ok(());
+                }
+                Push::Full(v) => value = v,
+                Push::Closed(v) => return Err(TrySendError::Closed(v)),
+            }
+        },
+        Policy::Overflow => match spill(q, value) {
+            Ok(()) => {
+                tx.not_empty.notify_one();
+                Ok(())
+            }
+            Err(v) => Err(TrySendError::Closed(v)),
+        },
+    }
+}
+
+/// Sends while the spill holds values or permits are outstanding.
+///
+/// # Safety
+/// Producer-side contract of [`Queue`].
+#[cold]
+unsafe fn send_slow<T: Send, Q: Queue<T>>(q: &Q, value: T) -> Result<(), TrySendError<T>> {
+    let tx = q.tx();
+    if tx.spilled.load(Ordering::SeqCst) != 0 {
+        // Keep FIFO: while older values wait in the spill, newer ones queue behind them.
+        let full =
+            Queue::len(q) + tx.spilled.load(Ordering::SeqCst) + tx.reserved.load(Ordering::SeqCst)
+                >= q.capacity();
+        if !full || tx.policy == Policy::Overflow {
+            return match spill(q, value) {
+                Ok(()) => {
+                    tx.not_empty.notify_one();
+                    Ok(())
+                }
+                Err(v) => Err(TrySendError::Closed(v)),
+            };
+        }
+        return match tx.policy {
+            Policy::DropNewest | Policy::DropOldest => {
+                // Full while permit values wait in the spill: evicting from the ring would
+                // reorder around them, so both lossy policies drop the new value here
+                // (documented on `Policy::DropOldest`).
+                tx.dropped.fetch_add(1, Ordering::Relaxed);
+                drop(value);
+                Ok(())
+            }
+            _ => Err(TrySendError::Full(value)),
+        };
+    }
+    // Permits outstanding: they own part of the capacity.
+    let reserved = tx.reserved.load(Ordering::SeqCst);
+    if reserved != 0 && Queue::len(q) + reserved >= q.capacity() {
+        // SAFETY: forwarded contract.
+        return unsafe { on_full(q, value) };
+    }
+    // SAFETY: forwarded contract.
+    match unsafe { q.push(value) } {
+        Push::Done => {
+            tx.not_empty.notify_one_after_rmw();
+            Ok(())
+        }
+        // SAFETY: forwarded contract.
+        Push::Full(value) => unsafe { on_full(q, value) },
+        Push::Closed(value) => Err(TrySendError::Closed(value)),
+    }
+}
+
+/// Appends to the spill queue unless the channel is closed.
+fn spill<T, Q: Queue<T>>(q: &Q, value: T) -> Result<(), T> {
+    let mut spill = q.rx().spill.lock().unwrap_or_else(|e| e.into_inner());
+    if q.tail_word() & CLOSED != 0 {
+        return Err(value);
+    }
+    spill.values.push_back(value);
+    spill.pushed = spill.pushed.wrapping_add(1);
+    q.tx().spilled.fetch_add(1, Ordering::SeqCst);
+    Ok(())
+}
+
+/// Takes the oldest spilled value, if any (after the ring was found empty).
+fn take_spilled<T, Q: Queue<T>>(q: &Q) -> Option<T> {
+    if q.tx().spilled.load(Ordering::SeqCst) == 0 {
+        return None;
+    }
+    let mut spill = q.rx().spill.lock().unwrap_or_else(|e| e.into_inner());
+    let value = spill.values.pop_front()?;
+    spill.popped = spill.popped.wrapping_add(1);
+    q.tx().spilled.fetch_sub(1, Ordering::SeqCst);
+    drop(spill);
+    q.rx().not_full.notify_one_after_rmw();
+    Some(value)
+}

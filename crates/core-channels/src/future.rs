@@ -1,0 +1,278 @@
+//! Futures for async sends and receives. They need no executor: wakers do all the waiting.
+//!
+//! Cancel safety: dropping a [`RecvFuture`] never loses a message (a value is only taken in
+//! the poll that returns it) and a wake-up it received is passed on to another waiter.
+//! Dropping a [`SendFuture`] drops its value without ever having enqueued it; use
+//! [`reserve`](crate::mpmc::Sender::reserve) to send from a `select` without that risk.
+
+use core::future::Future;
+use core::marker::PhantomData;
+use core::pin::Pin;
+use core::task::{Context, Poll};
+
+use crate::Permit;
+use crate::chan::RawChan;
+use crate::error::{RecvError, SendError, TryRecvError, TryReserveError, TrySendError};
+use crate::event::Listener;
+use crate::mode::Mode;
+
+/// Polls `listener` (registering one first) so that a retry happens after every change.
+/// Returns `Ready` when the caller should retry its operation now.
+#[inline]
+pub(crate) fn poll_wait(
+    slot: &mut Option<Listener>,
+    event: &crate::event::Event,
+    cx: &mut Context<'_>,
+) -> Poll<()> {
+    match slot {
+        None => {
+            // Register, then let the caller re-check before sleeping.
+            *slot = Some(event.listen());
+            Poll::Ready(())
+        }
+        Some(listener) => match Pin::new(listener).poll(cx) {
+            Poll::Ready(()) => {
+                *slot = None;
+                Poll::Ready(())
+            }
+            Poll::Pending => Poll::Pending,
+        },
+    }
+}
+
+/// Future of `send(value)`; resolves to `Err(SendError(value))` if the channel closes.
+#[must_use = "futures do nothing unless awaited"]
+pub struct SendFuture<'a, T: Send, M: Mode> {
+    chan: &'a M::Chan<T>,
+    value: Option<T>,
+    listener: Option<Listener>,
+}
+
+impl<'a, T: Send, M: Mode> SendFuture<'a, T, M> {
+    pub(crate) fn new(chan: &'a M::Chan<T>, value: T) -> Self {
+        Self {
+            chan,
+            value: Some(value),
+            listener: None,
+        }
+    }
+}
+
+// The value is moved in and out, never pinned.
+impl<T: Send, M: Mode> Unpin for SendFuture<'_, T, M> {}
+
+impl<T: Send, M: Mode> Future for SendFuture<'_, T, M> {
+    type Output = Result<(), SendError<T>>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = &mut *self;
+        loop {
+            let Some(value) = this.value.take() else {
+                panic!("SendFuture polled after completion");
+            };
+            // SAFETY: the future was created from `&mut Sender` on single-producer modes, so
+            // it holds the exclusive producer borrow for its whole life.
+            match unsafe { this.chan.try_send(value) } {
+                Ok(()) => return Poll::Ready(Ok(())),
+                Err(TrySendError::Closed(v)) => return Poll::Ready(Err(SendError(v))),
+                Err(TrySendError::Full(v)) => this.value = Some(v),
+            }
+            if poll_wait(&mut this.listener, this.chan.not_full(), cx).is_pending() {
+                return Poll::Pending;
+            }
+        }
+    }
+}
+
+/// Future of `recv()`; resolves to `Err(RecvError)` once the channel is closed and drained.
+#[must_use = "futures do nothing unless awaited"]
+pub struct RecvFuture<'a, T: Send, M: Mode> {
+    chan: &'a M::Chan<T>,
+    listener: Option<Listener>,
+    _value: PhantomData<fn() -> T>,
+}
+
+impl<'a, T: Send, M: Mode> RecvFuture<'a, T, M> {
+    pub(crate) fn new(chan: &'a M::Chan<T>) -> Self {
+        Self {
+            chan,
+            listener: None,
+            _value: PhantomData,
+        }
+    }
+}
+
+/// Polls one receive with a persistent listener slot (shared by `RecvFuture` and `Stream`).
+///
+/// # Safety
+/// Consumer-side contract of [`RawChan`].
+pub(crate) unsafe fn poll_recv<T, C: RawChan<T>>(
+    chan: &C,
+    listener: &mut Option<Listener>,
+    cx: &mut Context<'_>,
+) -> Poll<Result<T, RecvError>> {
+    loop {
+        // SAFETY: forwarded contract.
+        match unsafe { chan.try_recv() } {
+            Ok(v) => {
+                // A listener registered earlier may have been notified for this value: drop
+                // it now (a notified listener dropped unused passes the wake-up on).
+                *listener = None;
+                return Poll::Ready(Ok(v));
+            }
+            Err(TryRecvError::Closed) => {
+                *listener = None;
+                return Poll::Ready(Err(RecvError));
+            }
+            Err(TryRecvError::Empty) => {}
+        }
+        if poll_wait(listener, chan.not_empty(), cx).is_pending() {
+            return Poll::Pending;
+        }
+    }
+}
+
+// Nothing inside is ever pinned.
+impl<T: Send, M: Mode> Unpin for RecvFuture<'_, T, M> {}
+
+impl<T: Send, M: Mode> Future for RecvFuture<'_, T, M> {
+    type Output = Result<T, RecvError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = &mut *self;
+        // SAFETY: created from `&mut Receiver` on single-consumer modes (exclusive borrow).
+        unsafe { poll_recv(this.chan, &mut this.listener, cx) }
+    }
+}
+
+/// Future of `recv_batch(out, max)`: waits for at least one value, then takes up to `max`.
+#[must_use = "futures do nothing unless awaited"]
+pub struct RecvBatchFuture<'a, T: Send, M: Mode> {
+    chan: &'a M::Chan<T>,
+    out: &'a mut Vec<T>,
+    max: usize,
+    listener: Option<Listener>,
+}
+
+impl<'a, T: Send, M: Mode> RecvBatchFuture<'a, T, M> {
+    pub(crate) fn new(chan: &'a M::Chan<T>, out: &'a mut Vec<T>, max: usize) -> Self {
+        Self {
+            chan,
+            out,
+            max,
+            listener: None,
+        }
+    }
+}
+
+// Nothing inside is ever pinned.
+impl<T: Send, M: Mode> Unpin for RecvBatchFuture<'_, T, M> {}
+
+impl<T: Send, M: Mode> Future for RecvBatchFuture<'_, T, M> {
+    type Output = Result<usize, RecvError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = &mut *self;
+        if this.max == 0 {
+            return Poll::Ready(Ok(0));
+        }
+        loop {
+            // SAFETY: created from `&mut Receiver` on single-consumer modes.
+            match unsafe { this.chan.try_recv_batch(this.out, this.max) } {
+                Ok(0) => {}
+                Ok(n) => return Poll::Ready(Ok(n)),
+                Err(()) => return Poll::Ready(Err(RecvError)),
+            }
+            if poll_wait(&mut this.listener, this.chan.not_empty(), cx).is_pending() {
+                return Poll::Pending;
+            }
+        }
+    }
+}
+
+/// Future of `send_batch(iter)`: sends every value, waiting for room; on close returns the
+/// values that were not sent.
+#[must_use = "futures do nothing unless awaited"]
+pub struct SendBatchFuture<'a, T: Send, M: Mode> {
+    chan: &'a M::Chan<T>,
+    pending: Vec<T>,
+    listener: Option<Listener>,
+}
+
+impl<'a, T: Send, M: Mode> SendBatchFuture<'a, T, M> {
+    pub(crate) fn new(chan: &'a M::Chan<T>, values: Vec<T>) -> Self {
+        Self {
+            chan,
+            pending: values,
+            listener: None,
+        }
+    }
+}
+
+// Nothing inside is ever pinned.
+impl<T: Send, M: Mode> Unpin for SendBatchFuture<'_, T, M> {}
+
+impl<T: Send, M: Mode> Future for SendBatchFuture<'_, T, M> {
+    type Output = Result<(), SendError<Vec<T>>>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = &mut *self;
+        loop {
+            if this.pending.is_empty() {
+                return Poll::Ready(Ok(()));
+            }
+            // SAFETY: created from `&mut Sender` on single-producer modes.
+            match unsafe { this.chan.try_send_batch(&mut this.pending) } {
+                Err(()) => return Poll::Ready(Err(SendError(core::mem::take(&mut this.pending)))),
+                Ok(n) if n > 0 => continue,
+                Ok(_) => {}
+            }
+            if poll_wait(&mut this.listener, this.chan.not_full(), cx).is_pending() {
+                return Poll::Pending;
+            }
+        }
+    }
+}
+
+/// Future of `reserve()`: waits for capacity and resolves to a [`Permit`].
+#[must_use = "futures do nothing unless awaited"]
+pub struct ReserveFuture<'a, T: Send, M: Mode> {
+    chan: Option<&'a M::Chan<T>>,
+    listener: Option<Listener>,
+}
+
+impl<'a, T: Send, M: Mode> ReserveFuture<'a, T, M> {
+    pub(crate) fn new(chan: &'a M::Chan<T>) -> Self {
+        Self {
+            chan: Some(chan),
+            listener: None,
+        }
+    }
+}
+
+// Nothing inside is ever pinned.
+impl<T: Send, M: Mode> Unpin for ReserveFuture<'_, T, M> {}
+
+impl<'a, T: Send, M: Mode> Future for ReserveFuture<'a, T, M> {
+    type Output = Result<Permit<'a, T, M>, SendError<()>>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = &mut *self;
+        let Some(chan) = this.chan else {
+            panic!("ReserveFuture polled after completion");
+        };
+        loop {
+            match chan.try_reserve() {
+                Ok(()) => {
+                    this.chan = None;
+                    return Poll::Ready(Ok(Permit::new(chan)));
+                }
+                Err(TryReserveError::Closed) => return Poll::Ready(Err(SendError(()))),
+                Err(TryReserveError::Full) => {}
+            }
+            if poll_wait(&mut this.listener, chan.not_full(), cx).is_pending() {
+                return Poll::Pending;
+            }
+        }
+    }
+}

@@ -1,0 +1,127 @@
+//! The lock-free ring buffers behind each channel mode, and the contract they share.
+//!
+//! Positions are counted in units of [`ONE`] (= 2): the low bit of the tail word is the
+//! [`CLOSED`] mark, so a producer learns atomically, in the same read-modify-write that
+//! publishes its message, whether the channel was closed first (no message is ever accepted
+//! after `close()` and then stranded). Head words never carry the mark. All position
+//! arithmetic wraps.
+//!
+//! * [`lamport::LamportRing`]: SPSC, Lamport ring with cached peer indices, no stamps.
+//! * [`stamped::StampedRing`]: Vyukov sequence-stamped slots, specialised per side by const
+//!   generics (`MP`: several producers CAS the tail; `MC`: several consumers CAS the head).
+
+pub(crate) mod lamport;
+pub(crate) mod stamped;
+
+use crate::chan::{RxShared, TxShared};
+
+/// One position step (the low bit is reserved for [`CLOSED`]).
+pub(crate) const ONE: usize = 2;
+/// Mark bit in a tail word: the channel is closed, no further pushes succeed.
+pub(crate) const CLOSED: usize = 1;
+
+/// Outcome of a single push.
+pub enum Push<T> {
+    /// The value is in the queue.
+    Done,
+    /// No room; the value comes back.
+    Full(T),
+    /// The tail carries the closed mark; the value comes back.
+    Closed(T),
+}
+
+/// Outcome of a single pop.
+pub enum Pop<T> {
+    /// A value was taken.
+    Item(T),
+    /// Nothing buffered, not closed.
+    Empty,
+    /// Nothing buffered and the tail carries the closed mark: nothing will ever arrive.
+    Closed,
+}
+
+/// A bounded ring buffer with the channel's shared state embedded in its two cache lines.
+///
+/// # Safety contract
+/// Single-producer queues ([`Queue::MULTI_PRODUCER`] = false) require that no two producer
+/// operations (`push`, `push_batch`) run at the same time; single-consumer queues likewise for
+/// `pop` and `pop_batch`. The channel handles enforce this with `&mut self` on single sides.
+/// `evict` is a consumer-side operation run by a producer; it is only allowed on queues built
+/// with `evicting = true`, which makes every pop arbitrate with a CAS.
+pub trait Queue<T>: Send + Sync + Sized {
+    /// Whether several producers may push concurrently.
+    const MULTI_PRODUCER: bool;
+    /// Whether several consumers may pop concurrently.
+    const MULTI_CONSUMER: bool;
+    /// Whether this queue type can evict (DropOldest) at all.
+    const CAN_EVICT: bool;
+
+    /// Builds a queue of `capacity` slots (a power of two, at least 1).
+    fn new(capacity: usize, evicting: bool, tx: TxShared, rx: RxShared<T>) -> Self;
+    /// Producer-side shared state (lives in the producer's cache line).
+    fn tx(&self) -> &TxShared;
+    /// Consumer-side shared state (lives in the consumer's cache line).
+    fn rx(&self) -> &RxShared<T>;
+    /// Wait queue of senders (in the consumer line).
+    fn not_full(&self) -> &crate::event::Event;
+    /// Live receivers (in the consumer line).
+    fn receivers(&self) -> &crate::sync::AtomicUsize;
+    /// Slot count.
+    fn capacity(&self) -> usize;
+    /// The tail word (position and closed mark).
+    fn tail_word(&self) -> usize;
+    /// The head word (position).
+    fn head_word(&self) -> usize;
+    /// Sets the closed mark; returns `true` if this call set it.
+    fn close(&self) -> bool;
+
+    /// Pushes one value.
+    ///
+    /// # Safety
+    /// See the trait's safety contract.
+    unsafe fn push(&self, value: T) -> Push<T>;
+    /// Moves as many values as fit from the front of `items`, publishing them at once.
+    /// Returns how many moved, or `Err(())` if the channel is closed (nothing moved).
+    ///
+    /// # Safety
+    /// See the trait's safety contract.
+    unsafe fn push_batch(&self, items: &mut Vec<T>) -> Result<usize, ()>;
+    /// Pops one value.
+    ///
+    /// # Safety
+    /// See the trait's safety contract.
+    unsafe fn pop(&self) -> Pop<T>;
+    /// Appends up to `max` values to `out`; `Ok(0)` when empty, `Err(())` when closed and empty.
+    ///
+    /// # Safety
+    /// See the trait's safety contract.
+    unsafe fn pop_batch(&self, out: &mut Vec<T>, max: usize) -> Result<usize, ()>;
+    /// Removes the oldest value on behalf of a producer (DropOldest).
+    ///
+    /// # Safety
+    /// Only on queues built with `evicting = true`; producer exclusivity as for `push`.
+    unsafe fn evict(&self) -> Option<T>;
+
+    /// Buffered values (a snapshot).
+    fn len(&self) -> usize {
+        let tail = self.tail_word() & !CLOSED;
+        let head = self.head_word();
+        (tail.wrapping_sub(head) / ONE).min(self.capacity())
+    }
+}
+
+/// Allocates `capacity` uninitialised slots built by `make`.
+pub(crate) fn alloc_slots<S>(capacity: usize, make: impl FnMut(usize) -> S) -> *mut S {
+    let slots: Box<[S]> = (0..capacity).map(make).collect();
+    Box::into_raw(slots).cast::<S>()
+}
+
+/// Frees a slot array made by [`alloc_slots`] (values inside must already be dropped).
+///
+/// # Safety
+/// `ptr` and `capacity` must come from one `alloc_slots` call, and the array is not used again.
+pub(crate) unsafe fn free_slots<S>(ptr: *mut S, capacity: usize) {
+    // SAFETY: the caller passes back exactly the pointer and length `alloc_slots` produced from
+    // a boxed slice, so rebuilding the box is sound and frees it once.
+    drop(unsafe { Box::from_raw(core::ptr::slice_from_raw_parts_mut(ptr, capacity)) });
+}

@@ -1,0 +1,184 @@
+//! Blocking operations: try, spin briefly with exponential backoff, then park on a wait queue.
+//!
+//! Waking a parked thread costs tens of microseconds on small VMs, so a short bounded spin
+//! (crossbeam's `Backoff`: a few doubling spin rounds, then `yield_now`) comes first.
+
+use std::time::Instant;
+
+use crossbeam_utils::Backoff;
+
+use crate::chan::RawChan;
+use crate::error::{RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError};
+
+/// Sends `value`, waiting for room until `deadline` (forever if `None`).
+///
+/// # Safety
+/// Producer-side contract of [`RawChan`].
+pub(crate) unsafe fn send<T, C: RawChan<T>>(
+    chan: &C,
+    mut value: T,
+    deadline: Option<Instant>,
+) -> Result<(), SendTimeoutError<T>> {
+    let backoff = Backoff::new();
+    loop {
+        // SAFETY: forwarded contract.
+        match unsafe { chan.try_send(value) } {
+            Ok(()) => return Ok(()),
+            Err(TrySendError::Closed(v)) => return Err(SendTimeoutError::Closed(v)),
+            Err(TrySendError::Full(v)) => value = v,
+        }
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            return Err(SendTimeoutError::Timeout(value));
+        }
+        if !backoff.is_completed() {
+            backoff.snooze();
+            continue;
+        }
+        let listener = chan.not_full().listen();
+        // Re-check after registering (see the handshake in `chan.rs`).
+        // SAFETY: forwarded contract.
+        match unsafe { chan.try_send(value) } {
+            Ok(()) => return Ok(()),
+            Err(TrySendError::Closed(v)) => return Err(SendTimeoutError::Closed(v)),
+            Err(TrySendError::Full(v)) => value = v,
+        }
+        match deadline {
+            None => listener.wait(),
+            Some(d) => {
+                listener.wait_deadline(d);
+            }
+        }
+    }
+}
+
+/// Receives a value, waiting until `deadline` (forever if `None`).
+///
+/// # Safety
+/// Consumer-side contract of [`RawChan`].
+pub(crate) unsafe fn recv<T, C: RawChan<T>>(
+    chan: &C,
+    deadline: Option<Instant>,
+) -> Result<T, RecvTimeoutError> {
+    let backoff = Backoff::new();
+    loop {
+        // SAFETY: forwarded contract.
+        match unsafe { chan.try_recv() } {
+            Ok(v) => return Ok(v),
+            Err(TryRecvError::Closed) => return Err(RecvTimeoutError::Closed),
+            Err(TryRecvError::Empty) => {}
+        }
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            return Err(RecvTimeoutError::Timeout);
+        }
+        if !backoff.is_completed() {
+            backoff.snooze();
+            continue;
+        }
+        let listener = chan.not_empty().listen();
+        // SAFETY: forwarded contract.
+        match unsafe { chan.try_recv() } {
+            Ok(v) => return Ok(v),
+            Err(TryRecvError::Closed) => return Err(RecvTimeoutError::Closed),
+            Err(TryRecvError::Empty) => {}
+        }
+        match deadline {
+            None => listener.wait(),
+            Some(d) => {
+                listener.wait_deadline(d);
+            }
+        }
+    }
+}
+
+/// Sends every value of `iter`, in batches of up to the channel's capacity, waiting for room.
+/// On close, returns the values not sent.
+///
+/// # Safety
+/// Producer-side contract of [`RawChan`].
+pub(crate) unsafe fn send_batch<T, C: RawChan<T>>(
+    chan: &C,
+    iter: impl IntoIterator<Item = T>,
+) -> Result<(), Vec<T>> {
+    let mut iter = iter.into_iter();
+    let chunk = chan.capacity().min(4096);
+    let mut buf: Vec<T> = Vec::with_capacity(chunk);
+    let backoff = Backoff::new();
+    loop {
+        if buf.len() < chunk {
+            buf.extend(iter.by_ref().take(chunk - buf.len()));
+        }
+        if buf.is_empty() {
+            return Ok(());
+        }
+        // SAFETY: forwarded contract.
+        match unsafe { chan.try_send_batch(&mut buf) } {
+            Err(()) => {
+                buf.extend(iter);
+                return Err(buf);
+            }
+            Ok(n) if n > 0 => {
+                backoff.reset();
+                continue;
+            }
+            Ok(_) => {}
+        }
+        if !backoff.is_completed() {
+            backoff.snooze();
+            continue;
+        }
+        let listener = chan.not_full().listen();
+        // SAFETY: forwarded contract.
+        match unsafe { chan.try_send_batch(&mut buf) } {
+            Err(()) => {
+                buf.extend(iter);
+                return Err(buf);
+            }
+            Ok(0) => listener.wait(),
+            Ok(_) => {}
+        }
+    }
+}
+
+/// Receives at least one and at most `max` values into `out`, waiting for the first.
+///
+/// # Safety
+/// Consumer-side contract of [`RawChan`].
+pub(crate) unsafe fn recv_batch<T, C: RawChan<T>>(
+    chan: &C,
+    out: &mut Vec<T>,
+    max: usize,
+    deadline: Option<Instant>,
+) -> Result<usize, RecvTimeoutError> {
+    if max == 0 {
+        return Ok(0);
+    }
+    let backoff = Backoff::new();
+    loop {
+        // SAFETY: forwarded contract.
+        match unsafe { chan.try_recv_batch(out, max) } {
+            Ok(0) => {}
+            Ok(n) => return Ok(n),
+            Err(()) => return Err(RecvTimeoutError::Closed),
+        }
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            return Err(RecvTimeoutError::Timeout);
+        }
+        if !backoff.is_completed() {
+            backoff.snooze();
+            continue;
+        }
+        let listener = chan.not_empty().listen();
+        // SAFETY: forwarded contract.
+        match unsafe { chan.try_recv_batch(out, max) } {
+            Ok(0) => {}
+            Ok(n) => return Ok(n),
+            Err(()) => return Err(RecvTimeoutError::Closed),
+        }
+        match deadline {
+            None => listener.wait(),
+            Some(d) => {
+                listener.wait_deadline(d);
+            }
+        }
+    }
+}

@@ -12,16 +12,16 @@ pub const NS_PER_OP: &str = "ns/op";
 /// Run parameters handed to every contender.
 #[derive(Clone, Copy, Debug)]
 pub struct Params {
-    /// `--quick`: fewer messages per repetition.
+    /// `--quick`: half the messages (and time budget) per repetition.
     pub quick: bool,
     /// This call is the untimed warm-up: even fewer messages.
     pub warmup: bool,
 }
 
 impl Params {
-    /// Scales a full-size message count for `--quick` (÷5) and warm-up (÷10).
+    /// Scales a full-size message count for `--quick` (÷2) and warm-up (÷10).
     pub fn count(&self, full: u64) -> u64 {
-        let mut n = if self.quick { full / 5 } else { full };
+        let mut n = if self.quick { full / 2 } else { full };
         if self.warmup {
             n /= 10;
         }
@@ -30,7 +30,7 @@ impl Params {
 
     /// Scales a full-size time budget the same way as [`Params::count`].
     pub fn budget(&self, full: Duration) -> Duration {
-        let mut d = if self.quick { full / 4 } else { full };
+        let mut d = if self.quick { full / 2 } else { full };
         if self.warmup {
             d /= 10;
         }
@@ -226,8 +226,8 @@ mod tests {
             warmup: true,
         };
         assert_eq!(full.count(10_000_000), 10_000_000);
-        assert_eq!(quick.count(10_000_000), 2_000_000);
-        assert_eq!(warm.count(10_000_000), 200_000);
+        assert_eq!(quick.count(10_000_000), 5_000_000);
+        assert_eq!(warm.count(10_000_000), 500_000);
         assert_eq!(warm.count(10), 1_000);
     }
 

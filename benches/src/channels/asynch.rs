@@ -7,7 +7,7 @@ use std::time::Instant;
 use super::{CAP, expected_sum, part, runtime};
 use crate::harness::{Contender, MMSG_PER_S, Params, Workload, mmsg_per_s};
 
-/// Messages per repetition (÷5 with `--quick`).
+/// Messages per repetition (÷2 with `--quick`).
 const MSGS: u64 = 5_000_000;
 
 /// Async SPSC.

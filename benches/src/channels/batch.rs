@@ -2,13 +2,14 @@
 //! against each peer's best equivalent (rtrb slices, kanal `drain_into`, flume `drain`, a
 //! `recv` + `try_iter` drain elsewhere; one-by-one sends where a peer has no batch send).
 
-use std::hint::spin_loop;
 use std::sync::Arc;
+
+use crossbeam_utils::Backoff;
 
 use super::{CAP, job, run_threads};
 use crate::harness::{Contender, MMSG_PER_S, Params, Workload};
 
-/// Messages per repetition (÷5 with `--quick`).
+/// Messages per repetition (÷2 with `--quick`).
 const MSGS: u64 = 10_000_000;
 /// Messages per batch.
 const BATCH: u64 = 64;
@@ -21,7 +22,7 @@ pub fn workload() -> Workload {
         unit: MMSG_PER_S,
         higher_is_better: true,
         note: "1 producer thread -> 1 consumer thread, batches of 64 u64, cap 1024; nimsync \
-               send_batch_blocking/recv_batch_blocking; rtrb push/pop_partial_slice (spinning); \
+               send_batch_blocking/recv_batch_blocking; rtrb push/pop_partial_slice (spin then yield); \
                kanal drain_into, flume drain, crossbeam/std recv+try_iter (one-by-one sends)",
         contenders: vec![
             Contender {
@@ -100,10 +101,11 @@ fn rtrb(p: &Params) -> f64 {
                         *slot = v;
                     }
                     let mut rest = &buf[..len];
+                    let backoff = Backoff::new();
                     while !rest.is_empty() {
                         let (pushed, remainder) = tx.push_partial_slice(rest);
                         if pushed.is_empty() {
-                            spin_loop();
+                            backoff.snooze();
                         }
                         rest = remainder;
                     }
@@ -113,10 +115,13 @@ fn rtrb(p: &Params) -> f64 {
             job(move || {
                 let mut buf = [0u64; BATCH as usize];
                 let (mut sum, mut got) = (0, 0);
+                let backoff = Backoff::new();
                 while got < n {
                     let (popped, _) = rx.pop_partial_slice(&mut buf);
                     if popped.is_empty() {
-                        spin_loop();
+                        backoff.snooze();
+                    } else {
+                        backoff.reset();
                     }
                     got += popped.len() as u64;
                     sum += popped.iter().sum::<u64>();
@@ -137,22 +142,25 @@ fn array_queue(p: &Params) -> f64 {
             job(move || {
                 for i in 0..n {
                     let mut v = i;
+                    let backoff = Backoff::new();
                     while let Err(back) = q.push(v) {
                         v = back;
-                        spin_loop();
+                        backoff.snooze();
                     }
                 }
                 0
             }),
             job(move || {
                 let (mut sum, mut got) = (0, 0);
+                let backoff = Backoff::new();
                 while got < n {
                     match q2.pop() {
                         Some(v) => {
                             sum += v;
                             got += 1;
+                            backoff.reset();
                         }
-                        None => spin_loop(),
+                        None => backoff.snooze(),
                     }
                 }
                 sum

@@ -3,7 +3,7 @@
 use super::{CAP, job, part, run_threads};
 use crate::harness::{Contender, MMSG_PER_S, Params, Workload};
 
-/// Messages per repetition over both producers (÷5 with `--quick`).
+/// Messages per repetition over both producers (÷2 with `--quick`).
 const MSGS: u64 = 10_000_000;
 
 /// The workload.

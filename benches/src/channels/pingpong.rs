@@ -1,16 +1,17 @@
 //! Ping-pong round-trip latency between two threads over a pair of channels, blocking API
-//! (rtrb: spinning, as it has no blocking side). One round trip = one op.
+//! (rtrb: spin-then-yield with crossbeam's `Backoff`, as it has no blocking side). One round trip = one op.
 
-use std::hint::spin_loop;
 use std::time::{Duration, Instant};
+
+use crossbeam_utils::Backoff;
 
 use crate::harness::{Contender, NS_PER_OP, Params, Workload, ns_per_op};
 
 /// Capacity of both channels (one message is in flight at a time).
 const CAP: usize = 16;
-/// At most this many round trips per repetition (÷5 with `--quick`)...
+/// At most this many round trips per repetition (÷2 with `--quick`)...
 const MAX_ROUNDS: u64 = 200_000;
-/// ...and at most about this long (÷4 with `--quick`): parking peers take ~40 µs a round trip.
+/// ...and at most about this long (÷2 with `--quick`): parking peers take ~40 µs a round trip.
 const BUDGET: Duration = Duration::from_millis(800);
 
 /// The workload.
@@ -21,7 +22,7 @@ pub fn workload() -> Workload {
         unit: NS_PER_OP,
         higher_is_better: false,
         note: "round trip main -> echo thread -> main over two channels, blocking send/recv \
-               (rtrb: spinning); up to 200k rounds or 0.8 s",
+               (rtrb: spin then yield); up to 200k rounds or 0.8 s",
         contenders: vec![
             Contender {
                 name: "nimsync",
@@ -96,20 +97,25 @@ fn rtrb(p: &Params) -> f64 {
     let (mut pong_tx, mut pong_rx) = rtrb::RingBuffer::<u64>::new(CAP);
     std::thread::scope(|s| {
         s.spawn(move || {
+            let backoff = Backoff::new();
             loop {
                 match ping_rx.pop() {
-                    Ok(v) => pong_tx.push(v).unwrap(),
+                    Ok(v) => {
+                        pong_tx.push(v).unwrap();
+                        backoff.reset();
+                    }
                     Err(_) if ping_rx.is_abandoned() => break,
-                    Err(_) => spin_loop(),
+                    Err(_) => backoff.snooze(),
                 }
             }
         });
         let ns = drive(p, |i| {
             ping_tx.push(i).unwrap();
+            let backoff = Backoff::new();
             loop {
                 match pong_rx.pop() {
                     Ok(v) => break v,
-                    Err(_) => spin_loop(),
+                    Err(_) => backoff.snooze(),
                 }
             }
         });

@@ -7,7 +7,7 @@ use std::time::Instant;
 use super::{CAP, expected_sum};
 use crate::harness::{Contender, MMSG_PER_S, Params, Workload, mmsg_per_s};
 
-/// Pairs per repetition (÷5 with `--quick`).
+/// Pairs per repetition (÷2 with `--quick`).
 const PAIRS: u64 = 20_000_000;
 
 /// SPSC pairs.

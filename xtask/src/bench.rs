@@ -79,9 +79,25 @@ fn metadata() -> Result<Metadata, String> {
     serde_json::from_slice(&out.stdout).map_err(|e| format!("cannot parse cargo metadata: {e}"))
 }
 
+/// Why `cargo xtask bench` failed.
+#[derive(Debug)]
+pub enum BenchError {
+    /// The bench binary rejected its arguments (e.g. no workload matches the filter): exit 2.
+    Usage,
+    /// Anything else: exit 1.
+    Failed(String),
+}
+
+impl From<String> for BenchError {
+    fn from(s: String) -> Self {
+        BenchError::Failed(s)
+    }
+}
+
 /// Runs the benchmarks and writes the report.
-pub fn run(args: &BenchArgs) -> Result<(), String> {
+pub fn run(args: &BenchArgs) -> Result<(), BenchError> {
     let md = metadata()?;
+    let load_before = crate::meta::load_average();
     let raw_path = md.target_directory.join("bench-raw.json");
     // A stale file must never be reported as this run's result.
     let _ = std::fs::remove_file(&raw_path);
@@ -99,8 +115,11 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
     cmd.args(&args.filters);
     eprintln!("xtask bench: running {cmd:?}");
     let status = cmd.status().map_err(|e| format!("cannot run cargo: {e}"))?;
+    if status.code() == Some(2) {
+        return Err(BenchError::Usage);
+    }
     if !status.success() {
-        return Err(format!("the benchmark run failed ({status})"));
+        return Err(format!("the benchmark run failed ({status})").into());
     }
     let raw: RawReport = serde_json::from_str(
         &std::fs::read_to_string(&raw_path)
@@ -108,11 +127,12 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
     )
     .map_err(|e| format!("cannot parse {}: {e}", raw_path.display()))?;
 
-    let meta = Meta::collect(&md.workspace_root, &raw);
+    let meta = Meta::collect(&md.workspace_root, &raw, load_before);
     let summary = Summary::new(&raw);
     println!();
     println!("{}", summary.terminal_table());
-    write_outputs(&md.workspace_root, &meta, &summary)
+    write_outputs(&md.workspace_root, &meta, &summary)?;
+    Ok(())
 }
 
 fn write_outputs(root: &Path, meta: &Meta, summary: &Summary) -> Result<(), String> {

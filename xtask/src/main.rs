@@ -12,6 +12,7 @@ mod bench;
 mod meta;
 mod report;
 
+use std::io::Write as _;
 use std::process::ExitCode;
 
 const USAGE: &str = "\
@@ -48,12 +49,17 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match parse(&args) {
         Ok(Command::Help) => {
-            println!("{USAGE}");
+            // Ignore a closed pipe (`cargo xtask --help | head`).
+            let _ = writeln!(std::io::stdout(), "{USAGE}");
             ExitCode::SUCCESS
         }
         Ok(Command::Bench(b)) => match bench::run(&b) {
             Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
+            Err(bench::BenchError::Usage) => {
+                eprintln!("\n{USAGE}");
+                ExitCode::from(2)
+            }
+            Err(bench::BenchError::Failed(e)) => {
                 eprintln!("xtask bench: error: {e}");
                 ExitCode::FAILURE
             }

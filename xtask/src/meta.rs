@@ -21,6 +21,10 @@ pub struct Meta {
     pub cpus: usize,
     /// `rustc --version`.
     pub rustc: String,
+    /// 1/5/15-minute load averages before the run (from /proc/loadavg).
+    pub load_before: String,
+    /// 1/5/15-minute load averages after the run.
+    pub load_after: String,
     /// `git describe --always --dirty`, or "unknown".
     pub git: String,
     /// `--quick` run.
@@ -35,7 +39,7 @@ pub struct Meta {
 
 impl Meta {
     /// Collects the metadata for a finished run.
-    pub fn collect(root: &Path, raw: &RawReport) -> Meta {
+    pub fn collect(root: &Path, raw: &RawReport, load_before: String) -> Meta {
         let lock = std::fs::read_to_string(root.join("Cargo.lock")).unwrap_or_default();
         let packages = lock_versions(&lock);
         let rustc = command_line("rustc", &["--version"]).unwrap_or_else(|| "unknown".into());
@@ -63,6 +67,8 @@ impl Meta {
             )
             .unwrap_or_else(|| "unknown".into()),
             rustc,
+            load_before,
+            load_after: load_average(),
             quick: raw.quick,
             reps: raw.reps,
             filters: raw.filters.clone(),
@@ -73,6 +79,17 @@ impl Meta {
     /// One line describing the machine, e.g. "AMD EPYC, 2 CPUs".
     pub fn machine(&self) -> String {
         format!("{}, {} CPUs", self.cpu, self.cpus)
+    }
+}
+
+/// The 1/5/15-minute load averages, "?" where /proc/loadavg is missing.
+pub fn load_average() -> String {
+    let s = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let fields: Vec<&str> = s.split_whitespace().take(3).collect();
+    if fields.len() == 3 {
+        fields.join(" ")
+    } else {
+        "?".into()
     }
 }
 

@@ -1,0 +1,151 @@
+//! Thread-local state: the entered runtime, the worker running on this thread, and the
+//! per-task context slot of the task being polled.
+//!
+//! The *task context slot* is an `Option<Arc<dyn Any + Send + Sync>>` that every task carries.
+//! While a task is polled its value is installed here, so [`task_context`] and
+//! [`set_task_context`] read and write the slot of the *currently running* task; a task spawned
+//! from it starts with a clone of it (inheritance), and hooks see it too. This is how the
+//! telemetry layer carries trace context across `spawn` with no wrapper future.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use nimsync_scheduler::{Runtime, spawn, task_context, set_task_context};
+//!
+//! let rt = Runtime::current_thread();
+//! let seen = rt.block_on(async {
+//!     set_task_context(Some(Arc::new("trace-42")));
+//!     spawn(async {
+//!         let ctx = task_context().unwrap();
+//!         *ctx.downcast_ref::<&str>().unwrap()
+//!     })
+//!     .await
+//!     .unwrap()
+//! });
+//! assert_eq!(seen, "trace-42");
+//! ```
+
+use crate::runtime::Handle;
+use crate::worker::WorkerCtx;
+use std::any::Any;
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+use std::sync::Arc;
+
+/// The value stored in a task's context slot.
+pub type TaskContextValue = Arc<dyn Any + Send + Sync>;
+
+thread_local! {
+    static TASK_CTX: Cell<Option<TaskContextValue>> = const { Cell::new(None) };
+    static CANCEL_RUN: Cell<bool> = const { Cell::new(false) };
+    static CURRENT: RefCell<Option<Handle>> = const { RefCell::new(None) };
+    static WORKER: RefCell<Option<Rc<WorkerCtx>>> = const { RefCell::new(None) };
+    static IN_BLOCK_ON: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Returns (a clone of) the context slot of the currently running task, or of the current
+/// `block_on` future; `None` outside tasks or when the slot is empty.
+///
+/// ```
+/// assert!(nimsync_scheduler::task_context().is_none());
+/// ```
+pub fn task_context() -> Option<TaskContextValue> {
+    TASK_CTX.with(|c| {
+        let v = c.take();
+        let out = v.clone();
+        c.set(v);
+        out
+    })
+}
+
+/// Replaces the context slot of the currently running task (or `block_on` future) and returns
+/// the previous value. Tasks spawned afterwards inherit the new value.
+///
+/// ```
+/// use std::sync::Arc;
+/// let rt = nimsync_scheduler::Runtime::current_thread();
+/// rt.block_on(async {
+///     let prev = nimsync_scheduler::set_task_context(Some(Arc::new(7u32)));
+///     assert!(prev.is_none());
+///     let now = nimsync_scheduler::task_context().unwrap();
+///     assert_eq!(now.downcast_ref::<u32>(), Some(&7));
+/// });
+/// ```
+pub fn set_task_context(value: Option<TaskContextValue>) -> Option<TaskContextValue> {
+    TASK_CTX.with(|c| c.replace(value))
+}
+
+pub(crate) fn swap_task_context(value: Option<TaskContextValue>) -> Option<TaskContextValue> {
+    TASK_CTX.with(|c| c.replace(value))
+}
+
+/// Set by whoever runs a task's `Runnable` to ask the task wrapper to cancel instead of
+/// polling (abort, shutdown).
+pub(crate) fn set_cancel_run(v: bool) {
+    CANCEL_RUN.with(|c| c.set(v));
+}
+
+pub(crate) fn cancel_run_requested() -> bool {
+    CANCEL_RUN.with(|c| c.get())
+}
+
+/// The runtime entered on this thread (by a worker, `block_on` or the blocking pool).
+pub(crate) fn current_handle() -> Option<Handle> {
+    if let Some(h) = with_worker(|w| w.map(|w| w.handle.clone())) {
+        return Some(h);
+    }
+    CURRENT.with(|c| c.borrow().clone())
+}
+
+/// Runs `f` with the worker context of this thread, if this thread is a runtime worker.
+pub(crate) fn with_worker<R>(f: impl FnOnce(Option<&WorkerCtx>) -> R) -> R {
+    WORKER.with(|w| match w.try_borrow() {
+        Ok(b) => f(b.as_deref()),
+        Err(_) => f(None),
+    })
+}
+
+pub(crate) fn set_worker(ctx: Option<Rc<WorkerCtx>>) -> Option<Rc<WorkerCtx>> {
+    WORKER.with(|w| w.replace(ctx))
+}
+
+/// Restores the previously entered runtime on drop.
+#[derive(Debug)]
+pub(crate) struct EnterGuard {
+    prev: Option<Handle>,
+}
+
+pub(crate) fn enter(handle: Handle) -> EnterGuard {
+    let prev = CURRENT.with(|c| c.replace(Some(handle)));
+    EnterGuard { prev }
+}
+
+impl Drop for EnterGuard {
+    fn drop(&mut self) {
+        let prev = self.prev.take();
+        CURRENT.with(|c| *c.borrow_mut() = prev);
+    }
+}
+
+/// Marks this thread as inside `block_on`; panics with a clear message on misuse.
+#[derive(Debug)]
+pub(crate) struct BlockOnGuard(());
+
+pub(crate) fn enter_block_on() -> BlockOnGuard {
+    let on_worker = with_worker(|w| w.is_some());
+    if on_worker || IN_BLOCK_ON.with(|c| c.get()) {
+        panic!(
+            "nimsync_scheduler: `block_on` was called from inside an asynchronous context \
+             (a runtime worker thread or another `block_on`). Blocking here would stall the \
+             executor and can deadlock. Use `.await` instead, or run the blocking code with \
+             `spawn_blocking`."
+        );
+    }
+    IN_BLOCK_ON.with(|c| c.set(true));
+    BlockOnGuard(())
+}
+
+impl Drop for BlockOnGuard {
+    fn drop(&mut self) {
+        IN_BLOCK_ON.with(|c| c.set(false));
+    }
+}

@@ -1,0 +1,592 @@
+//! `Runtime` and `Handle`: building, `block_on`, spawning, clock control, metrics, shutdown.
+
+use crate::blocking::BlockingPool;
+use crate::builder::{BuildError, Builder, Config};
+use crate::context;
+use crate::hooks::Hooks;
+use crate::join::JoinHandle;
+use crate::metrics::{RuntimeMetrics, WorkerMetrics};
+use crate::park::Parker;
+use crate::placement::victim_groups;
+use crate::queue::idle::Idle;
+use crate::shared::{Shared, TaskShard, WorkerShared};
+use crate::sync::lock;
+use crate::task::spawn_on_shard;
+use crate::timer::clock::Clock;
+use crate::timer::wheel::Wheel;
+use crate::worker::{Core, WorkerCtx, run_worker};
+use crossbeam_deque::{Injector, Worker};
+use crossbeam_utils::CachePadded;
+use std::cell::Cell;
+use std::fmt;
+use std::future::Future;
+use std::pin::pin;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Wake, Waker};
+use std::time::{Duration, Instant};
+
+/// Registry shards for spawns from outside the workers.
+const REMOTE_SHARDS: usize = 4;
+
+pub(crate) struct HandleInner {
+    pub(crate) shared: Arc<Shared>,
+    /// One shard per worker, then `REMOTE_SHARDS` for outside spawns.
+    pub(crate) shards: Box<[Arc<TaskShard>]>,
+}
+
+/// A cheap, clonable reference to a runtime: spawn onto it from anywhere.
+///
+/// ```
+/// let rt = nimsync_scheduler::Runtime::builder().workers(1).build().unwrap();
+/// let handle = rt.handle().clone();
+/// let j = std::thread::spawn(move || handle.spawn(async { 5 }));
+/// let task = j.join().unwrap();
+/// assert_eq!(rt.block_on(task).unwrap(), 5);
+/// ```
+#[derive(Clone)]
+pub struct Handle {
+    pub(crate) inner: Arc<HandleInner>,
+}
+
+impl fmt::Debug for Handle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Handle")
+            .field("workers", &self.inner.shared.workers.len())
+            .field("current_thread", &self.inner.shared.current_thread)
+            .field("shutdown", &self.inner.shared.is_shutdown())
+            .finish()
+    }
+}
+
+impl Handle {
+    /// The runtime entered on this thread (worker, `block_on` or blocking thread), if any.
+    ///
+    /// ```
+    /// assert!(nimsync_scheduler::Handle::try_current().is_none());
+    /// let rt = nimsync_scheduler::Runtime::current_thread();
+    /// rt.block_on(async { assert!(nimsync_scheduler::Handle::try_current().is_some()) });
+    /// ```
+    pub fn try_current() -> Option<Handle> {
+        context::current_handle()
+    }
+
+    /// The runtime entered on this thread, or the global default runtime.
+    pub fn current() -> Handle {
+        Self::try_current().unwrap_or_else(|| crate::global::global().handle().clone())
+    }
+
+    /// Spawns a task onto this runtime.
+    pub fn spawn<F>(&self, fut: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let shared_ptr = Arc::as_ptr(&self.inner.shared);
+        let local = context::with_worker(|w| match w {
+            Some(w) if std::ptr::eq(Arc::as_ptr(&w.handle.inner.shared), shared_ptr) => {
+                Some(w.shard.clone())
+            }
+            _ => None,
+        });
+        match local {
+            Some(shard) => spawn_on_shard(&shard, fut),
+            None => spawn_on_shard(self.remote_shard(), fut),
+        }
+    }
+
+    fn remote_shard(&self) -> &Arc<TaskShard> {
+        thread_local! {
+            static PICK: Cell<usize> = Cell::new(fastrand::usize(..REMOTE_SHARDS));
+        }
+        let n = self.inner.shared.workers.len();
+        &self.inner.shards[n + PICK.with(|p| p.get())]
+    }
+
+    /// Runs `f` on the blocking pool.
+    pub fn spawn_blocking<F, R>(&self, f: F) -> JoinHandle<R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        BlockingPool::spawn(self, f)
+    }
+
+    /// Moves a paused clock forward by `dur` and wakes the workers so due timers fire.
+    /// Returns `false` (and does nothing) when the clock is not paused.
+    pub fn advance(&self, dur: Duration) -> bool {
+        let shared = &self.inner.shared;
+        if !shared.clock.advance(dur) {
+            return false;
+        }
+        shared.wake_all_workers();
+        true
+    }
+
+    /// The runtime's current time (the paused clock's time when paused).
+    pub fn now(&self) -> Instant {
+        self.inner.shared.clock.now()
+    }
+
+    /// Whether the runtime has been shut down.
+    pub fn is_shutdown(&self) -> bool {
+        self.inner.shared.is_shutdown()
+    }
+
+    /// A metrics snapshot.
+    pub fn metrics(&self) -> RuntimeMetrics {
+        let shared = &self.inner.shared;
+        let workers = shared
+            .workers
+            .iter()
+            .map(|w| w.metrics.snapshot(w.stealer.len()))
+            .collect();
+        let (mut spawned, mut completed, mut alive) = (0, 0, 0);
+        for s in self.inner.shards.iter() {
+            let reg = lock(&s.registry);
+            spawned += reg.spawned;
+            completed += reg.completed;
+            alive += reg.live();
+        }
+        let (threads, idle, depth) = shared.blocking.stats();
+        RuntimeMetrics {
+            workers,
+            injector_depth: shared.injector.len(),
+            spawned,
+            completed,
+            alive,
+            blocking_threads: threads,
+            blocking_idle_threads: idle,
+            blocking_queue_depth: depth,
+        }
+    }
+}
+
+/// A nimsync runtime: work-stealing worker threads (or the current thread), timers, a
+/// blocking pool. Dropping it shuts it down (see [`shutdown_timeout`](Self::shutdown_timeout)).
+///
+/// ```
+/// use nimsync_scheduler::Runtime;
+/// let rt = Runtime::builder().workers(2).build().unwrap();
+/// let sum = rt.block_on(async {
+///     let hs: Vec<_> = (0..10u64).map(|i| nimsync_scheduler::spawn(async move { i })).collect();
+///     let mut s = 0;
+///     for h in hs { s += h.await.unwrap(); }
+///     s
+/// });
+/// assert_eq!(sum, 45);
+/// ```
+pub struct Runtime {
+    handle: Handle,
+    threads: Vec<std::thread::JoinHandle<()>>,
+    exited: Arc<(Mutex<usize>, std::sync::Condvar)>,
+}
+
+impl fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Runtime")
+            .field("handle", &self.handle)
+            .finish()
+    }
+}
+
+impl Runtime {
+    /// A builder for a multi-threaded runtime.
+    pub fn builder() -> Builder {
+        Builder::new_multi_thread()
+    }
+
+    /// A current-thread runtime with default settings (tasks run inside `block_on`).
+    ///
+    /// ```
+    /// let rt = nimsync_scheduler::Runtime::current_thread();
+    /// assert_eq!(rt.block_on(async { 1 + 1 }), 2);
+    /// ```
+    pub fn current_thread() -> Runtime {
+        Builder::new_current_thread()
+            .build()
+            .expect("a current-thread runtime starts no thread and cannot fail to build")
+    }
+
+    pub(crate) fn from_config(
+        cfg: Config,
+        current_thread: bool,
+        hooks: Option<Box<Hooks>>,
+    ) -> Result<Runtime, BuildError> {
+        let n = cfg.workers;
+        let locals: Vec<Worker<crate::shared::Runnable>> =
+            (0..n).map(|_| Worker::new_fifo()).collect();
+        let workers: Box<[WorkerShared]> = locals
+            .iter()
+            .enumerate()
+            .map(|(i, w)| WorkerShared {
+                stealer: w.stealer(),
+                parker: Arc::new(Parker::new()),
+                metrics: CachePadded::new(WorkerMetrics::default()),
+                next_timer: CachePadded::new(AtomicU64::new(u64::MAX)),
+                victim_groups: victim_groups(cfg.placement.as_ref(), i, n),
+            })
+            .collect();
+        let mut cores: Vec<Box<Core>> = locals
+            .into_iter()
+            .enumerate()
+            .map(|(i, w)| Box::new(Core::new(i, w, cfg.lifo_slot, cfg.max_lifo_polls)))
+            .collect();
+        let shared = Arc::new(Shared {
+            idle: Idle::new(n, cfg.search_throttle),
+            clock: Clock::new(cfg.start_paused),
+            cfg,
+            injector: Injector::new(),
+            workers,
+            shutdown: AtomicBool::new(false),
+            remote_timers: Mutex::new(Wheel::new()),
+            remote_next: AtomicU64::new(u64::MAX),
+            hooks,
+            blocking: BlockingPool::default(),
+            block_on_active: AtomicUsize::new(0),
+            ct_core: Mutex::new(None),
+            current_thread,
+        });
+        let shards = (0..n + REMOTE_SHARDS)
+            .map(|_| Arc::new(TaskShard::new(shared.clone())))
+            .collect();
+        let handle = Handle {
+            inner: Arc::new(HandleInner { shared, shards }),
+        };
+        let exited = Arc::new((Mutex::new(0usize), std::sync::Condvar::new()));
+        let mut rt = Runtime {
+            handle,
+            threads: Vec::new(),
+            exited,
+        };
+        if current_thread {
+            *lock(&rt.handle.inner.shared.ct_core) = cores.pop();
+            return Ok(rt);
+        }
+        let cfg = rt.handle.inner.shared.cfg.clone();
+        for (i, core) in cores.into_iter().enumerate() {
+            let h = rt.handle.clone();
+            let exited = rt.exited.clone();
+            let cfg2 = cfg.clone();
+            let mut b = std::thread::Builder::new().name((cfg.thread_name)(i));
+            if let Some(sz) = cfg.stack_size {
+                b = b.stack_size(sz);
+            }
+            let spawned = b.spawn(move || {
+                if cfg2.pin_cores {
+                    if let Some(id) = cfg2.placement.core_for_worker(i, cfg2.workers) {
+                        let _ = core_affinity::set_for_current(core_affinity::CoreId { id });
+                    }
+                }
+                if let Some(f) = &cfg2.on_thread_start {
+                    f();
+                }
+                run_worker(h, core);
+                if let Some(f) = &cfg2.on_thread_stop {
+                    f();
+                }
+                let (m, c) = &*exited;
+                *lock_std(m) += 1;
+                c.notify_all();
+            });
+            match spawned {
+                Ok(t) => rt.threads.push(t),
+                Err(e) => {
+                    // Dropping `rt` shuts down the workers started so far.
+                    return Err(BuildError::ThreadSpawn(e));
+                }
+            }
+        }
+        Ok(rt)
+    }
+
+    /// The runtime's handle.
+    pub fn handle(&self) -> &Handle {
+        &self.handle
+    }
+
+    /// Spawns a task (see [`Handle::spawn`]).
+    pub fn spawn<F>(&self, fut: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.handle.spawn(fut)
+    }
+
+    /// Runs `f` on the blocking pool (see [`crate::spawn_blocking`]).
+    pub fn spawn_blocking<F, R>(&self, f: F) -> JoinHandle<R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        self.handle.spawn_blocking(f)
+    }
+
+    /// Moves a paused clock forward (see [`Handle::advance`]).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let rt = nimsync_scheduler::Builder::new_current_thread()
+    ///     .start_paused(true).auto_advance(false).build().unwrap();
+    /// let t0 = rt.now();
+    /// rt.advance(Duration::from_secs(5));
+    /// assert_eq!(rt.now() - t0, Duration::from_secs(5));
+    /// ```
+    pub fn advance(&self, dur: Duration) -> bool {
+        self.handle.advance(dur)
+    }
+
+    /// The runtime's current time (paused clock aware).
+    pub fn now(&self) -> Instant {
+        self.handle.now()
+    }
+
+    /// A metrics snapshot (see [`RuntimeMetrics`]).
+    pub fn metrics(&self) -> RuntimeMetrics {
+        self.handle.metrics()
+    }
+
+    /// Runs a future to completion on the current thread, driving the runtime.
+    ///
+    /// On a multi-threaded runtime, spawned tasks run on the workers while this thread polls
+    /// `fut`; on a current-thread runtime, this thread runs the tasks too.
+    ///
+    /// # Panics
+    /// When called from inside a runtime worker or another `block_on` (that would stall the
+    /// executor); the message says so. Use `.await` or `spawn_blocking` instead.
+    pub fn block_on<F: Future>(&self, fut: F) -> F::Output {
+        let _guard = context::enter_block_on();
+        let _enter = context::enter(self.handle.clone());
+        if self.handle.inner.shared.current_thread {
+            let core = lock(&self.handle.inner.shared.ct_core).take();
+            if let Some(core) = core {
+                return self.block_on_current_thread(core, fut);
+            }
+        }
+        self.block_on_polling(fut)
+    }
+
+    /// Multi-threaded flavour (or a second concurrent `block_on` on a current-thread
+    /// runtime): poll `fut` here, park in between.
+    fn block_on_polling<F: Future>(&self, fut: F) -> F::Output {
+        let shared = &self.handle.inner.shared;
+        let notify = Arc::new(ThreadNotify {
+            parker: Parker::new(),
+        });
+        let waker = Waker::from(notify.clone());
+        let mut cx = Context::from_waker(&waker);
+        let mut fut = pin!(fut);
+        let mut slot = None;
+        let mut fired = Vec::new();
+        shared.block_on_active.fetch_add(1, Ordering::SeqCst);
+        struct Inactive<'a>(&'a Shared);
+        impl Drop for Inactive<'_> {
+            fn drop(&mut self) {
+                self.0.block_on_active.fetch_sub(1, Ordering::SeqCst);
+            }
+        }
+        let _inactive = Inactive(shared);
+        loop {
+            let prev = context::swap_task_context(slot.take());
+            let res = fut.as_mut().poll(&mut cx);
+            slot = context::swap_task_context(prev);
+            if let Poll::Ready(v) = res {
+                return v;
+            }
+            // Drive the remote timer wheel (timers registered by this thread live there).
+            let now = shared.clock.now_ticks();
+            shared.process_remote_timers(now, &mut fired);
+            if !fired.is_empty() {
+                for e in fired.drain(..) {
+                    e.fire();
+                }
+                continue;
+            }
+            shared.block_on_active.fetch_sub(1, Ordering::SeqCst);
+            shared.maybe_auto_advance();
+            let timeout = shared
+                .clock
+                .timeout_until_tick(shared.remote_next.load(Ordering::Acquire));
+            notify.parker.park(timeout);
+            shared.block_on_active.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    /// Current-thread flavour: this thread is worker 0.
+    fn block_on_current_thread<F: Future>(&self, core: Box<Core>, fut: F) -> F::Output {
+        let shared = self.handle.inner.shared.clone();
+        let ctx = Rc::new(WorkerCtx::new(self.handle.clone(), core));
+        context::set_worker(Some(ctx.clone()));
+        struct Restore {
+            ctx: Option<Rc<WorkerCtx>>,
+            shared: Arc<Shared>,
+        }
+        impl Drop for Restore {
+            fn drop(&mut self) {
+                context::set_worker(None);
+                if let Some(ctx) = self.ctx.take() {
+                    if let Ok(ctx) = Rc::try_unwrap(ctx) {
+                        *lock(&self.shared.ct_core) = Some(ctx.core);
+                    }
+                }
+            }
+        }
+        let restore = Restore {
+            ctx: Some(ctx),
+            shared: shared.clone(),
+        };
+        let ctx: &WorkerCtx = restore.ctx.as_deref().expect("worker context");
+        let main = Arc::new(MainNotify {
+            woken: AtomicBool::new(true),
+            parker: shared.workers[0].parker.clone(),
+        });
+        let waker = Waker::from(main.clone());
+        let mut cx = Context::from_waker(&waker);
+        let mut fut = pin!(fut);
+        let mut slot = None;
+        const BUDGET: usize = 128;
+        loop {
+            if main.woken.swap(false, Ordering::AcqRel) {
+                let prev = context::swap_task_context(slot.take());
+                let res = fut.as_mut().poll(&mut cx);
+                slot = context::swap_task_context(prev);
+                if let Poll::Ready(v) = res {
+                    return v;
+                }
+            }
+            let mut progressed = false;
+            for _ in 0..BUDGET {
+                if !ctx.step(false) {
+                    break;
+                }
+                progressed = true;
+                if main.woken.load(Ordering::Acquire) {
+                    break;
+                }
+            }
+            if progressed || main.woken.load(Ordering::Acquire) {
+                continue;
+            }
+            if shared.is_shutdown() {
+                // The runtime is going away under us (only possible through a Handle):
+                // keep polling the main future alone.
+                shared.workers[0]
+                    .parker
+                    .park(Some(Duration::from_millis(1)));
+                main.woken.store(true, Ordering::Release);
+                continue;
+            }
+            ctx.park();
+        }
+    }
+
+    /// Shuts the runtime down: stops the workers, cancels every pending task (each future is
+    /// dropped exactly once), and waits up to `timeout` for worker and blocking threads to
+    /// exit (threads still busy after that — a task stuck in a long poll, a blocking job —
+    /// are detached).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let rt = nimsync_scheduler::Runtime::builder().workers(1).build().unwrap();
+    /// let h = rt.spawn(std::future::pending::<()>());
+    /// rt.shutdown_timeout(Duration::from_secs(5));
+    /// assert!(h.is_finished());
+    /// ```
+    pub fn shutdown_timeout(mut self, timeout: Duration) {
+        self.shutdown(Some(Instant::now() + timeout));
+    }
+
+    fn shutdown(&mut self, deadline: Option<Instant>) {
+        let shared = self.handle.inner.shared.clone();
+        if shared.shutdown.load(Ordering::Acquire) && self.threads.is_empty() {
+            return;
+        }
+        shared.begin_shutdown();
+        // Join the workers (bounded by the deadline).
+        let me = std::thread::current().id();
+        let threads = std::mem::take(&mut self.threads);
+        let expected = threads.iter().filter(|t| t.thread().id() != me).count();
+        {
+            let (m, c) = &*self.exited;
+            let mut n = lock_std(m);
+            while *n < expected {
+                match deadline {
+                    None => n = c.wait(n).unwrap_or_else(|p| p.into_inner()),
+                    Some(d) => {
+                        let now = Instant::now();
+                        if now >= d {
+                            break;
+                        }
+                        n = c
+                            .wait_timeout(n, d - now)
+                            .map(|(g, _)| g)
+                            .unwrap_or_else(|p| p.into_inner().0);
+                    }
+                }
+            }
+        }
+        for t in threads {
+            if t.thread().id() != me && t.is_finished() {
+                let _ = t.join();
+            }
+        }
+        // The current-thread core, if no block_on holds it.
+        let core = lock(&shared.ct_core).take();
+        if let Some(core) = core {
+            core.drain();
+        }
+        // Cancel every task still alive, wherever it waits.
+        for shard in self.handle.inner.shards.iter() {
+            for w in shard.close() {
+                w.wake();
+            }
+        }
+        shared.drain_injector();
+        let timers = lock(&shared.remote_timers).drain();
+        drop(timers);
+        shared.blocking.shutdown_join(deadline);
+        shared.drain_injector();
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        self.shutdown(None);
+    }
+}
+
+fn lock_std<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Waker of a multi-threaded `block_on`: unparks the blocked thread.
+struct ThreadNotify {
+    parker: Parker,
+}
+
+impl Wake for ThreadNotify {
+    fn wake(self: Arc<Self>) {
+        self.parker.unpark();
+    }
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.parker.unpark();
+    }
+}
+
+/// Waker of a current-thread `block_on`'s main future.
+struct MainNotify {
+    woken: AtomicBool,
+    parker: Arc<Parker>,
+}
+
+impl Wake for MainNotify {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.woken.store(true, Ordering::Release);
+        self.parker.unpark();
+    }
+}

@@ -1,0 +1,298 @@
+//! Tasks: ids, the per-task wrapper future, spawning and running.
+//!
+//! # Why `async-task`
+//!
+//! Task cells are built on [`async-task`](https://docs.rs/async-task) (smol-rs), as DESIGN.md
+//! recommends: one allocation per task holding the state word (flags + refcount), the future or
+//! its output, the schedule function and our [`TaskMeta`]; wakers are that pointer with a
+//! refcount, so cloning and waking are a few atomic operations, and waking a completed or
+//! cancelled task is a no-op. It is proven code (miri-tested upstream), so the scheduler needs
+//! no `unsafe` of its own.
+//!
+//! Around the user's future we put a [`TaskFuture`] that (1) installs the task's context slot
+//! during each poll, (2) runs the poll hooks, (3) catches panics (they become
+//! [`JoinError`]s, never taking a worker down), (4) drops the future and reports
+//! cancellation when the runner asks it to (abort or shutdown), and (5) removes the task from
+//! its shard's registry (the list shutdown uses to drop every pending future exactly once).
+
+use crate::context;
+use crate::hooks::{SpawnInfo, TaskInfo, TaskOutcome};
+use crate::join::{JoinError, JoinHandle};
+use crate::shared::{Runnable, TaskShard};
+use crate::sync::lock;
+use pin_project_lite::pin_project;
+use std::cell::Cell;
+use std::fmt;
+use std::future::Future;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::task::{Context, Poll};
+
+/// A task's unique id (unique within the process).
+///
+/// ```
+/// let rt = nimsync_scheduler::Runtime::current_thread();
+/// let a = rt.spawn(async {});
+/// let b = rt.spawn(async {});
+/// assert_ne!(a.id(), b.id());
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TaskId(u64);
+
+impl TaskId {
+    /// The id as an integer.
+    pub fn as_u64(self) -> u64 {
+        self.0
+    }
+
+    /// A fresh id. Ids are handed out to threads in blocks so spawning does not contend on
+    /// one shared counter.
+    pub(crate) fn next() -> TaskId {
+        const BLOCK: u64 = 1024;
+        static NEXT_BLOCK: AtomicU64 = AtomicU64::new(1);
+        thread_local! {
+            static RANGE: Cell<(u64, u64)> = const { Cell::new((0, 0)) };
+        }
+        RANGE.with(|r| {
+            let (mut next, mut end) = r.get();
+            if next == end {
+                next = NEXT_BLOCK.fetch_add(BLOCK, Ordering::Relaxed);
+                end = next + BLOCK;
+            }
+            r.set((next + 1, end));
+            TaskId(next)
+        })
+    }
+}
+
+impl fmt::Debug for TaskId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "TaskId({})", self.0)
+    }
+}
+
+impl fmt::Display for TaskId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// Per-task metadata stored in the `async-task` allocation.
+#[derive(Debug)]
+pub(crate) struct TaskMeta {
+    pub(crate) id: TaskId,
+    /// Set by `JoinHandle::abort`; checked by whoever runs the task.
+    pub(crate) aborted: AtomicBool,
+}
+
+pin_project! {
+    /// The wrapper around every spawned future (see the module docs).
+    pub(crate) struct TaskFuture<F> {
+        #[pin]
+        fut: Option<F>,
+        shard: Option<Arc<TaskShard>>,
+        key: usize,
+        id: TaskId,
+        ctx: Option<context::TaskContextValue>,
+        done: bool,
+    }
+
+    impl<F> PinnedDrop for TaskFuture<F> {
+        fn drop(this: Pin<&mut Self>) {
+            let mut this = this.project();
+            if !*this.done {
+                *this.done = true;
+                let prev = context::swap_task_context(this.ctx.take());
+                let _ = catch_unwind(AssertUnwindSafe(|| this.fut.as_mut().set(None)));
+                finish(this.shard.as_ref(), *this.key, *this.id, TaskOutcome::Cancelled);
+                *this.ctx = context::swap_task_context(prev);
+            }
+        }
+    }
+}
+
+/// Runs the terminate hook and removes the task from its registry.
+fn finish(shard: Option<&Arc<TaskShard>>, key: usize, id: TaskId, outcome: TaskOutcome) {
+    let Some(shard) = shard else { return };
+    if let Some(hook) = shard
+        .shared
+        .hooks
+        .as_ref()
+        .and_then(|h| h.on_terminate.as_ref())
+    {
+        let _ = catch_unwind(AssertUnwindSafe(|| hook(&TaskInfo { id }, outcome)));
+    }
+    shard.remove(key);
+}
+
+impl<F: Future> Future for TaskFuture<F> {
+    type Output = Result<F::Output, JoinError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut this = self.project();
+        let id = *this.id;
+        let prev = context::swap_task_context(this.ctx.take());
+        let result = if context::cancel_run_requested() {
+            Err(None)
+        } else {
+            let hooks = this.shard.as_ref().and_then(|s| s.shared.hooks.as_deref());
+            let fut = this.fut.as_mut();
+            match catch_unwind(AssertUnwindSafe(|| {
+                let info = TaskInfo { id };
+                if let Some(h) = hooks.and_then(|h| h.before_poll.as_ref()) {
+                    h(&info);
+                }
+                let r = match fut.as_pin_mut() {
+                    Some(f) => f.poll(cx),
+                    None => Poll::Pending,
+                };
+                if let Some(h) = hooks.and_then(|h| h.after_poll.as_ref()) {
+                    h(&info);
+                }
+                r
+            })) {
+                Ok(Poll::Pending) => {
+                    *this.ctx = context::swap_task_context(prev);
+                    return Poll::Pending;
+                }
+                Ok(Poll::Ready(v)) => Ok(v),
+                Err(payload) => Err(Some(payload)),
+            }
+        };
+        // The task is over: drop the future now (with its context installed), report, and
+        // unregister.
+        *this.done = true;
+        let _ = catch_unwind(AssertUnwindSafe(|| this.fut.as_mut().set(None)));
+        let (out, outcome) = match result {
+            Ok(v) => (Ok(v), TaskOutcome::Completed),
+            Err(Some(p)) => (Err(JoinError::panic(id, p)), TaskOutcome::Panicked),
+            Err(None) => (Err(JoinError::cancelled(id)), TaskOutcome::Cancelled),
+        };
+        finish(this.shard.as_ref(), *this.key, id, outcome);
+        drop(context::swap_task_context(prev));
+        Poll::Ready(out)
+    }
+}
+
+/// Spawns `fut` into `shard` (of its runtime) and schedules it.
+pub(crate) fn spawn_on_shard<F>(shard: &Arc<TaskShard>, fut: F) -> JoinHandle<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let id = TaskId::next();
+    let mut ctx = context::task_context();
+    let shared = &shard.shared;
+    if let Some(hook) = shared.hooks.as_ref().and_then(|h| h.on_spawn.as_ref()) {
+        hook(&mut SpawnInfo {
+            id,
+            context: &mut ctx,
+        });
+    }
+    let mut reg = lock(&shard.registry);
+    let key = reg.reserve();
+    let wrapper = TaskFuture {
+        fut: Some(fut),
+        shard: Some(shard.clone()),
+        key: key.unwrap_or(usize::MAX),
+        id,
+        ctx,
+        done: false,
+    };
+    let sched = shard.clone();
+    let (runnable, task) = async_task::Builder::new()
+        .metadata(TaskMeta {
+            id,
+            aborted: AtomicBool::new(false),
+        })
+        .spawn(
+            move |_| wrapper,
+            async_task::WithInfo(move |r: Runnable, info: async_task::ScheduleInfo| {
+                sched.shared.schedule(&sched, r, info.woken_while_running)
+            }),
+        );
+    let waker = runnable.waker();
+    match key {
+        Some(k) => {
+            reg.fill(k, waker.clone());
+            drop(reg);
+            runnable.schedule();
+        }
+        None => {
+            // The runtime is shut down: the task is cancelled at once.
+            drop(reg);
+            run_runnable(runnable, true);
+        }
+    }
+    JoinHandle::new(task, waker)
+}
+
+/// Spawns a task that is not scheduled on the workers (blocking pool): no registry, no hooks.
+pub(crate) fn spawn_detached_cell<F, S>(
+    fut: F,
+    schedule: S,
+) -> (
+    Runnable,
+    async_task::Task<Result<F::Output, JoinError>, TaskMeta>,
+)
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+    S: Fn(Runnable) + Send + Sync + 'static,
+{
+    let id = TaskId::next();
+    let wrapper = TaskFuture {
+        fut: Some(fut),
+        shard: None,
+        key: usize::MAX,
+        id,
+        ctx: context::task_context(),
+        done: false,
+    };
+    async_task::Builder::new()
+        .metadata(TaskMeta {
+            id,
+            aborted: AtomicBool::new(false),
+        })
+        .spawn(move |_| wrapper, schedule)
+}
+
+/// Runs a task's `Runnable`, cancelling it instead when it was aborted or `cancel` is set.
+/// Never unwinds.
+pub(crate) fn run_runnable(r: Runnable, cancel: bool) {
+    let cancel = cancel || r.metadata().aborted.load(Ordering::Acquire);
+    if cancel {
+        context::set_cancel_run(true);
+    }
+    let _ = catch_unwind(AssertUnwindSafe(|| r.run()));
+    if cancel {
+        context::set_cancel_run(false);
+    }
+}
+
+thread_local! {
+    static CANCELLING: Cell<bool> = const { Cell::new(false) };
+    static DEFERRED: std::cell::RefCell<Vec<Runnable>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Cancels a task outside any worker (shutdown paths). Re-entrant calls (a dropped future
+/// waking another task) are deferred to a loop, so cancellation chains use no stack.
+pub(crate) fn cancel_runnable(r: Runnable) {
+    if CANCELLING.with(|c| c.replace(true)) {
+        DEFERRED.with(|d| d.borrow_mut().push(r));
+        return;
+    }
+    struct Reset;
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            CANCELLING.with(|c| c.set(false));
+        }
+    }
+    let _reset = Reset;
+    run_runnable(r, true);
+    while let Some(next) = DEFERRED.with(|d| d.borrow_mut().pop()) {
+        run_runnable(next, true);
+    }
+}

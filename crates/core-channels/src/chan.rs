@@ -180,9 +180,19 @@ impl<T: Send, Q: Queue<T>> RawChan<T> for Arc<Q> {
     unsafe fn try_send_batch(&self, items: &mut Vec<T>) -> Result<usize, ()> {
         let tx = self.tx();
         if tx.spilled.load(Ordering::Relaxed) != 0 || tx.reserved.load(Ordering::Relaxed) != 0 {
-            // Rare: fall back to one by one so policy, spill order and reservations apply.
+            // Rare: fall back to one by one so spill order and reservations apply. Like the
+            // fast path, a batch never applies the policy: it stops when no room is left.
+            if self.is_closed() {
+                return Err(());
+            }
             let mut n = 0;
             while !items.is_empty() {
+                let used = Queue::len(&**self)
+                    + tx.spilled.load(Ordering::SeqCst)
+                    + tx.reserved.load(Ordering::SeqCst);
+                if used >= self.capacity() {
+                    break;
+                }
                 let value = items.remove(0);
                 // SAFETY: forwarded contract.
                 match unsafe { RawChan::try_send(self, value) } {
@@ -221,6 +231,14 @@ impl<T: Send, Q: Queue<T>> RawChan<T> for Arc<Q> {
     }
 
     unsafe fn try_recv_batch(&self, out: &mut Vec<T>, max: usize) -> Result<usize, ()> {
+        if max == 0 {
+            // Same answer from every ring, spill included: `Err` only once closed and drained.
+            return if self.is_closed() && self.len() == 0 {
+                Err(())
+            } else {
+                Ok(0)
+            };
+        }
         // SAFETY: forwarded contract.
         match unsafe { self.pop_batch(out, max) } {
             Ok(0) | Err(()) if max > 0 => {
@@ -256,13 +274,26 @@ impl<T: Send, Q: Queue<T>> RawChan<T> for Arc<Q> {
             return Err(TryReserveError::Closed);
         }
         let tx = self.tx();
-        let reserved = tx.reserved.fetch_add(1, Ordering::SeqCst) + 1;
-        let used = self.len() + tx.spilled.load(Ordering::SeqCst) + reserved;
-        if used > self.capacity() {
-            self.release_reserved();
-            return Err(TryReserveError::Full);
+        let mut reserved = tx.reserved.load(Ordering::SeqCst);
+        loop {
+            // Never reserve past capacity, not even transiently: a failed attempt changes
+            // nothing, so it wakes nobody (and cannot wake itself).
+            let used = Queue::len(&**self) + tx.spilled.load(Ordering::SeqCst) + reserved;
+            if used >= self.capacity() {
+                return Err(TryReserveError::Full);
+            }
+            match tx.reserved.compare_exchange_weak(
+                reserved,
+                reserved + 1,
+                Ordering::SeqCst,
+                Ordering::SeqCst,
+            ) {
+                // A push racing with this check may still take the last slot; the permit's
+                // value then goes to the spill queue, so `Permit::send` never fails.
+                Ok(_) => return Ok(()),
+                Err(now) => reserved = now,
+            }
         }
-        Ok(())
     }
 
     unsafe fn send_reserved(&self, value: T) {
@@ -397,6 +428,10 @@ unsafe fn on_full<T: Send, Q: Queue<T>>(q: &Q, mut value: T) -> Result<(), TrySe
 #[cold]
 unsafe fn send_slow<T: Send, Q: Queue<T>>(q: &Q, value: T) -> Result<(), TrySendError<T>> {
     let tx = q.tx();
+    if q.tail_word() & CLOSED != 0 {
+        // Closed beats full: never report `Full`, drop or evict on a closed channel.
+        return Err(TrySendError::Closed(value));
+    }
     if tx.spilled.load(Ordering::SeqCst) != 0 {
         // Keep FIFO: while older values wait in the spill, newer ones queue behind them.
         let full =
@@ -426,6 +461,13 @@ unsafe fn send_slow<T: Send, Q: Queue<T>>(q: &Q, value: T) -> Result<(), TrySend
     // Permits outstanding: they own part of the capacity.
     let reserved = tx.reserved.load(Ordering::SeqCst);
     if reserved != 0 && Queue::len(q) + reserved >= q.capacity() {
+        if tx.policy == Policy::DropOldest && Queue::len(q) == 0 {
+            // Every slot is reserved and nothing is buffered: there is no older value to
+            // evict, and pushing would take a permit's slot. The new value is dropped.
+            tx.dropped.fetch_add(1, Ordering::Relaxed);
+            drop(value);
+            return Ok(());
+        }
         // SAFETY: forwarded contract.
         return unsafe { on_full(q, value) };
     }

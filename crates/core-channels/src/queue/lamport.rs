@@ -88,15 +88,16 @@ impl<T> LamportRing<T> {
         (tail, (span - pos.wrapping_sub(head)) / ONE)
     }
 
-    /// Positions ready for the consumer, refreshing the cached tail when needed.
-    /// Returns `(head, available, closed)`; `closed` is only meaningful when `available == 0`.
+    /// Positions ready for the consumer, refreshing the cached tail when it shows fewer than
+    /// `want` (at least 1). Returns `(head, available, closed)`; `closed` is only meaningful
+    /// when `available == 0`.
     #[inline(always)]
-    fn consumer_ready(&self) -> (usize, usize, bool) {
+    fn consumer_ready(&self, want: usize) -> (usize, usize, bool) {
         let head = self.rx.head.load(Ordering::Relaxed);
         // SAFETY: `tail_cache` is only touched by the single consumer (Queue contract).
         let mut tail = self.rx.tail_cache.with(|p| unsafe { *p });
         let mut closed = false;
-        if tail == head {
+        if tail.wrapping_sub(head) / ONE < want.max(1) {
             let word = self.tx.tail.load(Ordering::Acquire);
             tail = word & !CLOSED;
             closed = word & CLOSED != 0;
@@ -237,7 +238,7 @@ impl<T: Send> Queue<T> for LamportRing<T> {
 
     #[inline]
     unsafe fn pop(&self) -> Pop<T> {
-        let (head, ready, closed) = self.consumer_ready();
+        let (head, ready, closed) = self.consumer_ready(1);
         if ready == 0 {
             return if closed { Pop::Closed } else { Pop::Empty };
         }
@@ -249,7 +250,7 @@ impl<T: Send> Queue<T> for LamportRing<T> {
     }
 
     unsafe fn pop_batch(&self, out: &mut Vec<T>, max: usize) -> Result<usize, ()> {
-        let (head, ready, closed) = self.consumer_ready();
+        let (head, ready, closed) = self.consumer_ready(max);
         if ready == 0 {
             return if closed { Err(()) } else { Ok(0) };
         }

@@ -144,6 +144,6 @@ mod tests {
             .filter(|w| w.selected(&["channels".into()]))
             .count();
         assert_eq!(chosen, channel_count);
-        assert!(chosen >= 9);
+        assert!(chosen >= 10);
     }
 }

@@ -549,6 +549,27 @@ mod tests {
     }
 
     #[test]
+    fn parses_the_bench_binary_output() {
+        // The shape `nimsync-benches --json` writes (its own `median` is recomputed here).
+        let text = r#"{
+          "quick": true, "reps": 3, "filters": ["channels"],
+          "workloads": [{
+            "group": "channels", "workload": "spsc_u64_cap1024", "unit": "Mmsg/s",
+            "higher_is_better": true, "note": "n",
+            "contenders": [
+              {"name": "nimsync", "samples": [1.0, 3.0, 2.0], "median": 2.0},
+              {"name": "rtrb", "samples": [4.0, 4.0, 4.0], "median": 4.0}
+            ]
+          }]
+        }"#;
+        let raw: RawReport = serde_json::from_str(text).unwrap();
+        let s = Summary::new(&raw);
+        assert_eq!(s.rows[0].id, "channels/spsc_u64_cap1024");
+        assert_eq!(s.rows[0].nimsync.as_ref().unwrap().median, 2.0);
+        assert_eq!(s.rows[0].ratio_vs_best(), Some(0.5));
+    }
+
+    #[test]
     fn medians() {
         assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
         assert_eq!(median(&[4.0, 1.0, 3.0, 2.0]), 2.5);

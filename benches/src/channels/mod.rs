@@ -13,6 +13,7 @@ pub mod mpmc;
 pub mod mpsc;
 pub mod pingpong;
 pub mod same_thread;
+pub mod spmc;
 pub mod spsc;
 
 /// Capacity of every bounded channel in the throughput workloads.
@@ -25,6 +26,7 @@ pub fn workloads() -> Vec<Workload> {
         same_thread::spsc_workload(),
         same_thread::mpmc_workload(),
         mpsc::workload(),
+        spmc::workload(),
         mpmc::workload(),
         asynch::spsc_workload(),
         asynch::mpsc_workload(),

@@ -1,0 +1,144 @@
+//! SPMC 1 -> 2, u64, capacity 1024: one producer thread, two consumer threads, blocking API.
+
+use super::{CAP, job, run_threads};
+use crate::harness::{Contender, MMSG_PER_S, Params, Workload};
+
+/// Messages per repetition (÷2 with `--quick`).
+const MSGS: u64 = 10_000_000;
+
+/// The workload.
+pub fn workload() -> Workload {
+    Workload {
+        group: "channels",
+        name: "spmc_1to2_u64",
+        unit: MMSG_PER_S,
+        higher_is_better: true,
+        note: "1 producer thread -> 2 consumer threads, u64, cap 1024, blocking send/recv \
+               (peers: their MPMC channel)",
+        contenders: vec![
+            Contender {
+                name: "nimsync",
+                run: nimsync,
+            },
+            Contender {
+                name: "crossbeam-channel",
+                run: crossbeam,
+            },
+            Contender {
+                name: "flume",
+                run: flume,
+            },
+            Contender {
+                name: "kanal",
+                run: kanal,
+            },
+            Contender {
+                name: "async-channel",
+                run: async_channel,
+            },
+        ],
+    }
+}
+
+fn nimsync(p: &Params) -> f64 {
+    let n = p.count(MSGS);
+    let (mut tx, rx) = nimsync_core_channels::spmc::<u64>(CAP);
+    let mut jobs = vec![job(move || {
+        for i in 0..n {
+            assert!(tx.send_blocking(i).is_ok());
+        }
+        0
+    })];
+    for _ in 0..2 {
+        let rx = rx.clone();
+        jobs.push(job(move || {
+            let mut sum = 0;
+            while let Ok(v) = rx.recv_blocking() {
+                sum += v;
+            }
+            sum
+        }));
+    }
+    drop(rx);
+    run_threads(n, jobs)
+}
+
+fn crossbeam(p: &Params) -> f64 {
+    let n = p.count(MSGS);
+    let (tx, rx) = crossbeam_channel::bounded::<u64>(CAP);
+    let mut jobs = vec![job(move || {
+        for i in 0..n {
+            tx.send(i).unwrap();
+        }
+        0
+    })];
+    for _ in 0..2 {
+        let rx = rx.clone();
+        jobs.push(job(move || rx.iter().sum()));
+    }
+    drop(rx);
+    run_threads(n, jobs)
+}
+
+fn flume(p: &Params) -> f64 {
+    let n = p.count(MSGS);
+    let (tx, rx) = flume::bounded::<u64>(CAP);
+    let mut jobs = vec![job(move || {
+        for i in 0..n {
+            tx.send(i).unwrap();
+        }
+        0
+    })];
+    for _ in 0..2 {
+        let rx = rx.clone();
+        jobs.push(job(move || rx.iter().sum()));
+    }
+    drop(rx);
+    run_threads(n, jobs)
+}
+
+fn kanal(p: &Params) -> f64 {
+    let n = p.count(MSGS);
+    let (tx, rx) = kanal::bounded::<u64>(CAP);
+    let mut jobs = vec![job(move || {
+        for i in 0..n {
+            tx.send(i).unwrap();
+        }
+        0
+    })];
+    for _ in 0..2 {
+        let rx = rx.clone();
+        jobs.push(job(move || {
+            let mut sum = 0;
+            while let Ok(v) = rx.recv() {
+                sum += v;
+            }
+            sum
+        }));
+    }
+    drop(rx);
+    run_threads(n, jobs)
+}
+
+fn async_channel(p: &Params) -> f64 {
+    let n = p.count(MSGS);
+    let (tx, rx) = async_channel::bounded::<u64>(CAP);
+    let mut jobs = vec![job(move || {
+        for i in 0..n {
+            tx.send_blocking(i).unwrap();
+        }
+        0
+    })];
+    for _ in 0..2 {
+        let rx = rx.clone();
+        jobs.push(job(move || {
+            let mut sum = 0;
+            while let Ok(v) = rx.recv_blocking() {
+                sum += v;
+            }
+            sum
+        }));
+    }
+    drop(rx);
+    run_threads(n, jobs)
+}

@@ -80,10 +80,13 @@ impl Workload {
 pub struct ContenderResult {
     /// Contender name.
     pub name: String,
-    /// One value per repetition, in run order.
+    /// One value per repetition, in run order (fewer if it failed).
     pub samples: Vec<f64>,
-    /// Median of `samples`.
-    pub median: f64,
+    /// Median of `samples` (`null` in JSON when there is none).
+    pub median: Option<f64>,
+    /// Why the contender stopped early: the message of the panic it raised (a lost message,
+    /// a closed channel, ...). Its remaining repetitions were skipped.
+    pub error: Option<String>,
 }
 
 /// Results of one workload.
@@ -153,29 +156,41 @@ pub fn run_workload(
 ) -> WorkloadResult {
     let t0 = Instant::now();
     eprintln!("[{}/{}] {} ({}) warm-up", index + 1, total, w.id(), w.unit);
+    let n = w.contenders.len();
+    let mut errors: Vec<Option<String>> = vec![None; n];
     let warm = Params {
         quick,
         warmup: true,
     };
-    for c in &w.contenders {
-        std::hint::black_box((c.run)(&warm));
+    for (c, e) in w.contenders.iter().zip(&mut errors) {
+        if let Err(msg) = guarded(c, &warm) {
+            *e = Some(msg);
+        }
     }
     let params = Params {
         quick,
         warmup: false,
     };
-    let n = w.contenders.len();
     let mut samples = vec![Vec::with_capacity(reps); n];
     for rep in 0..reps {
         for k in 0..n {
             let ci = (k + rep) % n;
-            samples[ci].push((w.contenders[ci].run)(&params));
+            if errors[ci].is_some() {
+                continue;
+            }
+            match guarded(&w.contenders[ci], &params) {
+                Ok(v) => samples[ci].push(v),
+                Err(msg) => errors[ci] = Some(msg),
+            }
         }
         let line: Vec<String> = w
             .contenders
             .iter()
             .zip(&samples)
-            .map(|(c, s)| format!("{} {:.1}", c.name, s[rep]))
+            .map(|(c, s)| match s.get(rep) {
+                Some(v) => format!("{} {v:.1}", c.name),
+                None => format!("{} FAILED", c.name),
+            })
             .collect();
         eprintln!("    rep {}/{}: {}", rep + 1, reps, line.join(", "));
     }
@@ -183,10 +198,12 @@ pub fn run_workload(
         .contenders
         .iter()
         .zip(samples)
-        .map(|(c, s)| ContenderResult {
+        .zip(errors)
+        .map(|((c, s), error)| ContenderResult {
             name: c.name.to_string(),
-            median: median(&s),
+            median: (!s.is_empty()).then(|| median(&s)),
             samples: s,
+            error,
         })
         .collect();
     eprintln!("    done in {:.1} s", t0.elapsed().as_secs_f64());
@@ -198,6 +215,20 @@ pub fn run_workload(
         note: w.note.to_string(),
         contenders,
     }
+}
+
+/// Runs one repetition, turning a panic (a failed correctness check, a broken channel) into
+/// an error message so the other contenders still get measured.
+fn guarded(c: &Contender, p: &Params) -> Result<f64, String> {
+    std::panic::catch_unwind(|| (c.run)(p)).map_err(|payload| {
+        let msg = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "panic".into());
+        eprintln!("    {} FAILED: {msg}", c.name);
+        msg
+    })
 }
 
 #[cfg(test)]
@@ -229,6 +260,37 @@ mod tests {
         assert_eq!(quick.count(10_000_000), 5_000_000);
         assert_eq!(warm.count(10_000_000), 500_000);
         assert_eq!(warm.count(10), 1_000);
+    }
+
+    #[test]
+    fn a_panicking_contender_is_recorded_not_fatal() {
+        fn ok(_: &Params) -> f64 {
+            1.0
+        }
+        fn broken(_: &Params) -> f64 {
+            panic!("messages lost")
+        }
+        let w = Workload {
+            group: "g",
+            name: "w",
+            unit: MMSG_PER_S,
+            higher_is_better: true,
+            note: "",
+            contenders: vec![
+                Contender { name: "a", run: ok },
+                Contender {
+                    name: "b",
+                    run: broken,
+                },
+            ],
+        };
+        let r = run_workload(&w, true, 3, 0, 1);
+        assert_eq!(r.contenders[0].samples, [1.0, 1.0, 1.0]);
+        assert_eq!(r.contenders[0].median, Some(1.0));
+        assert!(r.contenders[0].error.is_none());
+        assert!(r.contenders[1].samples.is_empty());
+        assert_eq!(r.contenders[1].median, None);
+        assert_eq!(r.contenders[1].error.as_deref(), Some("messages lost"));
     }
 
     #[test]

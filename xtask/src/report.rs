@@ -18,8 +18,11 @@ pub const NIMSYNC: &str = "nimsync";
 pub struct RawContender {
     /// Contender (crate) name.
     pub name: String,
-    /// One value per repetition.
+    /// One value per repetition (fewer, or none, if it failed).
     pub samples: Vec<f64>,
+    /// The panic message if the contender failed (its remaining repetitions were skipped).
+    #[serde(default)]
+    pub error: Option<String>,
 }
 
 /// One workload in the raw JSON.
@@ -92,6 +95,8 @@ pub struct Stats {
     pub min: f64,
     /// Largest sample.
     pub max: f64,
+    /// Why it failed, if it did.
+    pub error: Option<String>,
 }
 
 impl Stats {
@@ -103,6 +108,7 @@ impl Stats {
             min: fold(f64::INFINITY, f64::min),
             max: fold(f64::NEG_INFINITY, f64::max),
             samples: c.samples.clone(),
+            error: c.error.clone(),
         }
     }
 }
@@ -159,15 +165,15 @@ impl Row {
 
     /// nimsync / best peer (> 1: nimsync ahead), when both exist.
     pub fn ratio_vs_best(&self) -> Option<f64> {
-        let n = self.nimsync.as_ref()?;
         let b = self.best_peer()?;
-        Some(ratio(n.median, b.median, self.higher_is_better))
+        self.ratio_vs(b)
     }
 
     /// nimsync / this peer (> 1: nimsync ahead), when nimsync took part.
     pub fn ratio_vs(&self, peer: &Stats) -> Option<f64> {
         let n = self.nimsync.as_ref()?;
-        Some(ratio(n.median, peer.median, self.higher_is_better))
+        let r = ratio(n.median, peer.median, self.higher_is_better);
+        r.is_finite().then_some(r)
     }
 }
 
@@ -190,6 +196,16 @@ pub fn fmt_value(v: f64) -> String {
         format!("{v:.1}")
     } else {
         format!("{v:.2}")
+    }
+}
+
+/// A table cell: the median, "FAILED" for a contender that failed, "—" for an absent one.
+fn fmt_cell(s: Option<&Stats>) -> String {
+    match s {
+        Some(s) if s.error.is_some() && s.samples.is_empty() => "FAILED".into(),
+        Some(s) if s.error.is_some() => format!("{} FAILED", fmt_value(s.median)),
+        Some(s) => fmt_value(s.median),
+        None => "—".into(),
     }
 }
 
@@ -224,14 +240,9 @@ impl Summary {
             .rows
             .iter()
             .map(|r| {
-                let mut cells = vec![
-                    r.id.clone(),
-                    r.unit.clone(),
-                    fmt_value(r.nimsync.as_ref().map_or(f64::NAN, |s| s.median)),
-                ];
+                let mut cells = vec![r.id.clone(), r.unit.clone(), fmt_cell(r.nimsync.as_ref())];
                 for col in &self.peer_columns {
-                    let v = r.peers.iter().find(|p| &p.name == col);
-                    cells.push(fmt_value(v.map_or(f64::NAN, |s| s.median)));
+                    cells.push(fmt_cell(r.peers.iter().find(|p| &p.name == col)));
                 }
                 cells.push(r.best_peer().map_or("—".into(), |b| b.name.clone()));
                 cells.push(fmt_ratio(r.ratio_vs_best()));
@@ -388,6 +399,26 @@ impl Summary {
             }
         }
 
+        let failed: Vec<(&Row, &Stats)> = self
+            .rows
+            .iter()
+            .flat_map(|r| r.nimsync.iter().chain(&r.peers).map(move |s| (r, s)))
+            .filter(|(_, s)| s.error.is_some())
+            .collect();
+        if !failed.is_empty() {
+            let _ = writeln!(out, "\n## Failed contenders\n");
+            for (r, s) in failed {
+                let _ = writeln!(
+                    out,
+                    "- `{}` {}: {} (after {} good repetitions)",
+                    r.id,
+                    s.name,
+                    s.error.as_deref().unwrap_or_default(),
+                    s.samples.len()
+                );
+            }
+        }
+
         let _ = writeln!(out, "\n## Details\n");
         for r in &self.rows {
             let _ = writeln!(out, "### `{}` ({})\n", r.id, r.unit);
@@ -448,6 +479,7 @@ impl Summary {
                             "median": num(s.median),
                             "min": num(s.min),
                             "max": num(s.max),
+                            "error": s.error,
                         })
                     })
                     .collect();
@@ -484,6 +516,7 @@ mod tests {
         RawContender {
             name: name.into(),
             samples: samples.to_vec(),
+            error: None,
         }
     }
 
@@ -567,6 +600,34 @@ mod tests {
         assert_eq!(s.rows[0].id, "channels/spsc_u64_cap1024");
         assert_eq!(s.rows[0].nimsync.as_ref().unwrap().median, 2.0);
         assert_eq!(s.rows[0].ratio_vs_best(), Some(0.5));
+    }
+
+    #[test]
+    fn failed_contenders_are_shown() {
+        let mut r = raw();
+        r.workloads[0].contenders[0] = RawContender {
+            name: "nimsync".into(),
+            samples: vec![],
+            error: Some("messages lost or duplicated".into()),
+        };
+        let s = Summary::new(&r);
+        assert_eq!(s.rows[0].ratio_vs_best(), None);
+        assert!(
+            s.terminal_table()
+                .lines()
+                .nth(2)
+                .unwrap()
+                .contains("FAILED")
+        );
+        let md = s.markdown(&meta());
+        assert!(md.contains("## Failed contenders"));
+        assert!(md.contains(
+            "- `channels/spsc` nimsync: messages lost or duplicated (after 0 good repetitions)"
+        ));
+        assert_eq!(
+            s.json(&meta())["workloads"][0]["contenders"][0]["error"],
+            "messages lost or duplicated"
+        );
     }
 
     #[test]

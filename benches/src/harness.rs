@@ -217,18 +217,49 @@ pub fn run_workload(
     }
 }
 
-/// Runs one repetition, turning a panic (a failed correctness check, a broken channel) into
-/// an error message so the other contenders still get measured.
+/// Longest one repetition may take before its contender is declared hung.
+pub const HANG_LIMIT: Duration = Duration::from_secs(60);
+
+/// Runs one repetition on its own thread, turning a panic (a failed correctness check, a
+/// broken channel) or a hang (no result within [`HANG_LIMIT`], e.g. a lost wake-up) into an
+/// error message so the other contenders still get measured. A hung repetition's threads are
+/// abandoned (they are usually parked and cost nothing).
 fn guarded(c: &Contender, p: &Params) -> Result<f64, String> {
-    std::panic::catch_unwind(|| (c.run)(p)).map_err(|payload| {
-        let msg = payload
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| payload.downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "panic".into());
+    guarded_with_limit(c, p, HANG_LIMIT)
+}
+
+fn guarded_with_limit(c: &Contender, p: &Params, limit: Duration) -> Result<f64, String> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let (run, params) = (c.run, *p);
+    let spawned = std::thread::Builder::new()
+        .name(format!("bench {}", c.name))
+        .spawn(move || {
+            let result = std::panic::catch_unwind(|| run(&params)).map_err(|payload| {
+                payload
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| payload.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "panic".into())
+            });
+            let _ = tx.send(result);
+        });
+    let result = match spawned {
+        Err(e) => Err(format!("cannot spawn the benchmark thread: {e}")),
+        Ok(handle) => match rx.recv_timeout(limit) {
+            Ok(r) => {
+                let _ = handle.join();
+                r
+            }
+            Err(_) => Err(format!(
+                "hung: no result after {} s (threads abandoned)",
+                limit.as_secs_f64()
+            )),
+        },
+    };
+    if let Err(msg) = &result {
         eprintln!("    {} FAILED: {msg}", c.name);
-        msg
-    })
+    }
+    result
 }
 
 #[cfg(test)]
@@ -291,6 +322,25 @@ mod tests {
         assert!(r.contenders[1].samples.is_empty());
         assert_eq!(r.contenders[1].median, None);
         assert_eq!(r.contenders[1].error.as_deref(), Some("messages lost"));
+    }
+
+    #[test]
+    fn a_hung_contender_is_abandoned() {
+        fn hangs(_: &Params) -> f64 {
+            loop {
+                std::thread::park();
+            }
+        }
+        let c = Contender {
+            name: "h",
+            run: hangs,
+        };
+        let p = Params {
+            quick: true,
+            warmup: false,
+        };
+        let r = guarded_with_limit(&c, &p, Duration::from_millis(50));
+        assert!(r.unwrap_err().starts_with("hung"));
     }
 
     #[test]

@@ -132,6 +132,21 @@ pub fn run(args: &BenchArgs) -> Result<(), BenchError> {
     println!();
     println!("{}", summary.terminal_table());
     write_outputs(&md.workspace_root, &meta, &summary)?;
+    let failed: Vec<String> = summary
+        .rows
+        .iter()
+        .flat_map(|r| r.nimsync.iter().chain(&r.peers).map(move |s| (r, s)))
+        .filter(|(_, s)| s.error.is_some())
+        .map(|(r, s)| format!("{} {}", r.id, s.name))
+        .collect();
+    if !failed.is_empty() {
+        return Err(format!(
+            "{} contender(s) failed (see the report): {}",
+            failed.len(),
+            failed.join(", ")
+        )
+        .into());
+    }
     Ok(())
 }
 

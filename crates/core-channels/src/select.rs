@@ -15,7 +15,7 @@ use std::task::Wake;
 use std::thread::Thread;
 use std::time::{Duration, Instant};
 
-use crossbeam_utils::Backoff;
+use crate::sync::Backoff;
 
 use crate::chan::RawChan;
 use crate::event::{Event, Listener};

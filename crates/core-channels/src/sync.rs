@@ -46,3 +46,30 @@ pub(crate) fn spin_hint() {
     #[cfg(nimsync_loom)]
     loom::thread::yield_now();
 }
+
+/// Exponential backoff for spin-then-park waits: crossbeam's `Backoff` normally; under loom
+/// a single yield, so models do not explode exploring spin iterations.
+#[cfg(not(nimsync_loom))]
+pub(crate) use crossbeam_utils::Backoff;
+
+/// Loom stand-in for crossbeam's `Backoff`.
+#[cfg(nimsync_loom)]
+#[derive(Debug, Default)]
+pub(crate) struct Backoff;
+
+#[cfg(nimsync_loom)]
+impl Backoff {
+    pub(crate) fn new() -> Self {
+        Self
+    }
+    pub(crate) fn spin(&self) {
+        loom::thread::yield_now();
+    }
+    pub(crate) fn snooze(&self) {
+        loom::thread::yield_now();
+    }
+    pub(crate) fn reset(&self) {}
+    pub(crate) fn is_completed(&self) -> bool {
+        true
+    }
+}

@@ -5,7 +5,7 @@
 
 use std::time::Instant;
 
-use crossbeam_utils::Backoff;
+use crate::sync::Backoff;
 
 use crate::chan::RawChan;
 use crate::error::{RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError};

@@ -15,7 +15,9 @@
 
 use core::mem::MaybeUninit;
 
-use crossbeam_utils::{Backoff, CachePadded};
+use crossbeam_utils::CachePadded;
+
+use crate::sync::Backoff;
 
 use super::{CLOSED, ONE, Pop, Push, Queue, alloc_slots, free_slots};
 use crate::chan::{RxShared, TxShared};

@@ -1,0 +1,173 @@
+//! loom models of the channel protocols: publish/claim on each ring, close races, DropOldest
+//! eviction, and the waiter handshake (blocking park and async waker) — no lost wake-up.
+//!
+//! Run with: `RUSTFLAGS="--cfg nimsync_loom" cargo test -p nimsync-core-channels --test loom
+//! --release` (a namespaced cfg: a plain `--cfg loom` would flip dependencies into loom mode).
+#![cfg(nimsync_loom)]
+
+use loom::thread;
+use nimsync_core_channels::*;
+
+fn model(f: impl Fn() + Sync + Send + 'static) {
+    model_bounded(3, f);
+}
+
+fn model_bounded(preemptions: usize, f: impl Fn() + Sync + Send + 'static) {
+    let mut builder = loom::model::Builder::new();
+    builder.preemption_bound = Some(preemptions);
+    builder.check(f);
+}
+
+#[test]
+fn spsc_blocking_handoff_no_lost_wakeup() {
+    model(|| {
+        let (mut tx, mut rx) = spsc::<u32>(1);
+        let p = thread::spawn(move || {
+            tx.send_blocking(1).unwrap();
+            tx.send_blocking(2).unwrap();
+        });
+        assert_eq!(rx.recv_blocking(), Ok(1));
+        assert_eq!(rx.recv_blocking(), Ok(2));
+        p.join().unwrap();
+        assert_eq!(rx.recv_blocking(), Err(RecvError));
+    });
+}
+
+#[test]
+fn spsc_async_recv_no_lost_wakeup() {
+    model(|| {
+        let (mut tx, mut rx) = spsc::<u32>(1);
+        let p = thread::spawn(move || {
+            tx.try_send(5).unwrap();
+        });
+        let got = loom::future::block_on(rx.recv());
+        assert_eq!(got, Ok(5));
+        p.join().unwrap();
+    });
+}
+
+#[test]
+fn async_send_waits_for_room() {
+    model(|| {
+        let (tx, mut rx) = mpsc::<u32>(1);
+        tx.try_send(1).unwrap();
+        let p = thread::spawn(move || {
+            loom::future::block_on(tx.send(2)).unwrap();
+        });
+        assert_eq!(rx.recv_blocking(), Ok(1));
+        assert_eq!(rx.recv_blocking(), Ok(2));
+        p.join().unwrap();
+    });
+}
+
+#[test]
+fn mpsc_two_producers() {
+    model(|| {
+        let (tx, mut rx) = mpsc::<u32>(2);
+        let tx2 = tx.clone();
+        let a = thread::spawn(move || tx.try_send(1).unwrap());
+        let b = thread::spawn(move || tx2.try_send(2).unwrap());
+        let mut got = [rx.recv_blocking().unwrap(), rx.recv_blocking().unwrap()];
+        got.sort();
+        assert_eq!(got, [1, 2]);
+        a.join().unwrap();
+        b.join().unwrap();
+    });
+}
+
+#[test]
+fn spmc_two_consumers_take_each_value_once() {
+    model(|| {
+        let (mut tx, rx) = spmc::<u32>(2);
+        let rx2 = rx.clone();
+        tx.try_send(1).unwrap();
+        tx.try_send(2).unwrap();
+        let a = thread::spawn(move || rx2.try_recv().ok());
+        let b = rx.try_recv().ok();
+        let a = a.join().unwrap();
+        let mut got: Vec<u32> = a.into_iter().chain(b).collect();
+        got.extend(rx.try_recv().ok());
+        got.sort();
+        assert_eq!(got, [1, 2]);
+    });
+}
+
+#[test]
+fn mpmc_wraparound_with_contention() {
+    // Four threads: bound preemptions at 2 to keep the model within CI time.
+    model_bounded(2, || {
+        let (tx, rx) = mpmc::<u32>(1);
+        let tx2 = tx.clone();
+        let rx2 = rx.clone();
+        let p = thread::spawn(move || {
+            tx2.send_blocking(1).unwrap();
+        });
+        let c = thread::spawn(move || rx2.recv_blocking().unwrap());
+        tx.send_blocking(2).unwrap();
+        let mine = rx.recv_blocking().unwrap();
+        let theirs = c.join().unwrap();
+        p.join().unwrap();
+        let mut got = [mine, theirs];
+        got.sort();
+        assert_eq!(got, [1, 2]);
+    });
+}
+
+#[test]
+fn close_races_with_send_nothing_lost() {
+    model(|| {
+        let (tx, mut rx) = mpsc::<u32>(2);
+        let p = thread::spawn(move || tx.try_send(1).is_ok());
+        rx.close();
+        let sent = p.join().unwrap();
+        // Accepted before the close: it must be received. Refused: it came back to the sender.
+        assert_eq!(rx.try_recv().is_ok(), sent);
+        assert_eq!(rx.try_recv(), Err(TryRecvError::Closed));
+    });
+}
+
+#[test]
+fn spsc_close_races_with_send_nothing_lost() {
+    model(|| {
+        let (mut tx, mut rx) = spsc::<u32>(1);
+        let p = thread::spawn(move || tx.try_send(1).is_ok());
+        rx.close();
+        let sent = p.join().unwrap();
+        assert_eq!(rx.try_recv().is_ok(), sent);
+        assert_eq!(rx.try_recv(), Err(TryRecvError::Closed));
+    });
+}
+
+#[test]
+fn drop_oldest_eviction_races_with_receive() {
+    model(|| {
+        let (mut tx, mut rx) = Builder::new(1)
+            .policy(Policy::DropOldest)
+            .spsc::<u32>()
+            .unwrap();
+        tx.try_send(1).unwrap();
+        let c = thread::spawn(move || {
+            let got = rx.try_recv().ok();
+            (got, rx)
+        });
+        tx.try_send(2).unwrap();
+        let (got, mut rx) = c.join().unwrap();
+        let rest = rx.try_recv().ok();
+        let stats = tx.stats();
+        // Every value is received once or evicted once, never both, never lost.
+        let received: Vec<u32> = got.into_iter().chain(rest).collect();
+        assert_eq!(received.len() as u64 + stats.dropped, 2);
+        assert!(received.contains(&2));
+    });
+}
+
+#[test]
+fn receiver_drop_wakes_blocked_sender() {
+    model(|| {
+        let (mut tx, rx) = spsc::<u32>(1);
+        tx.try_send(1).unwrap();
+        let p = thread::spawn(move || tx.send_blocking(2));
+        drop(rx);
+        assert_eq!(p.join().unwrap(), Err(SendError(2)));
+    });
+}

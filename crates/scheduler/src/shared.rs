@@ -284,11 +284,12 @@ impl Shared {
     }
 
     /// Wakes every parked worker (after a manual clock advance).
+    ///
+    /// Every parker gets a permit, parked or not: a worker between its last timer check and
+    /// its park would otherwise miss the advance and sleep forever on the paused clock.
     pub(crate) fn wake_all_workers(&self) {
-        for (i, w) in self.workers.iter().enumerate() {
-            if self.idle.unpark_worker_by_id(i) || self.current_thread {
-                w.parker.unpark();
-            }
+        for w in self.workers.iter() {
+            w.parker.unpark();
         }
     }
 }

@@ -1,0 +1,128 @@
+//! Task hooks and the inherited per-task context slot.
+
+use nimsync_scheduler::{
+    Builder, Runtime, TaskContextValue, TaskOutcome, set_task_context, spawn, task_context,
+    yield_now,
+};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+fn ctx_str(c: Option<TaskContextValue>) -> Option<String> {
+    c.and_then(|c| c.downcast_ref::<String>().cloned())
+}
+
+#[test]
+fn context_is_inherited_by_spawned_children_and_grandchildren() {
+    for rt in [
+        Runtime::current_thread(),
+        Runtime::builder().workers(2).build().unwrap(),
+    ] {
+        let got = rt.block_on(async {
+            assert!(task_context().is_none());
+            set_task_context(Some(Arc::new("root".to_string())));
+            spawn(async {
+                let mine = ctx_str(task_context());
+                // A child that changes its own slot does not affect its parent.
+                let grandchild = spawn(async {
+                    let g = ctx_str(task_context());
+                    set_task_context(Some(Arc::new("changed".to_string())));
+                    yield_now().await;
+                    (g, ctx_str(task_context()))
+                })
+                .await
+                .unwrap();
+                (mine, grandchild, ctx_str(task_context()))
+            })
+            .await
+            .unwrap()
+        });
+        assert_eq!(got.0.as_deref(), Some("root"));
+        assert_eq!(got.1.0.as_deref(), Some("root"));
+        assert_eq!(got.1.1.as_deref(), Some("changed"), "kept across polls");
+        assert_eq!(got.2.as_deref(), Some("root"));
+    }
+}
+
+#[test]
+fn context_is_not_visible_outside_tasks() {
+    let rt = Runtime::current_thread();
+    rt.block_on(async {
+        set_task_context(Some(Arc::new(1u8)));
+    });
+    assert!(task_context().is_none());
+}
+
+#[test]
+fn all_hooks_fire_with_context_and_outcomes() {
+    let log: Arc<Mutex<Vec<String>>> = Arc::new(Mutex::new(Vec::new()));
+    let (l1, l2, l3, l4) = (log.clone(), log.clone(), log.clone(), log.clone());
+    let rt = Builder::new_current_thread()
+        .on_spawn(move |info| {
+            // The hook sees the inherited context and may replace it.
+            let inherited = info.context().and_then(|c| c.downcast_ref::<String>().cloned());
+            l1.lock().unwrap().push(format!("spawn {inherited:?}"));
+            info.set_context(Some(Arc::new(format!("span-{}", info.id()))));
+        })
+        .before_poll(move |_t| {
+            l2.lock().unwrap().push(format!("before {:?}", ctx_str(task_context()).is_some()));
+        })
+        .after_poll(move |_t| {
+            l3.lock().unwrap().push("after".into());
+        })
+        .on_terminate(move |_t, outcome| {
+            l4.lock().unwrap().push(format!("end {outcome:?}"));
+        })
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        set_task_context(Some(Arc::new("parent".to_string())));
+        let ctx = spawn(async { ctx_str(task_context()) }).await.unwrap();
+        assert!(ctx.unwrap().starts_with("span-"));
+        let _ = spawn(async { panic!("p") }).await;
+        let h = spawn(std::future::pending::<()>());
+        yield_now().await;
+        h.abort();
+        let _ = h.await;
+    });
+    let log = log.lock().unwrap().clone();
+    assert_eq!(log[0], "spawn Some(\"parent\")", "{log:?}");
+    assert!(log.contains(&"before true".to_string()), "{log:?}");
+    assert!(log.contains(&"after".to_string()), "{log:?}");
+    assert!(log.contains(&"end Completed".to_string()), "{log:?}");
+    assert!(log.contains(&"end Panicked".to_string()), "{log:?}");
+    assert!(log.contains(&"end Cancelled".to_string()), "{log:?}");
+    let ends = log.iter().filter(|l| l.starts_with("end")).count();
+    assert_eq!(ends, 3, "on_terminate exactly once per task: {log:?}");
+}
+
+#[test]
+fn terminate_hook_runs_once_per_task_at_shutdown() {
+    let ends = Arc::new(AtomicUsize::new(0));
+    let e = ends.clone();
+    let rt = Builder::new_multi_thread()
+        .workers(2)
+        .on_terminate(move |_, outcome| {
+            assert_eq!(outcome, TaskOutcome::Cancelled);
+            e.fetch_add(1, Ordering::SeqCst);
+        })
+        .build()
+        .unwrap();
+    for _ in 0..50 {
+        rt.spawn(std::future::pending::<()>());
+    }
+    drop(rt);
+    assert_eq!(ends.load(Ordering::SeqCst), 50);
+}
+
+#[test]
+fn panicking_hook_does_not_kill_the_runtime() {
+    let rt = Builder::new_multi_thread()
+        .workers(1)
+        .before_poll(|_| panic!("hook panic"))
+        .build()
+        .unwrap();
+    let r = rt.block_on(async { spawn(async { 1 }).await });
+    assert!(r.unwrap_err().is_panic());
+    // Still alive.
+    assert!(rt.block_on(async { spawn(async { 1 }).await }).is_err());
+}

@@ -2,11 +2,13 @@
 //! the medians as JSON (rendered by `cargo xtask bench`).
 //!
 //! ```text
-//! nimsync-benches [--quick] [--reps N] [--json PATH] [--list] [FILTER...]
+//! nimsync-benches [--quick] [--reps N] [--json PATH] [--list] [--only NAME]... [FILTER...]
 //! ```
 //!
 //! A FILTER selects the workloads whose "group/name" contains it (`channels` selects every
-//! channel workload). Progress goes to stderr.
+//! channel workload). `--only NAME` keeps just the named contenders (repeatable; for profiling,
+//! e.g. `perf record target/release/nimsync-benches --only nimsync spsc_u64`). Progress goes
+//! to stderr.
 
 mod channels;
 mod harness;
@@ -15,8 +17,7 @@ use std::process::ExitCode;
 
 use harness::{Report, Workload, run_workload};
 
-const USAGE: &str =
-    "usage: nimsync-benches [--quick] [--reps N] [--json PATH] [--list] [FILTER...]";
+const USAGE: &str = "usage: nimsync-benches [--quick] [--reps N] [--json PATH] [--list] [--only NAME]... [FILTER...]";
 
 /// Parsed command line.
 #[derive(Debug, Default)]
@@ -25,6 +26,7 @@ struct Args {
     reps: Option<usize>,
     json: Option<String>,
     list: bool,
+    only: Vec<String>,
     filters: Vec<String>,
 }
 
@@ -35,6 +37,9 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Args, String> {
         match a.as_str() {
             "--quick" => out.quick = true,
             "--list" => out.list = true,
+            "--only" => out
+                .only
+                .push(it.next().ok_or("--only needs a contender name")?),
             "--reps" => {
                 let v = it.next().ok_or("--reps needs a value")?;
                 let n: usize = v.parse().map_err(|_| format!("bad --reps value {v:?}"))?;
@@ -72,6 +77,14 @@ fn main() -> ExitCode {
     let selected: Vec<Workload> = registry()
         .into_iter()
         .filter(|w| w.selected(&args.filters))
+        .map(|mut w| {
+            if !args.only.is_empty() {
+                w.contenders
+                    .retain(|c| args.only.iter().any(|o| o == c.name));
+            }
+            w
+        })
+        .filter(|w| !w.contenders.is_empty())
         .collect();
     if args.list {
         for w in &selected {
@@ -81,7 +94,10 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     if selected.is_empty() {
-        eprintln!("error: no workload matches {:?}", args.filters);
+        eprintln!(
+            "error: no workload matches {:?} (contenders: {:?})",
+            args.filters, args.only
+        );
         return ExitCode::from(2);
     }
     let reps = args.reps.unwrap_or(if args.quick { 3 } else { 5 });
@@ -125,7 +141,11 @@ mod tests {
 
     #[test]
     fn args() {
-        let a = parse(&["--quick", "--reps", "4", "--json", "x.json", "spsc", "mpmc"]).unwrap();
+        let a = parse(&[
+            "--quick", "--reps", "4", "--json", "x.json", "spsc", "--only", "rtrb", "mpmc",
+        ])
+        .unwrap();
+        assert_eq!(a.only, ["rtrb"]);
         assert!(a.quick);
         assert_eq!(a.reps, Some(4));
         assert_eq!(a.json.as_deref(), Some("x.json"));

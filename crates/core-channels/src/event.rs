@@ -35,22 +35,26 @@ mod imp {
             Listener(listener)
         }
 
-        /// Wakes one waiter, issuing the SeqCst fence the handshake needs.
+        /// Wakes one more waiter, issuing the SeqCst fence the handshake needs.
+        ///
+        /// All notifications are *additional*: each event (one value, one free slot) wakes a
+        /// waiter of its own even if another waiter was notified and has not run yet, so two
+        /// quick sends never wake just one of two sleeping receivers.
         pub(crate) fn notify_one(&self) {
-            self.0.notify(1);
+            self.0.notify(1.additional());
         }
 
         /// Wakes one waiter; the caller has just performed a SeqCst read-modify-write that
         /// published its change, which serves as the handshake's fence.
         #[inline(always)]
         pub(crate) fn notify_one_after_rmw(&self) {
-            self.0.notify(1.relaxed());
+            self.0.notify(1.additional().relaxed());
         }
 
         /// Wakes `n` waiters after a SeqCst read-modify-write (as above).
         #[inline(always)]
         pub(crate) fn notify_n_after_rmw(&self, n: usize) {
-            self.0.notify(n.relaxed());
+            self.0.notify(n.additional().relaxed());
         }
 
         /// Wakes every waiter.
@@ -177,10 +181,10 @@ mod imp {
         }
     }
 
-    /// Makes sure at least `n` waiters are notified.
+    /// Notifies `n` more waiters (additional semantics, as in the std version).
     fn notify_shared(shared: &Shared, n: usize) {
         let mut state = shared.state.lock().unwrap();
-        let mut notified = state.entries.iter().filter(|e| e.notified).count();
+        let mut notified = 0;
         for entry in state.entries.iter_mut() {
             if notified >= n {
                 break;

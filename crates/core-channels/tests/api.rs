@@ -376,6 +376,34 @@ fn dropped_recv_future_loses_nothing_and_passes_the_wakeup_on() {
 }
 
 #[test]
+fn two_quick_sends_wake_two_waiting_receivers() {
+    // Each value wakes a waiter of its own, even before the first woken waiter has run
+    // (a "notify if none notified yet" scheme would leave the second receiver asleep).
+    let (tx, rx) = mpmc::<u32>(4);
+    let (w1, waker1) = counting_waker();
+    let (w2, waker2) = counting_waker();
+    let mut f1 = Box::pin(rx.recv());
+    let mut f2 = Box::pin(rx.recv());
+    assert!(
+        f1.as_mut()
+            .poll(&mut Context::from_waker(&waker1))
+            .is_pending()
+    );
+    assert!(
+        f2.as_mut()
+            .poll(&mut Context::from_waker(&waker2))
+            .is_pending()
+    );
+    tx.try_send(1).unwrap();
+    tx.try_send(2).unwrap();
+    assert_eq!(w1.0.load(Ordering::SeqCst), 1);
+    assert_eq!(w2.0.load(Ordering::SeqCst), 1);
+    let a = f1.as_mut().poll(&mut Context::from_waker(&waker1));
+    let b = f2.as_mut().poll(&mut Context::from_waker(&waker2));
+    assert_eq!((a, b), (Poll::Ready(Ok(1)), Poll::Ready(Ok(2))));
+}
+
+#[test]
 fn dropped_send_future_never_enqueues() {
     let (tx, rx) = mpmc::<u32>(1);
     tx.try_send(1).unwrap();

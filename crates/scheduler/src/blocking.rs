@@ -10,7 +10,7 @@ use crate::context;
 use crate::join::JoinHandle;
 use crate::runtime::Handle;
 use crate::shared::Runnable;
-use crate::sync::lock;
+use crate::sync::std_lock as lock;
 use crate::task::{cancel_runnable, run_runnable, spawn_detached_cell};
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;

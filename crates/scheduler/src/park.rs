@@ -58,8 +58,12 @@ impl Parker {
         {
             Ok(_) => {}
             Err(NOTIFIED) => {
-                // A permit arrived while we took the lock: consume it.
-                self.state.store(EMPTY, Ordering::SeqCst);
+                // A permit arrived while we took the lock: consume it. A swap, not a store:
+                // it must read (and synchronise with) the *latest* unpark, or a second
+                // unpark racing with us would be erased without its writes becoming visible
+                // (found by the loom model).
+                let old = self.state.swap(EMPTY, Ordering::SeqCst);
+                debug_assert_eq!(old, NOTIFIED);
                 return;
             }
             Err(actual) => unreachable!("inconsistent park state: {actual}"),
@@ -75,8 +79,9 @@ impl Parker {
                         Ok((g, _)) => g,
                         Err(p) => p.into_inner().0,
                     };
-                    // Timed out or notified: either way leave, consuming a permit if present.
-                    self.state.store(EMPTY, Ordering::SeqCst);
+                    // Timed out or notified: either way leave, consuming a permit if present
+                    // (a swap, to synchronise with the latest unpark).
+                    self.state.swap(EMPTY, Ordering::SeqCst);
                     drop(g);
                     return;
                 }

@@ -10,7 +10,7 @@ use crate::park::Parker;
 use crate::placement::victim_groups;
 use crate::queue::idle::Idle;
 use crate::shared::{Shared, TaskShard, WorkerShared};
-use crate::sync::lock;
+use crate::sync::std_lock as lock;
 use crate::task::spawn_on_shard;
 use crate::timer::clock::Clock;
 use crate::timer::wheel::Wheel;

@@ -12,7 +12,7 @@ use crate::hooks::Hooks;
 use crate::metrics::WorkerMetrics;
 use crate::park::Parker;
 use crate::queue::idle::Idle;
-use crate::sync::lock;
+use crate::sync::std_lock as lock;
 use crate::task::{TaskMeta, cancel_runnable};
 use crate::timer::clock::Clock;
 use crate::timer::entry::TimerEntry;

@@ -19,7 +19,7 @@ use crate::context;
 use crate::hooks::{SpawnInfo, TaskInfo, TaskOutcome};
 use crate::join::{JoinError, JoinHandle};
 use crate::shared::{Runnable, TaskShard};
-use crate::sync::lock;
+use crate::sync::std_lock as lock;
 use pin_project_lite::pin_project;
 use std::cell::Cell;
 use std::fmt;

@@ -1,5 +1,6 @@
 //! Blocking pool tests: results, panics, growth on demand, shrink when idle, abort before
 //! start, shutdown with queued and running jobs.
+#![cfg(not(nimsync_loom))]
 
 use nimsync_scheduler::{Builder, Runtime, spawn_blocking};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -11,7 +12,9 @@ fn returns_value_and_reports_panics() {
     let rt = Runtime::builder().workers(1).build().unwrap();
     rt.block_on(async {
         assert_eq!(spawn_blocking(|| 2 + 2).await.unwrap(), 4);
-        let e = spawn_blocking(|| panic!("blocking boom")).await.unwrap_err();
+        let e = spawn_blocking(|| panic!("blocking boom"))
+            .await
+            .unwrap_err();
         assert_eq!(e.panic_message(), Some("blocking boom"));
     });
 }
@@ -19,7 +22,10 @@ fn returns_value_and_reports_panics() {
 #[test]
 fn works_on_current_thread_runtime() {
     let rt = Runtime::current_thread();
-    assert_eq!(rt.block_on(async { spawn_blocking(|| 5).await.unwrap() }), 5);
+    assert_eq!(
+        rt.block_on(async { spawn_blocking(|| 5).await.unwrap() }),
+        5
+    );
 }
 
 #[test]

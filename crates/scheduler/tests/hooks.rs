@@ -1,4 +1,5 @@
 //! Task hooks and the inherited per-task context slot.
+#![cfg(not(nimsync_loom))]
 
 use nimsync_scheduler::{
     Builder, Runtime, TaskContextValue, TaskOutcome, set_task_context, spawn, task_context,
@@ -59,12 +60,16 @@ fn all_hooks_fire_with_context_and_outcomes() {
     let rt = Builder::new_current_thread()
         .on_spawn(move |info| {
             // The hook sees the inherited context and may replace it.
-            let inherited = info.context().and_then(|c| c.downcast_ref::<String>().cloned());
+            let inherited = info
+                .context()
+                .and_then(|c| c.downcast_ref::<String>().cloned());
             l1.lock().unwrap().push(format!("spawn {inherited:?}"));
             info.set_context(Some(Arc::new(format!("span-{}", info.id()))));
         })
         .before_poll(move |_t| {
-            l2.lock().unwrap().push(format!("before {:?}", ctx_str(task_context()).is_some()));
+            l2.lock()
+                .unwrap()
+                .push(format!("before {:?}", ctx_str(task_context()).is_some()));
         })
         .after_poll(move |_t| {
             l3.lock().unwrap().push("after".into());

@@ -1,4 +1,5 @@
 //! Metrics snapshot tests.
+#![cfg(not(nimsync_loom))]
 
 use nimsync_scheduler::{Runtime, spawn, yield_now};
 

@@ -1,5 +1,6 @@
 //! Integration tests of the runtime core: building, `block_on`, spawning, `JoinHandle`
 //! (await, abort, detach), panics, shutdown, wakers, the global runtime.
+#![cfg(not(nimsync_loom))]
 
 use nimsync_scheduler::{BuildError, Builder, Handle, JoinHandle, Runtime, spawn, yield_now};
 use std::future::{Future, pending, poll_fn};

@@ -1,5 +1,6 @@
 //! Timer tests: `sleep`, `sleep_until`, `interval`, the paused test clock (manual and
 //! auto-advance), deregistration on drop, timers from outside the workers.
+#![cfg(not(nimsync_loom))]
 
 use nimsync_scheduler::{
     Builder, MissedTickBehavior, Runtime, interval, now, sleep, sleep_until, spawn, yield_now,
@@ -15,7 +16,10 @@ fn paused_runtimes() -> Vec<(&'static str, Runtime)> {
     vec![
         (
             "current_thread",
-            Builder::new_current_thread().start_paused(true).build().unwrap(),
+            Builder::new_current_thread()
+                .start_paused(true)
+                .build()
+                .unwrap(),
         ),
         (
             "multi_thread_2",
@@ -32,7 +36,10 @@ fn paused_runtimes() -> Vec<(&'static str, Runtime)> {
 fn real_clock_sleeps_fire_in_order_and_not_early() {
     for (name, rt) in [
         ("current_thread", Runtime::current_thread()),
-        ("multi_thread_2", Runtime::builder().workers(2).build().unwrap()),
+        (
+            "multi_thread_2",
+            Runtime::builder().workers(2).build().unwrap(),
+        ),
     ] {
         let log = rt.block_on(async {
             let log = Arc::new(Mutex::new(Vec::new()));
@@ -43,7 +50,10 @@ fn real_clock_sleeps_fire_in_order_and_not_early() {
                 hs.push(spawn(async move {
                     sleep(Duration::from_millis(ms)).await;
                     let elapsed = start.elapsed();
-                    assert!(elapsed >= Duration::from_millis(ms), "fired early: {ms} ms at {elapsed:?}");
+                    assert!(
+                        elapsed >= Duration::from_millis(ms),
+                        "fired early: {ms} ms at {elapsed:?}"
+                    );
                     log.lock().unwrap().push(ms);
                 }));
             }
@@ -99,10 +109,19 @@ fn paused_clock_auto_advances_exactly() {
         let order: Vec<u64> = fired.iter().map(|f| f.0).collect();
         assert_eq!(order, vec![1, 7, 60, 3600, 86_400], "{name}");
         for (secs, at) in fired {
-            assert!(at >= Duration::from_secs(secs), "{name}: {secs}s fired at {at:?}");
-            assert!(at < Duration::from_secs(secs) + Duration::from_millis(2), "{name}: {secs}s fired late at {at:?}");
+            assert!(
+                at >= Duration::from_secs(secs),
+                "{name}: {secs}s fired at {at:?}"
+            );
+            assert!(
+                at < Duration::from_secs(secs) + Duration::from_millis(2),
+                "{name}: {secs}s fired late at {at:?}"
+            );
         }
-        assert!(wall.elapsed() < Duration::from_secs(10), "{name}: paused clock took real time");
+        assert!(
+            wall.elapsed() < Duration::from_secs(10),
+            "{name}: paused clock took real time"
+        );
     }
 }
 
@@ -175,7 +194,10 @@ fn dropping_a_sleep_releases_its_waker() {
 #[test]
 fn many_cancelled_sleeps_do_not_accumulate() {
     // Timeout churn: register and drop many sleeps; the wheel prunes orphans.
-    let rt = Builder::new_current_thread().start_paused(true).build().unwrap();
+    let rt = Builder::new_current_thread()
+        .start_paused(true)
+        .build()
+        .unwrap();
     rt.block_on(async {
         let w = Arc::new(CountingWaker);
         let waker = Waker::from(w.clone());
@@ -208,7 +230,10 @@ fn interval_ticks_on_schedule() {
 
 #[test]
 fn interval_missed_tick_behaviours() {
-    let rt = Builder::new_current_thread().start_paused(true).build().unwrap();
+    let rt = Builder::new_current_thread()
+        .start_paused(true)
+        .build()
+        .unwrap();
     for (behavior, expect_ms) in [
         (MissedTickBehavior::Burst, vec![0u64, 10, 20, 30, 40]),
         (MissedTickBehavior::Skip, vec![0, 10, 40, 50, 60]),
@@ -281,7 +306,10 @@ fn block_on_plain<F: Future>(mut fut: std::pin::Pin<&mut F>) -> F::Output {
 
 #[test]
 fn sleep_reset_and_is_elapsed() {
-    let rt = Builder::new_current_thread().start_paused(true).build().unwrap();
+    let rt = Builder::new_current_thread()
+        .start_paused(true)
+        .build()
+        .unwrap();
     rt.block_on(async {
         let t0 = now();
         let mut s = Box::pin(sleep(Duration::from_secs(10)));

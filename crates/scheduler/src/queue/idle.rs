@@ -138,6 +138,11 @@ impl Idle {
         let prev = self.state.fetch_sub(dec, Ordering::SeqCst);
         sleepers.list.push(worker);
         sleepers.woken_as_searcher[worker] = false;
+        drop(sleepers);
+        // Pairs with the fence in `notify_parked` (Dekker): our decrement vs the producer's
+        // push. A fence rather than relying on the SeqCst RMW alone, so the argument holds in
+        // the fence-based model loom checks (it treats SeqCst accesses as AcqRel).
+        fence(Ordering::SeqCst);
         is_searching && (prev & SEARCH_MASK) == 1
     }
 

@@ -274,10 +274,10 @@ impl Runtime {
                 b = b.stack_size(sz);
             }
             let spawned = b.spawn(move || {
-                if cfg2.pin_cores {
-                    if let Some(id) = cfg2.placement.core_for_worker(i, cfg2.workers) {
-                        let _ = core_affinity::set_for_current(core_affinity::CoreId { id });
-                    }
+                if cfg2.pin_cores
+                    && let Some(id) = cfg2.placement.core_for_worker(i, cfg2.workers)
+                {
+                    let _ = core_affinity::set_for_current(core_affinity::CoreId { id });
                 }
                 if let Some(f) = &cfg2.on_thread_start {
                     f();
@@ -426,10 +426,10 @@ impl Runtime {
         impl Drop for Restore {
             fn drop(&mut self) {
                 context::set_worker(None);
-                if let Some(ctx) = self.ctx.take() {
-                    if let Ok(ctx) = Rc::try_unwrap(ctx) {
-                        *lock(&self.shared.ct_core) = Some(ctx.core);
-                    }
+                if let Some(ctx) = self.ctx.take()
+                    && let Ok(ctx) = Rc::try_unwrap(ctx)
+                {
+                    *lock(&self.shared.ct_core) = Some(ctx.core);
                 }
             }
         }

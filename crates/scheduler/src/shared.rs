@@ -275,10 +275,11 @@ impl Shared {
                 woke = true;
             }
         }
-        if remote <= next && !woke {
-            if let Some(i) = self.idle.unpark_any() {
-                self.workers[i].parker.unpark();
-            }
+        if remote <= next
+            && !woke
+            && let Some(i) = self.idle.unpark_any()
+        {
+            self.workers[i].parker.unpark();
         }
         true
     }

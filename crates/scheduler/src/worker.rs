@@ -166,10 +166,10 @@ impl WorkerCtx {
     pub(crate) fn next_task(&self) -> Option<Runnable> {
         let tick = self.core.tick.get().wrapping_add(1);
         self.core.tick.set(tick);
-        if tick % self.shared().cfg.global_queue_interval == 0 {
-            if let Some(t) = self.pop_injector() {
-                return Some(t);
-            }
+        if tick.is_multiple_of(self.shared().cfg.global_queue_interval)
+            && let Some(t) = self.pop_injector()
+        {
+            return Some(t);
         }
         self.core.local.pop().or_else(|| self.pop_injector())
     }
@@ -197,11 +197,11 @@ impl WorkerCtx {
         if shared.workers.len() > 1 {
             bump(&self.metrics().steal_attempts);
             let last = self.core.last_victim.get();
-            if let Some(v) = last {
-                if let Some(t) = self.steal_from(v) {
-                    bump(&self.metrics().steal_successes);
-                    return Some(t);
-                }
+            if let Some(v) = last
+                && let Some(t) = self.steal_from(v)
+            {
+                bump(&self.metrics().steal_successes);
+                return Some(t);
             }
             for group in &me.victim_groups {
                 let start = self.core.rng.borrow_mut().usize(..group.len());
@@ -335,7 +335,7 @@ impl WorkerCtx {
     pub(crate) fn step(&self, allow_spin: bool) -> bool {
         let cfg = &self.shared().cfg;
         let tick = self.core.tick.get();
-        if tick % cfg.event_interval == 0 {
+        if tick.is_multiple_of(cfg.event_interval) {
             self.process_timers();
         }
         if let Some(t) = self.next_task() {
@@ -350,12 +350,12 @@ impl WorkerCtx {
             self.is_searching
                 .set(self.shared().idle.transition_worker_to_searching());
         }
-        if self.is_searching.get() {
-            if let Some(t) = self.steal() {
-                self.found_work();
-                self.run_task(t);
-                return true;
-            }
+        if self.is_searching.get()
+            && let Some(t) = self.steal()
+        {
+            self.found_work();
+            self.run_task(t);
+            return true;
         }
         if allow_spin && cfg.spin_before_park {
             let backoff = Backoff::new();

@@ -100,6 +100,9 @@ fn main() -> ExitCode {
         );
         return ExitCode::from(2);
     }
+    // crossfire documents this call for initialisation code (it picks yield over spinning on
+    // a one-core machine; a no-op on more cores).
+    crossfire::detect_backoff_cfg();
     let reps = args.reps.unwrap_or(if args.quick { 3 } else { 5 });
     let start = std::time::Instant::now();
     let workloads = selected

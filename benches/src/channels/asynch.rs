@@ -40,6 +40,10 @@ pub fn spsc_workload() -> Workload {
                 name: "flume",
                 run: flume_spsc,
             },
+            Contender {
+                name: "crossfire",
+                run: crossfire_spsc,
+            },
         ],
     }
 }
@@ -73,6 +77,10 @@ pub fn mpsc_workload() -> Workload {
             Contender {
                 name: "flume",
                 run: flume_mpsc,
+            },
+            Contender {
+                name: "crossfire",
+                run: crossfire_mpsc,
             },
         ],
     }
@@ -257,6 +265,49 @@ fn flume_run(n: u64, producers: u64) -> f64 {
     run_tasks(n, ps, async move {
         let mut sum = 0;
         while let Ok(v) = rx.recv_async().await {
+            sum += v;
+        }
+        sum
+    })
+}
+
+fn crossfire_spsc(p: &Params) -> f64 {
+    let n = p.count(MSGS);
+    let (tx, rx) = crossfire::spsc::bounded_async::<u64>(CAP);
+    run_tasks(
+        n,
+        vec![async move {
+            for i in 0..n {
+                tx.send(i).await.unwrap();
+            }
+        }],
+        async move {
+            let mut sum = 0;
+            while let Ok(v) = rx.recv().await {
+                sum += v;
+            }
+            sum
+        },
+    )
+}
+
+fn crossfire_mpsc(p: &Params) -> f64 {
+    let n = p.count(MSGS);
+    let (tx, rx) = crossfire::mpsc::bounded_async::<u64>(CAP);
+    let producers = (0..2)
+        .map(|k| {
+            let tx = tx.clone();
+            async move {
+                for i in part(n, k, 2) {
+                    tx.send(i).await.unwrap();
+                }
+            }
+        })
+        .collect();
+    drop(tx);
+    run_tasks(n, producers, async move {
+        let mut sum = 0;
+        while let Ok(v) = rx.recv().await {
             sum += v;
         }
         sum

@@ -32,6 +32,10 @@ pub fn workload() -> Workload {
                 run: kanal,
             },
             Contender {
+                name: "crossfire",
+                run: crossfire,
+            },
+            Contender {
                 name: "async-channel",
                 run: async_channel,
             },
@@ -153,6 +157,33 @@ fn async_channel(p: &Params) -> f64 {
         jobs.push(job(move || {
             let mut sum = 0;
             while let Ok(v) = rx.recv_blocking() {
+                sum += v;
+            }
+            sum
+        }));
+    }
+    drop((tx, rx));
+    run_threads(n, jobs)
+}
+
+fn crossfire(p: &Params) -> f64 {
+    let n = p.count(MSGS);
+    let (tx, rx) = crossfire::mpmc::bounded_blocking::<u64>(CAP);
+    let mut jobs = Vec::new();
+    for k in 0..2 {
+        let tx = tx.clone();
+        jobs.push(job(move || {
+            for i in part(n, k, 2) {
+                tx.send(i).unwrap();
+            }
+            0
+        }));
+    }
+    for _ in 0..2 {
+        let rx = rx.clone();
+        jobs.push(job(move || {
+            let mut sum = 0;
+            while let Ok(v) = rx.recv() {
                 sum += v;
             }
             sum

@@ -32,6 +32,10 @@ pub fn workload() -> Workload {
                 run: kanal,
             },
             Contender {
+                name: "crossfire",
+                run: crossfire,
+            },
+            Contender {
                 name: "std",
                 run: std_sync,
             },
@@ -138,5 +142,29 @@ fn std_sync(p: &Params) -> f64 {
     }
     drop(tx);
     jobs.push(job(move || rx.iter().sum()));
+    run_threads(n, jobs)
+}
+
+fn crossfire(p: &Params) -> f64 {
+    let n = p.count(MSGS);
+    let (tx, rx) = crossfire::mpsc::bounded_blocking::<u64>(CAP);
+    let mut jobs = Vec::new();
+    for k in 0..2 {
+        let tx = tx.clone();
+        jobs.push(job(move || {
+            for i in part(n, k, 2) {
+                tx.send(i).unwrap();
+            }
+            0
+        }));
+    }
+    drop(tx);
+    jobs.push(job(move || {
+        let mut sum = 0;
+        while let Ok(v) = rx.recv() {
+            sum += v;
+        }
+        sum
+    }));
     run_threads(n, jobs)
 }

@@ -45,6 +45,10 @@ pub fn workload() -> Workload {
                 run: kanal,
             },
             Contender {
+                name: "crossfire",
+                run: crossfire,
+            },
+            Contender {
                 name: "std",
                 run: std_sync,
             },
@@ -184,6 +188,24 @@ fn std_sync(p: &Params) -> f64 {
     std::thread::scope(|s| {
         s.spawn(move || {
             for v in ping_rx {
+                pong_tx.send(v).unwrap();
+            }
+        });
+        let ns = drive(p, |i| {
+            ping_tx.send(i).unwrap();
+            pong_rx.recv().unwrap()
+        });
+        drop(ping_tx);
+        ns
+    })
+}
+
+fn crossfire(p: &Params) -> f64 {
+    let (ping_tx, ping_rx) = crossfire::spsc::bounded_blocking::<u64>(CAP);
+    let (pong_tx, pong_rx) = crossfire::spsc::bounded_blocking::<u64>(CAP);
+    std::thread::scope(|s| {
+        s.spawn(move || {
+            while let Ok(v) = ping_rx.recv() {
                 pong_tx.send(v).unwrap();
             }
         });

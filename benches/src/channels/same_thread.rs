@@ -44,6 +44,14 @@ pub fn spsc_workload() -> Workload {
                 run: kanal,
             },
             Contender {
+                name: "crossfire",
+                run: crossfire_spsc,
+            },
+            Contender {
+                name: "nexus-queue",
+                run: nexus,
+            },
+            Contender {
                 name: "std",
                 run: std_sync,
             },
@@ -79,6 +87,10 @@ pub fn mpmc_workload() -> Workload {
             Contender {
                 name: "kanal",
                 run: kanal,
+            },
+            Contender {
+                name: "crossfire",
+                run: crossfire_mpmc,
             },
             Contender {
                 name: "async-channel",
@@ -171,5 +183,29 @@ fn std_sync(p: &Params) -> f64 {
     pairs(p, |i| {
         tx.try_send(i).unwrap();
         rx.try_recv().unwrap()
+    })
+}
+
+fn crossfire_spsc(p: &Params) -> f64 {
+    let (tx, rx) = crossfire::spsc::bounded_blocking::<u64>(CAP);
+    pairs(p, |i| {
+        tx.try_send(i).unwrap();
+        rx.try_recv().unwrap()
+    })
+}
+
+fn crossfire_mpmc(p: &Params) -> f64 {
+    let (tx, rx) = crossfire::mpmc::bounded_blocking::<u64>(CAP);
+    pairs(p, |i| {
+        tx.try_send(i).unwrap();
+        rx.try_recv().unwrap()
+    })
+}
+
+fn nexus(p: &Params) -> f64 {
+    let (tx, rx) = nexus_queue::spsc::ring_buffer::<u64>(CAP);
+    pairs(p, |i| {
+        assert!(tx.push(i).is_ok());
+        rx.pop().expect("empty")
     })
 }

@@ -33,6 +33,10 @@ pub fn workload() -> Workload {
                 run: kanal,
             },
             Contender {
+                name: "crossfire",
+                run: crossfire,
+            },
+            Contender {
                 name: "async-channel",
                 run: async_channel,
             },
@@ -134,6 +138,29 @@ fn async_channel(p: &Params) -> f64 {
         jobs.push(job(move || {
             let mut sum = 0;
             while let Ok(v) = rx.recv_blocking() {
+                sum += v;
+            }
+            sum
+        }));
+    }
+    drop(rx);
+    run_threads(n, jobs)
+}
+
+fn crossfire(p: &Params) -> f64 {
+    let n = p.count(MSGS);
+    let (tx, rx) = crossfire::mpmc::bounded_blocking::<u64>(CAP);
+    let mut jobs = vec![job(move || {
+        for i in 0..n {
+            tx.send(i).unwrap();
+        }
+        0
+    })];
+    for _ in 0..2 {
+        let rx = rx.clone();
+        jobs.push(job(move || {
+            let mut sum = 0;
+            while let Ok(v) = rx.recv() {
                 sum += v;
             }
             sum

@@ -1,5 +1,6 @@
 //! SPSC u64 across two threads, capacity 1024: blocking send/recv where the channel has it,
-//! a try loop that spins then yields (crossbeam's `Backoff`) where it has not (rtrb, ArrayQueue).
+//! a try loop that spins then yields (crossbeam's `Backoff`) where it has not (rtrb, ArrayQueue,
+//! nexus-queue).
 
 use std::sync::Arc;
 
@@ -19,7 +20,7 @@ pub fn workload() -> Workload {
         unit: MMSG_PER_S,
         higher_is_better: true,
         note: "1 producer thread -> 1 consumer thread, u64, cap 1024; blocking send/recv \
-               (rtrb, ArrayQueue: try loop, spin then yield)",
+               (rtrb, ArrayQueue, nexus-queue: try loop, spin then yield)",
         contenders: vec![
             Contender {
                 name: "nimsync",
@@ -44,6 +45,14 @@ pub fn workload() -> Workload {
             Contender {
                 name: "kanal",
                 run: kanal,
+            },
+            Contender {
+                name: "crossfire",
+                run: crossfire,
+            },
+            Contender {
+                name: "nexus-queue",
+                run: nexus,
             },
             Contender {
                 name: "std",
@@ -217,6 +226,65 @@ fn std_sync(p: &Params) -> f64 {
                 0
             }),
             job(move || rx.iter().sum()),
+        ],
+    )
+}
+
+fn crossfire(p: &Params) -> f64 {
+    let n = p.count(MSGS);
+    let (tx, rx) = crossfire::spsc::bounded_blocking::<u64>(CAP);
+    run_threads(
+        n,
+        vec![
+            job(move || {
+                for i in 0..n {
+                    tx.send(i).unwrap();
+                }
+                0
+            }),
+            job(move || {
+                let mut sum = 0;
+                while let Ok(v) = rx.recv() {
+                    sum += v;
+                }
+                sum
+            }),
+        ],
+    )
+}
+
+fn nexus(p: &Params) -> f64 {
+    let n = p.count(MSGS);
+    let (tx, rx) = nexus_queue::spsc::ring_buffer::<u64>(CAP);
+    run_threads(
+        n,
+        vec![
+            job(move || {
+                for i in 0..n {
+                    let mut v = i;
+                    let backoff = Backoff::new();
+                    while let Err(full) = tx.push(v) {
+                        v = full.0;
+                        backoff.snooze();
+                    }
+                }
+                0
+            }),
+            job(move || {
+                let (mut sum, mut got) = (0, 0);
+                let backoff = Backoff::new();
+                while got < n {
+                    match rx.pop() {
+                        Some(v) => {
+                            sum += v;
+                            got += 1;
+                            backoff.reset();
+                        }
+                        None => backoff.snooze(),
+                    }
+                }
+                sum
+            }),
         ],
     )
 }

@@ -32,6 +32,27 @@
 //! assert_eq!(sum, (0..10_000).sum::<u64>());
 //! ```
 //!
+//! The mode is a type-level promise, checked by the compiler:
+//!
+//! ```compile_fail
+//! // An SPSC sender cannot be cloned ...
+//! let (tx, _rx) = nimsync_core_channels::spsc::<u8>(1);
+//! let _second_producer = tx.clone();
+//! ```
+//!
+//! ```compile_fail
+//! // ... nor send through a shared reference (which could be on another thread) ...
+//! fn send_from_shared(tx: &nimsync_core_channels::spsc::Sender<u8>) {
+//!     let _ = tx.try_send(1);
+//! }
+//! ```
+//!
+//! ```compile_fail
+//! // ... and an MPSC receiver cannot be cloned.
+//! let (_tx, rx) = nimsync_core_channels::mpsc::<u8>(1);
+//! let _second_consumer = rx.clone();
+//! ```
+//!
 //! # Sync and async on one channel
 //!
 //! Every channel offers non-blocking (`try_send` / `try_recv`), blocking (`send_blocking`,

@@ -503,7 +503,7 @@ fn select_blocking_is_fair_and_sees_close() {
     drop((tx_a, tx_b));
     let i = sel.ready();
     assert!(i == a || i == b);
-    assert_eq!(sel.ready_timeout(Duration::from_millis(1)).is_ok(), true);
+    assert!(sel.ready_timeout(Duration::from_millis(1)).is_ok());
 }
 
 #[test]

@@ -77,6 +77,59 @@ pub struct WeakSender<T: Send, M: Mode> {
     chan: M::Chan<T>,
 }
 
+/// Inspection and closing, the same on both halves.
+macro_rules! common_ops {
+    () => {
+        /// Closes the channel. Returns `true` if this call closed it.
+        ///
+        /// Further sends fail with `Closed` (the value comes back); values already buffered
+        /// can still be received.
+        pub fn close(&self) -> bool {
+            self.chan.close()
+        }
+
+        /// Whether the channel is closed (values may still be buffered).
+        pub fn is_closed(&self) -> bool {
+            self.chan.is_closed()
+        }
+
+        /// Values buffered right now (a snapshot).
+        pub fn len(&self) -> usize {
+            self.chan.len()
+        }
+
+        /// Whether nothing is buffered right now.
+        pub fn is_empty(&self) -> bool {
+            self.chan.len() == 0
+        }
+
+        /// Whether the ring is full right now.
+        pub fn is_full(&self) -> bool {
+            self.chan.len() >= self.chan.capacity()
+        }
+
+        /// The ring's capacity (the requested capacity rounded up to a power of two).
+        pub fn capacity(&self) -> usize {
+            self.chan.capacity()
+        }
+
+        /// The channel's counters.
+        pub fn stats(&self) -> Stats {
+            self.chan.stats()
+        }
+
+        /// Live senders.
+        pub fn sender_count(&self) -> usize {
+            self.chan.senders().load(Ordering::Relaxed)
+        }
+
+        /// Live receivers.
+        pub fn receiver_count(&self) -> usize {
+            self.chan.receivers().load(Ordering::Relaxed)
+        }
+    };
+}
+
 impl<T: Send, M: Mode> Sender<T, M> {
     pub(crate) fn from_chan(chan: M::Chan<T>) -> Self {
         Self {
@@ -86,52 +139,7 @@ impl<T: Send, M: Mode> Sender<T, M> {
         }
     }
 
-    /// Closes the channel. Returns `true` if this call closed it.
-    ///
-    /// Buffered values stay receivable; further sends fail with `Closed`.
-    pub fn close(&self) -> bool {
-        self.chan.close()
-    }
-
-    /// Whether the channel is closed.
-    pub fn is_closed(&self) -> bool {
-        self.chan.is_closed()
-    }
-
-    /// Values buffered right now (a snapshot).
-    pub fn len(&self) -> usize {
-        self.chan.len()
-    }
-
-    /// Whether nothing is buffered right now.
-    pub fn is_empty(&self) -> bool {
-        self.chan.len() == 0
-    }
-
-    /// Whether the ring is full right now.
-    pub fn is_full(&self) -> bool {
-        self.chan.len() >= self.chan.capacity()
-    }
-
-    /// The ring's capacity (the requested capacity rounded up to a power of two).
-    pub fn capacity(&self) -> usize {
-        self.chan.capacity()
-    }
-
-    /// The channel's counters.
-    pub fn stats(&self) -> Stats {
-        self.chan.stats()
-    }
-
-    /// Live senders.
-    pub fn sender_count(&self) -> usize {
-        self.chan.senders().load(Ordering::Relaxed)
-    }
-
-    /// Live receivers.
-    pub fn receiver_count(&self) -> usize {
-        self.chan.receivers().load(Ordering::Relaxed)
-    }
+    common_ops!();
 
     /// Whether `self` and `other` belong to the same channel.
     pub fn same_channel(&self, other: &Sender<T, M>) -> bool {
@@ -152,52 +160,7 @@ impl<T: Send, M: Mode> Receiver<T, M> {
         }
     }
 
-    /// Closes the channel. Returns `true` if this call closed it.
-    ///
-    /// Senders fail from now on; values already buffered can still be received.
-    pub fn close(&self) -> bool {
-        self.chan.close()
-    }
-
-    /// Whether the channel is closed (values may still be buffered).
-    pub fn is_closed(&self) -> bool {
-        self.chan.is_closed()
-    }
-
-    /// Values buffered right now (a snapshot).
-    pub fn len(&self) -> usize {
-        self.chan.len()
-    }
-
-    /// Whether nothing is buffered right now.
-    pub fn is_empty(&self) -> bool {
-        self.chan.len() == 0
-    }
-
-    /// Whether the ring is full right now.
-    pub fn is_full(&self) -> bool {
-        self.chan.len() >= self.chan.capacity()
-    }
-
-    /// The ring's capacity (the requested capacity rounded up to a power of two).
-    pub fn capacity(&self) -> usize {
-        self.chan.capacity()
-    }
-
-    /// The channel's counters.
-    pub fn stats(&self) -> Stats {
-        self.chan.stats()
-    }
-
-    /// Live senders.
-    pub fn sender_count(&self) -> usize {
-        self.chan.senders().load(Ordering::Relaxed)
-    }
-
-    /// Live receivers.
-    pub fn receiver_count(&self) -> usize {
-        self.chan.receivers().load(Ordering::Relaxed)
-    }
+    common_ops!();
 
     /// Whether `self` and `other` belong to the same channel.
     pub fn same_channel(&self, other: &Receiver<T, M>) -> bool {

@@ -34,6 +34,32 @@ pub trait Placement: Send + Sync + 'static {
         let _ = (from, to);
         0
     }
+
+    /// Distance between two workers of a runtime with `workers` workers; this is what the
+    /// scheduler calls. The default ignores `workers` and returns [`distance`](Self::distance).
+    /// Override it when the answer depends on the worker count, as for a placement that
+    /// splits the workers into equal per-node groups (worker `i` of 4 and of 8 may sit on
+    /// different nodes).
+    ///
+    /// ```
+    /// use nimsync_scheduler::Placement;
+    /// /// Lower half of the workers on one node, upper half on the other.
+    /// struct Halves;
+    /// impl Placement for Halves {
+    ///     fn core_for_worker(&self, _: usize, _: usize) -> Option<usize> {
+    ///         None
+    ///     }
+    ///     fn worker_distance(&self, a: usize, b: usize, workers: usize) -> u32 {
+    ///         if (a < workers / 2) == (b < workers / 2) { 10 } else { 20 }
+    ///     }
+    /// }
+    /// assert_eq!(Halves.worker_distance(1, 2, 4), 20);
+    /// assert_eq!(Halves.worker_distance(1, 2, 8), 10);
+    /// ```
+    fn worker_distance(&self, from: usize, to: usize, workers: usize) -> u32 {
+        let _ = workers;
+        self.distance(from, to)
+    }
 }
 
 /// The default placement: worker `i` on the `i`-th available core (round robin), all workers
@@ -59,7 +85,7 @@ pub(crate) fn victim_groups(
 ) -> Vec<Vec<usize>> {
     let mut others: Vec<(u32, usize)> = (0..workers)
         .filter(|&w| w != me)
-        .map(|w| (placement.distance(me, w), w))
+        .map(|w| (placement.worker_distance(me, w, workers), w))
         .collect();
     others.sort();
     let mut groups: Vec<Vec<usize>> = Vec::new();
@@ -88,6 +114,29 @@ mod tests {
         fn distance(&self, a: usize, b: usize) -> u32 {
             a.abs_diff(b) as u32
         }
+    }
+
+    /// Two equal halves: the distance depends on the worker count.
+    struct Halves;
+    impl Placement for Halves {
+        fn core_for_worker(&self, _: usize, _: usize) -> Option<usize> {
+            None
+        }
+        fn worker_distance(&self, a: usize, b: usize, workers: usize) -> u32 {
+            if (a < workers / 2) == (b < workers / 2) {
+                10
+            } else {
+                20
+            }
+        }
+    }
+
+    #[test]
+    fn groups_use_the_worker_count() {
+        assert_eq!(victim_groups(&Halves, 0, 4), vec![vec![1], vec![2, 3]]);
+        assert_eq!(victim_groups(&Halves, 0, 6), vec![vec![1, 2], vec![3, 4, 5]]);
+        // The default `worker_distance` forwards to `distance`.
+        assert_eq!(Line.worker_distance(0, 3, 100), 3);
     }
 
     #[test]

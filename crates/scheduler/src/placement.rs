@@ -134,7 +134,10 @@ mod tests {
     #[test]
     fn groups_use_the_worker_count() {
         assert_eq!(victim_groups(&Halves, 0, 4), vec![vec![1], vec![2, 3]]);
-        assert_eq!(victim_groups(&Halves, 0, 6), vec![vec![1, 2], vec![3, 4, 5]]);
+        assert_eq!(
+            victim_groups(&Halves, 0, 6),
+            vec![vec![1, 2], vec![3, 4, 5]]
+        );
         // The default `worker_distance` forwards to `distance`.
         assert_eq!(Line.worker_distance(0, 3, 100), 3);
     }

@@ -11,28 +11,68 @@ mod imp {
     use core::future::Future;
     use core::pin::Pin;
     use core::task::{Context, Poll};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering, fence};
     use std::time::Instant;
 
     use event_listener::{IntoNotification, Listener as _};
 
     /// A wait queue.
-    pub struct Event(event_listener::Event);
+    ///
+    /// `event_listener` takes its internal lock on every *additional* notification, even with
+    /// nobody waiting, so the queue keeps its own count of registered listeners: a notifier that
+    /// finds it zero returns after one load. The count is the same Dekker handshake as the one
+    /// between a value and its waiter (the loom version below models it): a waiter increments,
+    /// registers and re-checks; a notifier publishes, fences and reads the count.
+    pub struct Event {
+        inner: event_listener::Event,
+        /// Listeners registered and not yet dropped. Shared with them through an `Arc` so a
+        /// listener stored next to the channel's `Arc` (a handle's stream/sink listener) may be
+        /// dropped in any order.
+        waiters: Arc<AtomicUsize>,
+    }
 
     /// A registered waiter; completes once notified.
-    pub struct Listener(event_listener::EventListener);
+    pub struct Listener {
+        inner: event_listener::EventListener,
+        _registered: Registered,
+    }
+
+    /// Holds one unit of [`Event`]'s listener count; gives it back when dropped.
+    struct Registered(Arc<AtomicUsize>);
+
+    impl Drop for Registered {
+        fn drop(&mut self) {
+            // A stale non-zero count only costs a notifier one unneeded lock.
+            self.0.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
 
     impl Event {
-        pub(crate) const fn new() -> Self {
-            Self(event_listener::Event::new())
+        pub(crate) fn new() -> Self {
+            Self {
+                inner: event_listener::Event::new(),
+                waiters: Arc::new(AtomicUsize::new(0)),
+            }
         }
 
         /// Registers a waiter. Callers re-check their condition after this and before waiting.
         pub(crate) fn listen(&self) -> Listener {
-            let listener = self.0.listen();
-            // The listener is registered; order that before the caller's re-check of the queue
-            // (the store-load half of the handshake on the waiter's side).
-            std::sync::atomic::fence(std::sync::atomic::Ordering::SeqCst);
-            Listener(listener)
+            self.waiters.fetch_add(1, Ordering::SeqCst);
+            // `listen` ends with a SeqCst fence: the registration is ordered before the caller's
+            // re-check of the queue (the store-load half of the handshake on the waiter's side).
+            let inner = self.inner.listen();
+            Listener {
+                inner,
+                _registered: Registered(Arc::clone(&self.waiters)),
+            }
+        }
+
+        /// Whether any listener may be registered. Must follow a SeqCst fence or read-modify-write
+        /// that published the change the listeners wait for.
+        #[inline(always)]
+        fn has_waiters(&self) -> bool {
+            self.waiters.load(Ordering::SeqCst) != 0
         }
 
         /// Wakes one more waiter, issuing the SeqCst fence the handshake needs.
@@ -41,37 +81,47 @@ mod imp {
         /// waiter of its own even if another waiter was notified and has not run yet, so two
         /// quick sends never wake just one of two sleeping receivers.
         pub(crate) fn notify_one(&self) {
-            self.0.notify(1.additional());
+            fence(Ordering::SeqCst);
+            if self.has_waiters() {
+                self.inner.notify(1.additional().relaxed());
+            }
         }
 
         /// Wakes one waiter; the caller has just performed a SeqCst read-modify-write that
         /// published its change, which serves as the handshake's fence.
         #[inline(always)]
         pub(crate) fn notify_one_after_rmw(&self) {
-            self.0.notify(1.additional().relaxed());
+            if self.has_waiters() {
+                self.inner.notify(1.additional().relaxed());
+            }
         }
 
         /// Wakes `n` waiters after a SeqCst read-modify-write (as above).
         #[inline(always)]
         pub(crate) fn notify_n_after_rmw(&self, n: usize) {
-            self.0.notify(n.additional().relaxed());
+            if self.has_waiters() {
+                self.inner.notify(n.additional().relaxed());
+            }
         }
 
         /// Wakes every waiter.
         pub(crate) fn notify_all(&self) {
-            self.0.notify(usize::MAX);
+            fence(Ordering::SeqCst);
+            if self.has_waiters() {
+                self.inner.notify(usize::MAX.relaxed());
+            }
         }
     }
 
     impl Listener {
         /// Blocks the thread until notified.
         pub(crate) fn wait(self) {
-            self.0.wait();
+            self.inner.wait();
         }
 
         /// Blocks until notified or the deadline passes; `true` if notified.
         pub(crate) fn wait_deadline(self, deadline: Instant) -> bool {
-            self.0.wait_deadline(deadline).is_some()
+            self.inner.wait_deadline(deadline).is_some()
         }
     }
 
@@ -79,7 +129,7 @@ mod imp {
         type Output = ();
 
         fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-            Pin::new(&mut self.0).poll(cx)
+            Pin::new(&mut self.inner).poll(cx)
         }
     }
 }

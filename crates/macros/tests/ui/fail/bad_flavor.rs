@@ -1,0 +1,2 @@
+#[nimsync::main(flavor = "single_thread")]
+async fn main() {}

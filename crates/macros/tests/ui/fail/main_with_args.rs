@@ -1,0 +1,4 @@
+#[nimsync::main]
+async fn main(args: Vec<String>) {
+    drop(args);
+}

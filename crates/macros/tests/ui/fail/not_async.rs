@@ -1,0 +1,2 @@
+#[nimsync::main]
+fn main() {}

@@ -1,0 +1,5 @@
+#[nimsync::test]
+#[test]
+async fn twice() {}
+
+fn main() {}

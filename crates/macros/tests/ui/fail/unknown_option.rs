@@ -1,0 +1,2 @@
+#[nimsync::main(threads = 4)]
+async fn main() {}

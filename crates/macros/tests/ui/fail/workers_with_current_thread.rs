@@ -1,0 +1,2 @@
+#[nimsync::main(flavor = "current_thread", workers = 2)]
+async fn main() {}

@@ -1,0 +1,2 @@
+#[nimsync::main(workers = 0)]
+async fn main() {}

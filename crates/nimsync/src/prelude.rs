@@ -1,0 +1,24 @@
+//! The everyday names of every enabled layer: `use nimsync::prelude::*;`.
+//!
+//! ```
+//! use nimsync::prelude::*;
+//!
+//! let (mut tx, mut rx) = spsc::<u32>(4);
+//! tx.try_send(7).unwrap();
+//! assert_eq!(rx.try_recv(), Ok(7));
+//! let doubled = block_on(async { spawn(async { 7 * 2 }).await.unwrap() });
+//! assert_eq!(doubled, 14);
+//! ```
+//!
+//! The `main`/`test` attribute macros are left out on purpose: glob-importing a `test` would
+//! shadow the built-in `#[test]`. Write `#[nimsync::main]` / `#[nimsync::test]`.
+
+#[cfg(feature = "channels")]
+pub use nimsync_core_channels::{
+    Policy, RecvError, Select, SendError, TryRecvError, TrySendError, mpmc, mpsc, spmc, spsc,
+};
+
+#[cfg(feature = "scheduler")]
+pub use nimsync_scheduler::{
+    JoinError, JoinHandle, Runtime, block_on, sleep, spawn, spawn_blocking, yield_now,
+};

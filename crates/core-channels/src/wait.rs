@@ -1,11 +1,12 @@
-//! Blocking operations: try, spin briefly with exponential backoff, then park on a wait queue.
+//! Blocking operations: try, spin and yield for a bounded time, then park on a wait queue.
 //!
-//! Waking a parked thread costs tens of microseconds on small VMs, so a short bounded spin
-//! (crossbeam's `Backoff`: a few doubling spin rounds, then `yield_now`) comes first.
+//! Waking a parked thread costs tens of microseconds on small VMs, so a bounded spin comes
+//! first ([`Patience`]: crossbeam's exponential backoff, then `yield_now` for about the price
+//! of one park/unpark round); after a wake-up the waiter is patient again.
 
 use std::time::Instant;
 
-use crate::sync::Backoff;
+use crate::sync::Patience;
 
 use crate::chan::RawChan;
 use crate::error::{RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError};
@@ -19,7 +20,7 @@ pub(crate) unsafe fn send<T, C: RawChan<T>>(
     mut value: T,
     deadline: Option<Instant>,
 ) -> Result<(), SendTimeoutError<T>> {
-    let backoff = Backoff::new();
+    let patience = Patience::new();
     loop {
         // SAFETY: forwarded contract.
         match unsafe { chan.try_send(value) } {
@@ -30,8 +31,7 @@ pub(crate) unsafe fn send<T, C: RawChan<T>>(
         if deadline.is_some_and(|d| Instant::now() >= d) {
             return Err(SendTimeoutError::Timeout(value));
         }
-        if !backoff.is_completed() {
-            backoff.snooze();
+        if patience.snooze() {
             continue;
         }
         let listener = chan.not_full().listen();
@@ -48,6 +48,7 @@ pub(crate) unsafe fn send<T, C: RawChan<T>>(
                 listener.wait_deadline(d);
             }
         }
+        patience.reset();
     }
 }
 
@@ -59,7 +60,7 @@ pub(crate) unsafe fn recv<T, C: RawChan<T>>(
     chan: &C,
     deadline: Option<Instant>,
 ) -> Result<T, RecvTimeoutError> {
-    let backoff = Backoff::new();
+    let patience = Patience::new();
     loop {
         // SAFETY: forwarded contract.
         match unsafe { chan.try_recv() } {
@@ -70,8 +71,7 @@ pub(crate) unsafe fn recv<T, C: RawChan<T>>(
         if deadline.is_some_and(|d| Instant::now() >= d) {
             return Err(RecvTimeoutError::Timeout);
         }
-        if !backoff.is_completed() {
-            backoff.snooze();
+        if patience.snooze() {
             continue;
         }
         let listener = chan.not_empty().listen();
@@ -87,6 +87,7 @@ pub(crate) unsafe fn recv<T, C: RawChan<T>>(
                 listener.wait_deadline(d);
             }
         }
+        patience.reset();
     }
 }
 
@@ -102,7 +103,7 @@ pub(crate) unsafe fn send_batch<T, C: RawChan<T>>(
     let mut iter = iter.into_iter();
     let chunk = chan.capacity().min(4096);
     let mut buf: Vec<T> = Vec::with_capacity(chunk);
-    let backoff = Backoff::new();
+    let patience = Patience::new();
     loop {
         if buf.len() < chunk {
             buf.extend(iter.by_ref().take(chunk - buf.len()));
@@ -117,13 +118,12 @@ pub(crate) unsafe fn send_batch<T, C: RawChan<T>>(
                 return Err(buf);
             }
             Ok(n) if n > 0 => {
-                backoff.reset();
+                patience.reset();
                 continue;
             }
             Ok(_) => {}
         }
-        if !backoff.is_completed() {
-            backoff.snooze();
+        if patience.snooze() {
             continue;
         }
         let listener = chan.not_full().listen();
@@ -133,7 +133,10 @@ pub(crate) unsafe fn send_batch<T, C: RawChan<T>>(
                 buf.extend(iter);
                 return Err(buf);
             }
-            Ok(0) => listener.wait(),
+            Ok(0) => {
+                listener.wait();
+                patience.reset();
+            }
             Ok(_) => {}
         }
     }
@@ -152,7 +155,7 @@ pub(crate) unsafe fn recv_batch<T, C: RawChan<T>>(
     if max == 0 {
         return Ok(0);
     }
-    let backoff = Backoff::new();
+    let patience = Patience::new();
     loop {
         // SAFETY: forwarded contract.
         match unsafe { chan.try_recv_batch(out, max) } {
@@ -163,8 +166,7 @@ pub(crate) unsafe fn recv_batch<T, C: RawChan<T>>(
         if deadline.is_some_and(|d| Instant::now() >= d) {
             return Err(RecvTimeoutError::Timeout);
         }
-        if !backoff.is_completed() {
-            backoff.snooze();
+        if patience.snooze() {
             continue;
         }
         let listener = chan.not_empty().listen();
@@ -180,5 +182,6 @@ pub(crate) unsafe fn recv_batch<T, C: RawChan<T>>(
                 listener.wait_deadline(d);
             }
         }
+        patience.reset();
     }
 }

@@ -1,0 +1,76 @@
+//! NUMA awareness for nimsync: the machine's topology, worker placement for the scheduler,
+//! and channels that keep traffic on the local node.
+//!
+//! - [`Topology`]: NUMA nodes (id, CPUs, memory), the node-distance matrix, physical cores
+//!   and L3-sharing groups. [`Topology::detect`] reads Linux sysfs (honouring the process's
+//!   CPU affinity mask); with the `hwloc` feature [`Topology::detect_hwloc`] asks hwloc and
+//!   returns the same type. [`Topology::builder`] / [`Topology::from_spec`] build fake
+//!   topologies for tests; bad input is a [`TopologyError`].
+//! - [`NumaPlacement`]: a [`nimsync_scheduler::Placement`] with the policies
+//!   [`Compact`](PlacementPolicy::Compact), [`Spread`](PlacementPolicy::Spread) and
+//!   [`PerNode`](PlacementPolicy::PerNode); thieves try victims by the distance matrix.
+//! - [`NumaLocalChannel`]: one core-channels MPMC shard per node; senders write to their
+//!   node's shard, receivers drain their own node first and then the nearest others;
+//!   [`Partitioned`](Strategy::Partitioned) or [`Replicated`](Strategy::Replicated);
+//!   [`NumaStats`] count local and remote operations. On one node it is a plain channel.
+//!
+//! ```
+//! use nimsync_numa::{NumaLocalChannel, NumaPlacement, Topology};
+//! use nimsync_scheduler::Runtime;
+//!
+//! let topo = Topology::detect()?;
+//! println!("{topo}"); // e.g. "1 NUMA node(s), 2 core(s), 2 PU(s), 1 L3 group(s) ..."
+//!
+//! let rt = Runtime::builder()
+//!     .workers(2)
+//!     .placement(NumaPlacement::per_node(&topo))
+//!     .build()?;
+//! let (tx, rx) = NumaLocalChannel::<u32>::partitioned(&topo, 256)?;
+//! let total = rt.block_on(async move {
+//!     let producer = nimsync_scheduler::spawn(async move {
+//!         for i in 1..=10 {
+//!             tx.send(i).await.unwrap();
+//!         }
+//!     });
+//!     let mut total = 0;
+//!     while let Ok(v) = rx.recv().await {
+//!         total += v;
+//!     }
+//!     producer.await.unwrap();
+//!     total
+//! });
+//! assert_eq!(total, 55);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! The CPU a thread runs on comes from `sched_getcpu` (through `nix`, so this crate has no
+//! `unsafe`); see [`set_thread_node`] to override it per thread.
+
+#![forbid(unsafe_code)]
+
+mod affinity;
+mod channel;
+mod cpu_list;
+mod current;
+mod detect;
+mod error;
+#[cfg(feature = "hwloc")]
+mod hwloc;
+#[cfg(feature = "hwloc")]
+mod membind;
+mod placement;
+mod spec;
+mod sysfs;
+mod topology;
+
+pub use affinity::{current_cpu, process_allowed_cpus};
+pub use channel::{
+    NodeStats, NumaChannelBuilder, NumaLocalChannel, NumaReceiver, NumaSender, NumaStats, Strategy,
+};
+pub use cpu_list::{format_cpu_list, parse_cpu_list};
+pub use current::{set_thread_node, thread_node};
+pub use error::{ChannelError, TopologyError};
+pub use placement::{NumaPlacement, PlacementPolicy};
+pub use spec::{LOCAL_DISTANCE, NodeSpec, REMOTE_DISTANCE, TopologyBuilder, TopologySpec};
+pub use sysfs::SysfsReader;
+pub use topology::{Node, Topology};

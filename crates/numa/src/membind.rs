@@ -1,0 +1,40 @@
+//! Memory binding of a shard to its node (feature `hwloc`): the building thread's memory
+//! policy is bound to the node (hwloc `set_membind`, `THREAD`, policy `Bind`) while the
+//! shard's ring is allocated and initialised, then the previous policy is restored. The
+//! ring's constructor writes every slot's stamp, so its pages are faulted in, and placed,
+//! under the bound policy.
+
+use crate::error::{ChannelError, TopologyError};
+use crate::topology::Topology;
+use hwlocality::memory::binding::{MemoryBindingFlags, MemoryBindingPolicy};
+use hwlocality::memory::nodeset::NodeSet;
+
+fn binding_error(e: impl std::fmt::Display) -> ChannelError {
+    ChannelError::MemoryBinding(e.to_string())
+}
+
+/// Runs `make` with the calling thread's memory bound to node `node` of `topology`.
+pub(crate) fn with_memory_on_node<R>(
+    topology: &Topology,
+    node: usize,
+    make: impl FnOnce() -> R,
+) -> Result<R, ChannelError> {
+    topology
+        .node(node)
+        .map_err(|e: TopologyError| binding_error(e))?;
+    let hw = hwlocality::Topology::new().map_err(binding_error)?;
+    let flags = MemoryBindingFlags::THREAD;
+    let (previous, previous_policy) = hw.memory_binding::<NodeSet>(flags).map_err(binding_error)?;
+    let mut target = NodeSet::new();
+    target.set(node);
+    hw.bind_memory(
+        &target,
+        MemoryBindingPolicy::Bind,
+        flags | MemoryBindingFlags::STRICT,
+    )
+    .map_err(binding_error)?;
+    let out = make();
+    let restore = hw.bind_memory(&previous, previous_policy.unwrap_or_default(), flags);
+    restore.map_err(binding_error)?;
+    Ok(out)
+}

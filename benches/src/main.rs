@@ -12,12 +12,11 @@
 
 mod channels;
 mod harness;
-mod progress;
 mod scheduler;
 
 use std::process::ExitCode;
 
-use harness::{Position, Report, Workload, run_workload};
+use harness::{Report, Workload, run_workload};
 
 const USAGE: &str = "usage: nimsync-benches [--quick] [--reps N] [--json PATH] [--list] [--only NAME]... [FILTER...]";
 
@@ -109,23 +108,11 @@ fn main() -> ExitCode {
     crossfire::detect_backoff_cfg();
     let reps = args.reps.unwrap_or(if args.quick { 3 } else { 5 });
     let start = std::time::Instant::now();
-    let progress = progress::Progress::new(progress::total_runs(
-        selected.iter().map(|w| w.contenders.len()),
-        reps,
-    ));
     let workloads = selected
         .iter()
         .enumerate()
-        .map(|(index, w)| {
-            let at = Position {
-                index,
-                total: selected.len(),
-                progress: &progress,
-            };
-            run_workload(w, args.quick, reps, &at)
-        })
+        .map(|(i, w)| run_workload(w, args.quick, reps, i, selected.len()))
         .collect();
-    progress.finish();
     eprintln!(
         "all workloads done in {:.1} s",
         start.elapsed().as_secs_f64()

@@ -1,0 +1,151 @@
+//! The task's current scope, kept in the scheduler's per-task context slot, and
+//! `checkpoint()`.
+//!
+//! The slot of the running task holds the `Node` of its innermost scope (an
+//! `Arc<dyn Any + Send + Sync>` that downcasts to our private node type). Scope wrappers
+//! ([`CancelScope::run`](crate::CancelScope::run), [`timeout`](crate::timeout),
+//! [`with_cancel`](crate::with_cancel)) install their node around each poll of the wrapped
+//! future; tasks spawned meanwhile inherit it (the scheduler copies the slot at spawn), and
+//! [`CancelToken::enter`] installs a token for the rest of the task (task groups use it for
+//! their children). Each node remembers its enclosing scope, so `checkpoint()` walks the
+//! chain up to the first shielded scope, one atomic load per level.
+//!
+//! The slot holds one value: another layer that also stores a value there while a scope is
+//! current hides the scope from `checkpoint()` until it restores the slot.
+
+use crate::error::Cancelled;
+use crate::node::Node;
+use crate::token::CancelToken;
+use nimsync_scheduler::{TaskContextValue, set_task_context, task_context};
+use std::fmt;
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+/// The node of the running task's current scope, if any.
+pub(crate) fn current_node() -> Option<Arc<Node>> {
+    task_context()?.downcast::<Node>().ok()
+}
+
+/// Installs `node` as the current scope; returns the previous slot value.
+pub(crate) fn install(node: Arc<Node>) -> Option<TaskContextValue> {
+    set_task_context(Some(node))
+}
+
+/// Restores a slot value returned by [`install`].
+pub(crate) fn restore(prev: Option<TaskContextValue>) {
+    drop(set_task_context(prev));
+}
+
+/// Returns `Err` if the running task's current scope, or any enclosing one up to the nearest
+/// shielded scope, is cancelled; the error says why (the innermost cancelled scope's
+/// reason). `Ok(())` outside any scope. Cheap: one atomic load per enclosing scope, so call
+/// it often inside long computations.
+///
+/// ```
+/// use nimsync_cancel::{CancelScope, Cancelled, checkpoint};
+///
+/// let rt = nimsync_scheduler::Runtime::current_thread();
+/// rt.block_on(async {
+///     let scope = CancelScope::new();
+///     let out = scope
+///         .run(async {
+///             for i in 0.. {
+///                 if i == 10 {
+///                     nimsync_cancel::current_token().unwrap().cancel();
+///                 }
+///                 checkpoint()?; // the seed's checkCancelled()
+///             }
+///             Ok::<(), Cancelled>(())
+///         })
+///         .await;
+///     assert_eq!(out, Ok(Err(Cancelled::Explicit(None))));
+/// });
+/// ```
+pub fn checkpoint() -> Result<(), Cancelled> {
+    let Some(ctx) = task_context() else {
+        return Ok(());
+    };
+    let Some(mut node) = ctx.downcast_ref::<Node>() else {
+        return Ok(());
+    };
+    loop {
+        if node.is_cancelled() {
+            return Err(node.reason().unwrap_or(Cancelled::Parent));
+        }
+        if node.frame.shield {
+            return Ok(());
+        }
+        match &node.frame.outer {
+            Some(outer) => node = outer,
+            None => return Ok(()),
+        }
+    }
+}
+
+/// The token of the running task's current scope (`None` outside any scope).
+///
+/// ```
+/// use nimsync_cancel::{CancelScope, current_token};
+/// let rt = nimsync_scheduler::Runtime::current_thread();
+/// rt.block_on(async {
+///     assert!(current_token().is_none());
+///     let scope = CancelScope::new();
+///     let inner = scope.run(async { current_token().unwrap() }).await.unwrap();
+///     assert!(inner.same_as(scope.token()));
+/// });
+/// ```
+pub fn current_token() -> Option<CancelToken> {
+    current_node().map(CancelToken::from_node)
+}
+
+impl CancelToken {
+    /// Makes this token the current scope of the running task until the guard is dropped:
+    /// `checkpoint()` sees it, and tasks spawned meanwhile inherit it. Task groups use this
+    /// to run each child under a child token. Drop guards in reverse order of creation.
+    ///
+    /// ```
+    /// use nimsync_cancel::{CancelToken, checkpoint};
+    /// let rt = nimsync_scheduler::Runtime::current_thread();
+    /// rt.block_on(async {
+    ///     let token = CancelToken::new();
+    ///     let _guard = token.enter();
+    ///     let child = nimsync_scheduler::spawn(async { checkpoint() });
+    ///     token.cancel();
+    ///     assert!(child.await.unwrap().is_err());
+    /// });
+    /// ```
+    pub fn enter(&self) -> EnterGuard {
+        EnterGuard {
+            prev: install(self.node.clone()),
+            _not_send: PhantomData,
+        }
+    }
+}
+
+/// Restores the previous current scope when dropped; see [`CancelToken::enter`].
+///
+/// ```
+/// let rt = nimsync_scheduler::Runtime::current_thread();
+/// rt.block_on(async {
+///     let t = nimsync_cancel::CancelToken::new();
+///     drop(t.enter());
+///     assert!(nimsync_cancel::current_token().is_none());
+/// });
+/// ```
+#[must_use = "the scope is left as soon as the guard is dropped"]
+pub struct EnterGuard {
+    prev: Option<TaskContextValue>,
+    _not_send: PhantomData<*const ()>,
+}
+
+impl Drop for EnterGuard {
+    fn drop(&mut self) {
+        restore(self.prev.take());
+    }
+}
+
+impl fmt::Debug for EnterGuard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EnterGuard").finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,270 @@
+//! The cancellation tree: one node per token, a state word and a locked list of what to do
+//! when the node is cancelled (wake a waiter, run a callback, cancel a child).
+//!
+//! # Protocol
+//!
+//! * `state` holds the cancellation kind (0 = live) in its low two bits and a `HAS_ENTRIES`
+//!   bit. `is_cancelled()` is one `Acquire` load of it.
+//! * Registering (a child, a callback, a waiter) takes the node's lock, makes sure
+//!   `HAS_ENTRIES` is set (re-checking the kind), and inserts into the slab.
+//! * Cancelling is a CAS that sets the kind (only the first cancel wins). If the word it
+//!   replaced had `HAS_ENTRIES`, the canceller takes the lock and drains the slab; otherwise
+//!   nobody registered before the CAS and nobody can register after it (registration
+//!   re-checks the kind under the lock, after setting the bit with a `SeqCst` RMW), so the
+//!   lock is skipped. A leaf token is cancelled with a single CAS.
+//! * The drained entries are processed with no lock held, iteratively (an explicit stack, so
+//!   deep trees use no call stack): wakers are woken, callbacks run (a panic is caught and
+//!   re-raised once the whole subtree is cancelled), children are cancelled with kind
+//!   `PARENT`.
+//! * A parent holds its children weakly; a child holds its parent strongly and removes its
+//!   entry when it is dropped, so a long-lived parent with short-lived children does not grow
+//!   (slab slots are reused).
+
+use crate::error::Cancelled;
+use crate::sync::{AtomicUsize, Mutex, Ordering, lock};
+use slab::Slab;
+use std::any::Any;
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+use std::sync::{Arc, Weak};
+use std::task::Waker;
+use std::time::Instant;
+
+pub(crate) const LIVE: usize = 0;
+pub(crate) const EXPLICIT: usize = 1;
+pub(crate) const PARENT: usize = 2;
+pub(crate) const TIMEOUT: usize = 3;
+const KIND_MASK: usize = 0b11;
+const HAS_ENTRIES: usize = 0b100;
+
+/// Something to do when the node is cancelled.
+pub(crate) enum Entry {
+    /// A pending `cancelled()` future.
+    Waker(Waker),
+    /// An `on_cancel` callback.
+    Callback(Box<dyn FnOnce() + Send>),
+    /// A child token.
+    Child(Weak<Node>),
+}
+
+struct Inner {
+    entries: Slab<Entry>,
+    /// The reason given to `cancel_with`, when this node was cancelled explicitly.
+    reason: Option<Arc<str>>,
+}
+
+/// Where a node sits in the frame chain of `checkpoint()` (see `current.rs`).
+#[derive(Default)]
+pub(crate) struct Frame {
+    /// The enclosing scope (the task's current scope when this node was created).
+    pub(crate) outer: Option<Arc<Node>>,
+    /// A shielded scope: `checkpoint()` stops walking here.
+    pub(crate) shield: bool,
+    /// The effective deadline (own deadline, or the minimum with the enclosing scope's).
+    pub(crate) deadline: Option<Instant>,
+}
+
+/// A node of the cancellation tree.
+pub(crate) struct Node {
+    state: AtomicUsize,
+    inner: Mutex<Inner>,
+    /// The parent and our key in its slab (`None` for roots and for children born cancelled).
+    parent: Option<(Arc<Node>, usize)>,
+    pub(crate) frame: Frame,
+    /// Active shielded scopes nested inside this one (in the same task or its children):
+    /// while non-zero, a scope wrapper does not drop its future on cancellation.
+    pub(crate) shields: std::sync::atomic::AtomicUsize,
+}
+
+impl Node {
+    fn with(state: usize, parent: Option<(Arc<Node>, usize)>, frame: Frame) -> Node {
+        Node {
+            state: AtomicUsize::new(state),
+            inner: Mutex::new(Inner {
+                entries: Slab::new(),
+                reason: None,
+            }),
+            parent,
+            frame,
+            shields: std::sync::atomic::AtomicUsize::new(0),
+        }
+    }
+
+    /// A new root node.
+    pub(crate) fn root(frame: Frame) -> Arc<Node> {
+        Arc::new(Node::with(LIVE, None, frame))
+    }
+
+    /// A new child of `parent`: cancelled when `parent` is (born cancelled if it already is).
+    pub(crate) fn child(parent: &Arc<Node>, frame: Frame) -> Arc<Node> {
+        match parent.lock_open() {
+            Some(mut inner) => {
+                let slot = inner.entries.vacant_entry();
+                let node = Arc::new(Node::with(LIVE, Some((parent.clone(), slot.key())), frame));
+                slot.insert(Entry::Child(Arc::downgrade(&node)));
+                node
+            }
+            None => Arc::new(Node::with(PARENT, None, frame)),
+        }
+    }
+
+    /// Whether the node is cancelled: one atomic load.
+    #[inline]
+    pub(crate) fn is_cancelled(&self) -> bool {
+        self.state.load(Ordering::Acquire) & KIND_MASK != LIVE
+    }
+
+    /// The cancellation kind (`LIVE` if not cancelled).
+    pub(crate) fn kind(&self) -> usize {
+        self.state.load(Ordering::Acquire) & KIND_MASK
+    }
+
+    /// Why the node was cancelled, if it was.
+    pub(crate) fn reason(&self) -> Option<Cancelled> {
+        match self.kind() {
+            LIVE => None,
+            PARENT => Some(Cancelled::Parent),
+            TIMEOUT => Some(Cancelled::Timeout),
+            _ => Some(Cancelled::Explicit(lock(&self.inner).reason.clone())),
+        }
+    }
+
+    /// Locks the entry list if the node is still live, with `HAS_ENTRIES` set (see the
+    /// module docs); `None` once it is cancelled.
+    fn lock_open(&self) -> Option<crate::sync::MutexGuard<'_, Inner>> {
+        let inner = lock(&self.inner);
+        let s = self.state.load(Ordering::SeqCst);
+        if s & KIND_MASK != LIVE {
+            return None;
+        }
+        if s & HAS_ENTRIES == 0
+            && self.state.fetch_or(HAS_ENTRIES, Ordering::SeqCst) & KIND_MASK != LIVE
+        {
+            return None;
+        }
+        Some(inner)
+    }
+
+    /// Registers `entry`; gives it back if the node is already cancelled.
+    pub(crate) fn register(&self, entry: Entry) -> Result<usize, Entry> {
+        match self.lock_open() {
+            Some(mut inner) => Ok(inner.entries.insert(entry)),
+            None => Err(entry),
+        }
+    }
+
+    /// Removes a registration (no-op if the cancel already took it). Returns the entry so
+    /// the caller drops it (e.g. a callback's captures) outside the lock.
+    pub(crate) fn unregister(&self, key: usize) -> Option<Entry> {
+        if self.is_cancelled() {
+            // The canceller drains (or has drained) every entry; ours is not reused.
+            return None;
+        }
+        lock(&self.inner).entries.try_remove(key)
+    }
+
+    /// Replaces the waker of a registered waiter. Returns `false` when the entry is gone
+    /// (the node was cancelled).
+    pub(crate) fn update_waker(&self, key: usize, waker: &Waker) -> bool {
+        let mut inner = lock(&self.inner);
+        match inner.entries.get_mut(key) {
+            Some(Entry::Waker(w)) => {
+                w.clone_from(waker);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Number of live registrations (children, callbacks, waiters).
+    pub(crate) fn registrations(&self) -> usize {
+        if self.is_cancelled() {
+            return 0;
+        }
+        lock(&self.inner).entries.len()
+    }
+
+    /// Cancels this node and its subtree with `kind` (and `reason` for `EXPLICIT`).
+    /// Returns whether this call did it (`false`: it was already cancelled). Callback panics
+    /// are re-raised after the whole subtree is cancelled.
+    pub(crate) fn cancel(&self, kind: usize, reason: Option<Arc<str>>) -> bool {
+        let mut work = Vec::new();
+        if !self.cancel_one(kind, reason, &mut work) {
+            return false;
+        }
+        let mut panic: Option<Box<dyn Any + Send>> = None;
+        while let Some(entry) = work.pop() {
+            match entry {
+                Entry::Waker(w) => w.wake(),
+                Entry::Callback(f) => {
+                    if let Err(p) = catch_unwind(AssertUnwindSafe(f)) {
+                        panic.get_or_insert(p);
+                    }
+                }
+                Entry::Child(weak) => {
+                    if let Some(child) = weak.upgrade() {
+                        child.cancel_one(PARENT, None, &mut work);
+                    }
+                }
+            }
+        }
+        if let Some(p) = panic {
+            resume_unwind(p);
+        }
+        true
+    }
+
+    /// Marks this node cancelled and moves its entries to `out`.
+    fn cancel_one(&self, kind: usize, reason: Option<Arc<str>>, out: &mut Vec<Entry>) -> bool {
+        if reason.is_some() {
+            // An explicit reason is written under the lock, before the kind is published,
+            // so `reason()` (which locks) never sees EXPLICIT without it.
+            let mut inner = lock(&self.inner);
+            let won = self
+                .state
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |s| {
+                    (s & KIND_MASK == LIVE).then_some(s | kind)
+                })
+                .is_ok();
+            if won {
+                inner.reason = reason;
+                out.extend(inner.entries.drain());
+            }
+            return won;
+        }
+        match self
+            .state
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |s| {
+                (s & KIND_MASK == LIVE).then_some(s | kind)
+            }) {
+            Err(_) => false,
+            Ok(prev) => {
+                if prev & HAS_ENTRIES != 0 {
+                    out.extend(lock(&self.inner).entries.drain());
+                }
+                true
+            }
+        }
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        if let Some((parent, key)) = &self.parent {
+            // Our entry is a dead `Weak` now: remove it so the parent's slab does not grow.
+            let entry = parent.unregister(*key);
+            drop(entry);
+        }
+    }
+}
+
+/// Waking a node's waker cancels it with `TIMEOUT`: the scheduler's timer fires a scope's
+/// deadline through this (see `scope.rs`).
+impl std::task::Wake for Node {
+    fn wake(self: Arc<Self>) {
+        self.cancel(TIMEOUT, None);
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.cancel(TIMEOUT, None);
+    }
+}

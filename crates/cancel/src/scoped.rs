@@ -1,0 +1,297 @@
+//! The futures that run work inside a scope: `Scoped` (behind `CancelScope::run`,
+//! `timeout`, `timeout_at`, `with_cancel`) and `Shield` (behind `shield`).
+
+use crate::current::{current_node, install, restore};
+use crate::error::Cancelled;
+use crate::node::{Frame, Node};
+use crate::scope::CancelScope;
+use crate::token::CancelToken;
+use crate::waiter::WaitForCancel;
+use pin_project_lite::pin_project;
+use std::borrow::Borrow;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+/// The future of [`CancelScope::run`].
+pub type Run<'a, F> = Scoped<&'a CancelScope, F>;
+
+/// The future of [`timeout`], [`timeout_at`] and [`with_cancel`] (it owns its scope).
+pub type Timeout<F> = Scoped<CancelScope, F>;
+
+pin_project! {
+    /// Runs a future inside a [`CancelScope`] (borrowed or owned): the scope is the task's
+    /// current scope while the future is polled, and the future is dropped with
+    /// `Err(Cancelled)` as soon as the scope is cancelled (unless a shield inside is active).
+    /// If the future completes, its output is returned even when the scope was cancelled
+    /// meanwhile.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let rt = nimsync_scheduler::Builder::new_current_thread().start_paused(true).build().unwrap();
+    /// rt.block_on(async {
+    ///     let fut: nimsync_cancel::Timeout<_> =
+    ///         nimsync_cancel::timeout(Duration::from_millis(10), async { 1 });
+    ///     assert_eq!(fut.await, Ok(1));
+    /// });
+    /// ```
+    #[must_use = "futures do nothing unless awaited"]
+    pub struct Scoped<S: Borrow<CancelScope>, F> {
+        scope: S,
+        waiter: Option<WaitForCancel>,
+        // A shielded scope counts itself in its enclosing scopes while it runs.
+        shield_counted: bool,
+        #[pin]
+        fut: Option<F>,
+    }
+
+    impl<S: Borrow<CancelScope>, F> PinnedDrop for Scoped<S, F> {
+        fn drop(this: Pin<&mut Self>) {
+            let this = this.project();
+            if *this.shield_counted {
+                count_shield(&(*this.scope).borrow().token().node, false);
+            }
+        }
+    }
+}
+
+impl<S: Borrow<CancelScope>, F: Future> Scoped<S, F> {
+    pub(crate) fn new(scope: S, fut: F) -> Self {
+        Scoped {
+            scope,
+            waiter: None,
+            shield_counted: false,
+            fut: Some(fut),
+        }
+    }
+
+    /// The scope the future runs in.
+    ///
+    /// ```
+    /// let t = nimsync_cancel::timeout(std::time::Duration::from_secs(1), async {});
+    /// assert!(!t.scope().cancel_called());
+    /// ```
+    pub fn scope(&self) -> &CancelScope {
+        self.scope.borrow()
+    }
+}
+
+/// Whether a scope wrapper on `node` must stop its future now.
+fn must_stop(node: &Node) -> bool {
+    node.is_cancelled() && node.shields.load(Ordering::Acquire) == 0
+}
+
+impl<S: Borrow<CancelScope>, F: Future> Future for Scoped<S, F> {
+    type Output = Result<F::Output, Cancelled>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut this = self.project();
+        let scope: &CancelScope = (*this.scope).borrow();
+        let node = &scope.token().node;
+        assert!(this.fut.is_some(), "`Scoped` polled after completion");
+        if node.frame.shield && !*this.shield_counted {
+            *this.shield_counted = true;
+            count_shield(node, true);
+        }
+        loop {
+            if must_stop(node) {
+                this.fut.set(None);
+                *this.waiter = None;
+                if std::mem::take(this.shield_counted) {
+                    count_shield(node, false);
+                }
+                scope.set_caught();
+                return Poll::Ready(Err(scope.report()));
+            }
+            let prev = install(node.clone());
+            let polled = match this.fut.as_mut().as_pin_mut() {
+                Some(f) => f.poll(cx),
+                None => Poll::Pending,
+            };
+            restore(prev);
+            if let Poll::Ready(v) = polled {
+                this.fut.set(None);
+                *this.waiter = None;
+                if std::mem::take(this.shield_counted) {
+                    count_shield(node, false);
+                }
+                return Poll::Ready(Ok(v));
+            }
+            if node.is_cancelled() {
+                if must_stop(node) {
+                    continue;
+                }
+                // Shielded work inside is still running; its own wake-ups re-poll us.
+                return Poll::Pending;
+            }
+            let waiter = this
+                .waiter
+                .get_or_insert_with(|| WaitForCancel::new(scope.token().clone()));
+            if !waiter.poll_cancelled(cx.waker()) {
+                return Poll::Pending;
+            }
+        }
+    }
+}
+
+impl<S: Borrow<CancelScope>, F> fmt::Debug for Scoped<S, F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Scoped")
+            .field("scope", self.scope.borrow())
+            .field("done", &self.fut.is_none())
+            .finish()
+    }
+}
+
+/// Runs `fut` with a time limit of `duration`: `Err(Cancelled::Timeout)` if it has not
+/// finished by then (it is dropped at that point). A zero duration is valid: the future is
+/// not polled at all. The limit is a [`CancelScope`], so `checkpoint()` inside and tasks
+/// spawned inside see it, and it nests with enclosing scopes (the earliest deadline wins).
+///
+/// ```
+/// use std::time::Duration;
+/// use nimsync_cancel::{timeout, Cancelled};
+/// use nimsync_scheduler::{Builder, sleep};
+///
+/// let rt = Builder::new_current_thread().start_paused(true).build().unwrap();
+/// rt.block_on(async {
+///     let slow = timeout(Duration::from_millis(50), sleep(Duration::from_secs(1))).await;
+///     assert_eq!(slow, Err(Cancelled::Timeout));
+///     let fast = timeout(Duration::from_millis(50), async { "done" }).await;
+///     assert_eq!(fast, Ok("done"));
+/// });
+/// ```
+pub fn timeout<F: Future>(duration: Duration, fut: F) -> Timeout<F> {
+    Scoped::new(CancelScope::with_timeout(duration), fut)
+}
+
+/// Runs `fut` until `deadline` (on the runtime's clock): `Err(Cancelled::Timeout)` if it has
+/// not finished by then. A deadline in the past cancels at once (the future is not polled).
+///
+/// ```
+/// use std::time::Duration;
+/// use nimsync_cancel::{timeout_at, Cancelled};
+/// let rt = nimsync_scheduler::Runtime::current_thread();
+/// rt.block_on(async {
+///     let past = nimsync_scheduler::now() - Duration::from_secs(1);
+///     assert_eq!(timeout_at(past, async { 1 }).await, Err(Cancelled::Timeout));
+/// });
+/// ```
+pub fn timeout_at<F: Future>(deadline: Instant, fut: F) -> Timeout<F> {
+    Scoped::new(CancelScope::with_deadline(deadline), fut)
+}
+
+/// Runs `fut` until `token` is cancelled: `Err` with the token's reason (or the enclosing
+/// scope's, since `fut` also runs inside the current scope) if that happens first.
+///
+/// ```
+/// use nimsync_cancel::{with_cancel, CancelToken, Cancelled};
+/// let rt = nimsync_scheduler::Runtime::current_thread();
+/// rt.block_on(async {
+///     let token = CancelToken::new();
+///     let t = token.clone();
+///     nimsync_scheduler::spawn(async move { t.cancel_with("stop") });
+///     let out = with_cancel(&token, std::future::pending::<()>()).await;
+///     assert_eq!(out, Err(Cancelled::Explicit(Some("stop".into()))));
+/// });
+/// ```
+pub fn with_cancel<F: Future>(token: &CancelToken, fut: F) -> Timeout<F> {
+    Scoped::new(CancelScope::linked_to(token), fut)
+}
+
+pin_project! {
+    /// The future of [`shield`].
+    #[must_use = "futures do nothing unless awaited"]
+    pub struct Shield<F> {
+        node: Option<Arc<Node>>,
+        #[pin]
+        fut: F,
+    }
+
+    impl<F> PinnedDrop for Shield<F> {
+        fn drop(this: Pin<&mut Self>) {
+            if let Some(node) = this.project().node.take() {
+                count_shield(&node, false);
+            }
+        }
+    }
+}
+
+/// Runs `fut` shielded from the cancellation of enclosing scopes: `checkpoint()` inside
+/// does not see it, and enclosing scope wrappers (`run`, `timeout`, task-group children)
+/// keep polling until the shielded future completes. Use it for cleanup that must finish.
+/// (It cannot stop a caller that drops the future by other means, e.g. a plain `select`.)
+///
+/// ```
+/// use std::time::Duration;
+/// use nimsync_cancel::{shield, timeout, checkpoint, Cancelled};
+/// use nimsync_scheduler::{Builder, sleep};
+///
+/// let rt = Builder::new_current_thread().start_paused(true).build().unwrap();
+/// rt.block_on(async {
+///     let out = timeout(Duration::from_secs(1), async {
+///         shield(async {
+///             sleep(Duration::from_secs(5)).await; // outlives the timeout: shielded
+///             checkpoint()
+///         })
+///         .await
+///     })
+///     .await;
+///     // The cleanup finished and saw no cancellation; the output is kept.
+///     assert_eq!(out, Ok(Ok(())));
+/// });
+/// ```
+pub fn shield<F: Future>(fut: F) -> Shield<F> {
+    Shield { node: None, fut }
+}
+
+/// Adds (or removes) one active shield to every scope enclosing `node`.
+fn count_shield(node: &Arc<Node>, add: bool) {
+    let mut cur = node.frame.outer.as_ref();
+    while let Some(n) = cur {
+        if add {
+            n.shields.fetch_add(1, Ordering::AcqRel);
+        } else {
+            n.shields.fetch_sub(1, Ordering::AcqRel);
+        }
+        cur = n.frame.outer.as_ref();
+    }
+}
+
+impl<F: Future> Future for Shield<F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let this = self.project();
+        let node = this.node.get_or_insert_with(|| {
+            let node = Node::root(Frame {
+                outer: current_node(),
+                shield: true,
+                deadline: None,
+            });
+            count_shield(&node, true);
+            node
+        });
+        let prev = install(node.clone());
+        let out = this.fut.poll(cx);
+        restore(prev);
+        if out.is_ready()
+            && let Some(node) = this.node.take()
+        {
+            count_shield(&node, false);
+        }
+        out
+    }
+}
+
+impl<F> fmt::Debug for Shield<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Shield")
+            .field("active", &self.node.is_some())
+            .finish()
+    }
+}

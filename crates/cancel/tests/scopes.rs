@@ -1,0 +1,345 @@
+//! Scope tests on a paused clock: deadlines through the timer, nesting (minimum deadline),
+//! shields, timeouts, `with_cancel`, `checkpoint` and scope inheritance by spawned tasks.
+
+use nimsync_cancel::{
+    CancelScope, CancelToken, Cancelled, checkpoint, current_token, shield, timeout, timeout_at,
+    with_cancel,
+};
+use nimsync_scheduler::{Builder, Runtime, now, sleep, spawn, yield_now};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+fn paused() -> Runtime {
+    Builder::new_current_thread()
+        .start_paused(true)
+        .build()
+        .unwrap()
+}
+
+fn paused_multi() -> Runtime {
+    Builder::new_multi_thread()
+        .workers(2)
+        .start_paused(true)
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn deadline_fires_through_the_timer_without_polling() {
+    let rt = paused();
+    rt.block_on(async {
+        let t0 = now();
+        let scope = CancelScope::with_timeout(Duration::from_secs(3));
+        let token = scope.token().clone();
+        assert!(!token.is_cancelled());
+        // Nobody polls the scope: the timer itself cancels the token.
+        token.cancelled().await;
+        assert_eq!(now() - t0, Duration::from_secs(3));
+        assert_eq!(token.reason(), Some(Cancelled::Timeout));
+        assert!(scope.cancel_called());
+        assert!(!scope.cancelled_caught(), "no run was interrupted");
+    });
+}
+
+#[test]
+fn deadline_fires_on_a_multi_threaded_runtime() {
+    let rt = paused_multi();
+    rt.block_on(async {
+        let scope = CancelScope::with_timeout(Duration::from_millis(250));
+        let r = scope.run(std::future::pending::<()>()).await;
+        assert_eq!(r, Err(Cancelled::Timeout));
+        assert!(scope.cancelled_caught());
+    });
+}
+
+#[test]
+fn dropping_a_scope_disarms_its_timer() {
+    let rt = paused();
+    rt.block_on(async {
+        let scope = CancelScope::with_timeout(Duration::from_secs(1));
+        let token = scope.token().clone();
+        drop(scope);
+        sleep(Duration::from_secs(5)).await;
+        assert!(!token.is_cancelled());
+    });
+}
+
+#[test]
+fn past_deadline_and_zero_timeout_cancel_at_once() {
+    let rt = paused();
+    rt.block_on(async {
+        let polled = Arc::new(AtomicBool::new(false));
+        let p = polled.clone();
+        let r = timeout(
+            Duration::ZERO,
+            async move { p.store(true, Ordering::SeqCst) },
+        )
+        .await;
+        assert_eq!(r, Err(Cancelled::Timeout));
+        assert!(
+            !polled.load(Ordering::SeqCst),
+            "a zero timeout never polls the future"
+        );
+        let past = now() - Duration::from_millis(1);
+        assert_eq!(timeout_at(past, async { 1 }).await, Err(Cancelled::Timeout));
+        assert!(CancelScope::with_deadline(past).cancel_called());
+    });
+}
+
+#[test]
+fn timeout_returns_output_when_in_time() {
+    let rt = paused();
+    rt.block_on(async {
+        let t0 = now();
+        let r = timeout(Duration::from_secs(2), async {
+            sleep(Duration::from_secs(1)).await;
+            5
+        })
+        .await;
+        assert_eq!(r, Ok(5));
+        assert_eq!(now() - t0, Duration::from_secs(1));
+    });
+}
+
+#[test]
+fn timeout_fires_exactly_at_the_deadline() {
+    let rt = paused();
+    rt.block_on(async {
+        let t0 = now();
+        let r = timeout(Duration::from_secs(2), sleep(Duration::from_secs(10))).await;
+        assert_eq!(r, Err(Cancelled::Timeout));
+        assert_eq!(now() - t0, Duration::from_secs(2));
+    });
+}
+
+#[test]
+fn nested_deadlines_take_the_minimum() {
+    let rt = paused();
+    rt.block_on(async {
+        let t0 = now();
+        let outer = CancelScope::with_timeout(Duration::from_secs(1));
+        let r = outer
+            .run(async {
+                let inner = CancelScope::with_timeout(Duration::from_secs(100));
+                assert_eq!(inner.deadline(), Some(t0 + Duration::from_secs(1)));
+                let r = inner.run(sleep(Duration::from_secs(50))).await;
+                // The inner scope is cancelled through its parent.
+                (r, inner.token().reason())
+            })
+            .await;
+        // The outer run drops its future as soon as it is cancelled, so the inner result is
+        // never seen: the outer reports Timeout.
+        assert_eq!(r, Err(Cancelled::Timeout));
+        assert_eq!(now() - t0, Duration::from_secs(1));
+
+        // And an inner deadline shorter than the outer one fires first.
+        let outer = CancelScope::with_timeout(Duration::from_secs(100));
+        let r = outer
+            .run(async {
+                let inner = CancelScope::with_timeout(Duration::from_secs(2));
+                assert_eq!(inner.deadline(), Some(now() + Duration::from_secs(2)));
+                inner.run(sleep(Duration::from_secs(50))).await
+            })
+            .await;
+        assert_eq!(r, Ok(Err(Cancelled::Timeout)));
+    });
+}
+
+#[test]
+fn inner_scope_reports_parent_when_outer_is_cancelled() {
+    let rt = paused();
+    rt.block_on(async {
+        let outer = CancelScope::new();
+        let inner_token = outer
+            .run(async { CancelScope::new().token().clone() })
+            .await
+            .unwrap();
+        outer.cancel();
+        assert_eq!(inner_token.reason(), Some(Cancelled::Parent));
+    });
+}
+
+#[test]
+fn checkpoint_sees_the_current_scope_and_spawned_tasks_inherit_it() {
+    let rt = paused_multi();
+    rt.block_on(async {
+        assert_eq!(checkpoint(), Ok(()), "no scope: never cancelled");
+        let scope = CancelScope::new();
+        let (started_tx, started_rx) = std::sync::mpsc::channel::<()>();
+        let child = scope
+            .run(async move {
+                let handle: nimsync_scheduler::JoinHandle<Cancelled> = spawn(async move {
+                    started_tx.send(()).unwrap();
+                    loop {
+                        if let Err(e) = checkpoint() {
+                            return e;
+                        }
+                        yield_now().await;
+                    }
+                });
+                Some(handle)
+            })
+            .await
+            .unwrap()
+            .unwrap();
+        started_rx.recv().unwrap();
+        scope.token().cancel_with("stop");
+        assert_eq!(
+            child.await.unwrap(),
+            Cancelled::Explicit(Some(Arc::from("stop")))
+        );
+    });
+}
+
+#[test]
+fn checkpoint_reports_timeout_of_an_enclosing_scope() {
+    let rt = paused();
+    rt.block_on(async {
+        let r = timeout(Duration::from_secs(1), async {
+            // A with_cancel inside: its own token is fine, but the enclosing timeout is seen.
+            let token = CancelToken::new();
+            with_cancel(&token, async {
+                assert!(!current_token().unwrap().same_as(&token), "a child of it");
+                sleep(Duration::from_millis(999)).await;
+                checkpoint()
+            })
+            .await
+        })
+        .await;
+        assert_eq!(r, Ok(Ok(Ok(()))), "before the deadline all is well");
+
+        let scope = CancelScope::with_timeout(Duration::from_secs(1));
+        let token = CancelToken::new();
+        let seen = scope
+            .run(async {
+                with_cancel(&token, async {
+                    // The timer cancels the enclosing scope while this future is shielded
+                    // from being dropped...
+                    shield(async {
+                        sleep(Duration::from_secs(2)).await;
+                    })
+                    .await;
+                    // ...and after the shield the checkpoint sees the enclosing timeout.
+                    checkpoint()
+                })
+                .await
+            })
+            .await;
+        assert_eq!(seen, Ok(Ok(Err(Cancelled::Timeout))));
+    });
+}
+
+#[test]
+fn with_cancel_reports_the_token_reason_and_drops_the_future() {
+    let rt = paused();
+    rt.block_on(async {
+        let token = CancelToken::new();
+        let dropped = Arc::new(AtomicBool::new(false));
+        struct SetOnDrop(Arc<AtomicBool>);
+        impl Drop for SetOnDrop {
+            fn drop(&mut self) {
+                self.0.store(true, Ordering::SeqCst);
+            }
+        }
+        let guard = SetOnDrop(dropped.clone());
+        let t = token.clone();
+        spawn(async move {
+            sleep(Duration::from_secs(1)).await;
+            t.cancel_with("done waiting");
+        });
+        let r = with_cancel(&token, async move {
+            let _g = guard;
+            std::future::pending::<()>().await
+        })
+        .await;
+        assert_eq!(r, Err(Cancelled::Explicit(Some(Arc::from("done waiting")))));
+        assert!(dropped.load(Ordering::SeqCst));
+        // An already-cancelled token never polls the future.
+        let r = with_cancel(&token, async { unreachable!("not polled") }).await;
+        assert!(r.is_err());
+    });
+}
+
+#[test]
+fn shielded_scope_is_not_reached_until_it_ends() {
+    let rt = paused();
+    rt.block_on(async {
+        let outer = CancelScope::with_timeout(Duration::from_secs(1));
+        let t0 = now();
+        let out = outer
+            .run(async {
+                let shielded = CancelScope::shielded();
+                let inner = shielded
+                    .run(async {
+                        sleep(Duration::from_secs(3)).await;
+                        checkpoint()
+                    })
+                    .await;
+                (inner, checkpoint(), now())
+            })
+            .await;
+        // The outer deadline passed at t0 + 1 s, but the shielded section ran to the end
+        // (3 s) without seeing it; right after it, the outer run stopped at its next poll
+        // (the tuple above is produced in the same poll as the shield ends, so it is kept).
+        let (inner, after, when) = out.unwrap();
+        assert_eq!(inner, Ok(Ok(())));
+        assert_eq!(after, Err(Cancelled::Timeout));
+        assert_eq!(when - t0, Duration::from_secs(3));
+        assert!(outer.cancel_called());
+    });
+}
+
+#[test]
+fn shielded_scope_can_be_cancelled_by_its_own_token() {
+    let rt = paused();
+    rt.block_on(async {
+        let s = CancelScope::shielded();
+        let t = s.token().clone();
+        spawn(async move { t.cancel() });
+        assert_eq!(
+            s.run(std::future::pending::<()>()).await,
+            Err(Cancelled::Explicit(None))
+        );
+    });
+}
+
+#[test]
+fn outer_run_resumes_dropping_after_the_shield_ends() {
+    let rt = paused();
+    rt.block_on(async {
+        let reached = Arc::new(AtomicBool::new(false));
+        let r2 = reached.clone();
+        let t0 = now();
+        let out = timeout(Duration::from_secs(1), async move {
+            shield(sleep(Duration::from_secs(2))).await;
+            sleep(Duration::from_secs(10)).await; // dropped here
+            r2.store(true, Ordering::SeqCst);
+        })
+        .await;
+        assert_eq!(out, Err(Cancelled::Timeout));
+        assert!(!reached.load(Ordering::SeqCst));
+        assert_eq!(now() - t0, Duration::from_secs(2));
+    });
+}
+
+#[test]
+fn cancelled_caught_only_when_interrupted() {
+    let rt = paused();
+    rt.block_on(async {
+        let s = CancelScope::with_timeout(Duration::from_secs(1));
+        assert_eq!(s.run(async { 3 }).await, Ok(3));
+        assert!(!s.cancelled_caught());
+        sleep(Duration::from_secs(2)).await;
+        assert!(s.cancel_called() && !s.cancelled_caught());
+    });
+}
+
+#[test]
+fn scope_outside_any_runtime_uses_the_global_timer() {
+    // No runtime entered: the scope arms its timer on the global runtime.
+    let scope = CancelScope::with_timeout(Duration::from_millis(5));
+    let t = scope.token().clone();
+    futures_executor::block_on(t.cancelled());
+    assert_eq!(t.reason(), Some(Cancelled::Timeout));
+}

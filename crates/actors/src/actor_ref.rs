@@ -1,0 +1,402 @@
+//! [`ActorRef`]: the address of an actor (tell, ask, stop, kill, watch), and [`WeakActorRef`].
+
+use core::fmt;
+use core::future::{Future, poll_fn};
+use core::hash::{Hash, Hasher};
+use core::pin::pin;
+use core::task::Poll;
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use nimsync_core_channels::{TrySendError, mpsc};
+
+use crate::cell::Cell;
+use crate::dead_letters::{DeadLetterReason, DeadLetterSink};
+use crate::mailbox::{MailboxPolicy, System};
+use crate::{
+    Actor, ActorId, ActorStats, AskError, ExitReason, Reply, TellError, Terminated, TryTellError,
+};
+
+pub(crate) struct RefInner<A: Actor> {
+    pub(crate) user: mpsc::Sender<A::Msg>,
+    pub(crate) system: mpsc::Sender<System<A::Msg>>,
+    pub(crate) cell: Arc<Cell>,
+    pub(crate) policy: MailboxPolicy,
+    pub(crate) sink: DeadLetterSink,
+}
+
+/// The address of an actor of type `A`: cheap to clone (one reference count), `Send + Sync`,
+/// compared and hashed by [`ActorId`].
+///
+/// When the last `ActorRef` is dropped the mailbox closes: the actor handles what is queued
+/// and stops normally. A restarted (supervised) actor keeps its address.
+///
+/// ```
+/// use nimsync_actors::{Actor, Context, Reply, spawn_actor};
+///
+/// struct Echo;
+/// impl Actor for Echo {
+///     type Msg = (String, Reply<String>);
+///     async fn handle(&mut self, (s, reply): Self::Msg, _: &mut Context<Self>) {
+///         reply.send(s);
+///     }
+/// }
+/// nimsync_scheduler::block_on(async {
+///     let echo = spawn_actor(Echo);
+///     let again = echo.clone();
+///     assert_eq!(echo, again);
+///     assert_eq!(again.ask(|r| ("hi".to_string(), r)).await.unwrap(), "hi");
+///     assert!(echo.is_alive());
+///     echo.stop_and_wait().await;
+///     assert!(!echo.is_alive());
+/// });
+/// ```
+pub struct ActorRef<A: Actor> {
+    inner: Arc<RefInner<A>>,
+}
+
+/// An address that does not keep the actor alive; [`upgrade`](WeakActorRef::upgrade) it to
+/// send.
+///
+/// ```
+/// use nimsync_actors::{Actor, Context, spawn_actor};
+/// struct Nop;
+/// impl Actor for Nop { type Msg = (); async fn handle(&mut self, _: (), _: &mut Context<Self>) {} }
+/// nimsync_scheduler::block_on(async {
+///     let a = spawn_actor(Nop);
+///     let weak = a.downgrade();
+///     assert_eq!(weak.upgrade().as_ref(), Some(&a));
+///     drop(a); // the last address: the actor stops
+///     assert!(weak.upgrade().is_none());
+/// });
+/// ```
+pub struct WeakActorRef<A: Actor> {
+    inner: Weak<RefInner<A>>,
+    id: ActorId,
+}
+
+impl<A: Actor> ActorRef<A> {
+    pub(crate) fn from_inner(inner: Arc<RefInner<A>>) -> Self {
+        ActorRef { inner }
+    }
+
+    pub(crate) fn cell(&self) -> &Arc<Cell> {
+        &self.inner.cell
+    }
+
+    /// The actor's id.
+    pub fn id(&self) -> ActorId {
+        self.inner.cell.id
+    }
+
+    /// Whether the address is still alive (it may be between two supervised runs).
+    pub fn is_alive(&self) -> bool {
+        self.inner.cell.is_alive()
+    }
+
+    /// The actor type's name.
+    pub fn type_name(&self) -> &'static str {
+        self.inner.cell.type_name
+    }
+
+    /// A weak address.
+    pub fn downgrade(&self) -> WeakActorRef<A> {
+        WeakActorRef {
+            inner: Arc::downgrade(&self.inner),
+            id: self.id(),
+        }
+    }
+
+    /// Sends a message, waiting while the mailbox is full (policy `Block`). Under
+    /// `DeadLetterNewest` it never waits (a message that does not fit goes to the dead
+    /// letters). If the actor has stopped, the message comes back in the error.
+    pub async fn tell(&self, msg: A::Msg) -> Result<(), TellError<A::Msg>> {
+        if self.inner.policy == MailboxPolicy::DeadLetterNewest {
+            return match self.inner.user.try_send(msg) {
+                Ok(()) => Ok(()),
+                Err(TrySendError::Full(m)) => {
+                    self.dead_letter(DeadLetterReason::MailboxFull, m);
+                    Ok(())
+                }
+                Err(TrySendError::Closed(m)) => Err(TellError(m)),
+            };
+        }
+        self.inner.user.send(msg).await.map_err(|e| TellError(e.0))
+    }
+
+    /// Sends without waiting: `Full` (policy `Block` only) or `Stopped` give the message back.
+    pub fn try_tell(&self, msg: A::Msg) -> Result<(), TryTellError<A::Msg>> {
+        match self.inner.user.try_send(msg) {
+            Ok(()) => Ok(()),
+            Err(TrySendError::Full(m)) if self.inner.policy == MailboxPolicy::DeadLetterNewest => {
+                self.dead_letter(DeadLetterReason::MailboxFull, m);
+                Ok(())
+            }
+            Err(TrySendError::Full(m)) => Err(TryTellError::Full(m)),
+            Err(TrySendError::Closed(m)) => Err(TryTellError::Stopped(m)),
+        }
+    }
+
+    /// Sends a message on the system lane: it overtakes the user mailbox and never waits
+    /// (the lane is unbounded). Meant for notices (watch, supervision events), not traffic.
+    pub fn tell_priority(&self, msg: A::Msg) -> Result<(), TellError<A::Msg>> {
+        match self.inner.system.try_send(System::Priority(msg)) {
+            Ok(()) => Ok(()),
+            Err(e) => match e.into_inner() {
+                System::Priority(m) => Err(TellError(m)),
+                _ => unreachable!("the value sent comes back"),
+            },
+        }
+    }
+
+    /// Sends a request built around a fresh [`Reply`] slot and waits for the answer.
+    ///
+    /// Never hangs on a dead actor: if the actor has stopped the request goes to the dead
+    /// letters and this returns [`AskError::Stopped`]; if the actor stops, panics or drops
+    /// the request before replying, [`AskError::NoReply`].
+    pub async fn ask<R: Send + 'static>(
+        &self,
+        make: impl FnOnce(Reply<R>) -> A::Msg,
+    ) -> Result<R, AskError> {
+        let (tx, rx) = oneshot::channel();
+        let msg = make(Reply::new(tx));
+        let actor = self.id();
+        if self.inner.policy == MailboxPolicy::DeadLetterNewest {
+            match self.inner.user.try_send(msg) {
+                Ok(()) => {}
+                Err(TrySendError::Full(m)) => {
+                    self.dead_letter(DeadLetterReason::MailboxFull, m);
+                    return Err(AskError::MailboxFull { actor });
+                }
+                Err(TrySendError::Closed(m)) => {
+                    self.dead_letter(DeadLetterReason::ActorStopped, m);
+                    return Err(AskError::Stopped { actor });
+                }
+            }
+        } else if let Err(e) = self.inner.user.send(msg).await {
+            self.dead_letter(DeadLetterReason::ActorStopped, e.0);
+            return Err(AskError::Stopped { actor });
+        }
+        rx.await.map_err(|_| AskError::NoReply { actor })
+    }
+
+    /// [`ask`](Self::ask) with an upper bound on the whole exchange (waiting for room and for
+    /// the reply); [`AskError::Timeout`] after `timeout` (on the scheduler's clock).
+    pub async fn ask_timeout<R: Send + 'static>(
+        &self,
+        make: impl FnOnce(Reply<R>) -> A::Msg,
+        timeout: Duration,
+    ) -> Result<R, AskError> {
+        let mut ask = pin!(self.ask(make));
+        let mut timer = pin!(nimsync_scheduler::sleep(timeout));
+        poll_fn(|cx| {
+            if let Poll::Ready(r) = ask.as_mut().poll(cx) {
+                return Poll::Ready(r);
+            }
+            if timer.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(Err(AskError::Timeout { actor: self.id() }));
+            }
+            Poll::Pending
+        })
+        .await
+    }
+
+    /// Graceful stop: the actor handles the messages queued now, then stops (`Normal`).
+    /// The request travels on the system lane, so a full mailbox does not delay it.
+    pub fn stop(&self) {
+        let _ = self.inner.system.try_send(System::Stop);
+    }
+
+    /// Stops now: the running handler is abandoned at its next `.await` (a handler that
+    /// never yields cannot be interrupted), no hook runs, queued messages go to the dead
+    /// letters (`Killed`).
+    pub fn kill(&self) {
+        let _ = self.inner.system.try_send(System::Kill);
+    }
+
+    /// Ends the current run after the current message, without draining the mailbox and
+    /// with reason `Shutdown`. Supervisors use it: the queued messages wait for the next run.
+    pub fn shutdown(&self) {
+        let _ = self.inner.system.try_send(System::Shutdown);
+    }
+
+    /// [`stop`](Self::stop), then waits until the address has stopped.
+    pub async fn stop_and_wait(&self) -> Terminated {
+        self.stop();
+        self.wait_terminated().await
+    }
+
+    /// [`kill`](Self::kill), then waits until the address has stopped.
+    pub async fn kill_and_wait(&self) -> Terminated {
+        self.kill();
+        self.wait_terminated().await
+    }
+
+    /// Waits until the address stops for good (at once if it already has).
+    pub async fn wait_terminated(&self) -> Terminated {
+        let (tx, rx) = oneshot::channel();
+        self.inner.cell.add_watcher(
+            None,
+            Box::new(move |t| {
+                let _ = tx.send(t);
+            }),
+        );
+        rx.await.unwrap_or(Terminated {
+            id: self.id(),
+            reason: ExitReason::Killed,
+        })
+    }
+
+    /// Makes `self` watch `target`: when `target` stops for good (normally, after a panic,
+    /// killed), `self` receives `Terminated` (converted into its message type) on its system
+    /// lane; at once if `target` already stopped. A watch does not keep `self` alive.
+    ///
+    /// ```
+    /// use nimsync_actors::{Actor, Context, ExitReason, Reply, Terminated, spawn_actor};
+    ///
+    /// struct Victim;
+    /// impl Actor for Victim { type Msg = (); async fn handle(&mut self, _: (), _: &mut Context<Self>) { panic!("boom") } }
+    ///
+    /// struct Mourner { seen: Vec<Terminated> }
+    /// enum Msg { Down(Terminated), Seen(Reply<Vec<Terminated>>) }
+    /// impl From<Terminated> for Msg { fn from(t: Terminated) -> Self { Msg::Down(t) } }
+    /// impl Actor for Mourner {
+    ///     type Msg = Msg;
+    ///     async fn handle(&mut self, msg: Msg, _: &mut Context<Self>) {
+    ///         match msg {
+    ///             Msg::Down(t) => self.seen.push(t),
+    ///             Msg::Seen(r) => { r.send(self.seen.clone()); }
+    ///         }
+    ///     }
+    /// }
+    /// nimsync_scheduler::block_on(async {
+    ///     let victim = spawn_actor(Victim);
+    ///     let mourner = spawn_actor(Mourner { seen: vec![] });
+    ///     mourner.watch(&victim);
+    ///     victim.tell(()).await.unwrap();
+    ///     victim.wait_terminated().await;
+    ///     let seen = mourner.ask(Msg::Seen).await.unwrap();
+    ///     assert_eq!(seen[0].id, victim.id());
+    ///     assert_eq!(seen[0].reason.panic_message(), Some("boom"));
+    /// });
+    /// ```
+    pub fn watch<T: Actor>(&self, target: &ActorRef<T>)
+    where
+        A::Msg: From<Terminated>,
+    {
+        target.add_watcher(self.downgrade());
+    }
+
+    /// Stops watching `target`.
+    pub fn unwatch<T: Actor>(&self, target: &ActorRef<T>) {
+        target.remove_watcher(self.id());
+    }
+
+    pub(crate) fn add_watcher<W: Actor>(&self, watcher: WeakActorRef<W>)
+    where
+        W::Msg: From<Terminated>,
+    {
+        let by = watcher.id();
+        self.inner.cell.add_watcher(
+            Some(by),
+            Box::new(move |t| {
+                if let Some(w) = watcher.upgrade() {
+                    let _ = w.tell_priority(W::Msg::from(t));
+                }
+            }),
+        );
+    }
+
+    pub(crate) fn remove_watcher(&self, by: ActorId) {
+        self.inner.cell.remove_watchers(by);
+    }
+
+    /// A snapshot of the actor's statistics.
+    pub fn stats(&self) -> ActorStats {
+        self.inner.cell.stats.snapshot(self.inner.user.len())
+    }
+
+    fn dead_letter(&self, reason: DeadLetterReason, msg: A::Msg) {
+        let cell = &self.inner.cell;
+        self.inner
+            .sink
+            .publish(cell.id, cell.type_name, reason, msg);
+    }
+}
+
+impl<A: Actor> WeakActorRef<A> {
+    pub(crate) fn new(inner: Weak<RefInner<A>>, id: ActorId) -> Self {
+        WeakActorRef { inner, id }
+    }
+
+    /// The actor's id.
+    pub fn id(&self) -> ActorId {
+        self.id
+    }
+
+    /// A strong address, unless every [`ActorRef`] was dropped.
+    pub fn upgrade(&self) -> Option<ActorRef<A>> {
+        self.inner.upgrade().map(ActorRef::from_inner)
+    }
+}
+
+impl<A: Actor> Clone for ActorRef<A> {
+    fn clone(&self) -> Self {
+        ActorRef {
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+impl<A: Actor> Clone for WeakActorRef<A> {
+    fn clone(&self) -> Self {
+        WeakActorRef {
+            inner: self.inner.clone(),
+            id: self.id,
+        }
+    }
+}
+
+impl<A: Actor> PartialEq for ActorRef<A> {
+    fn eq(&self, other: &Self) -> bool {
+        self.id() == other.id()
+    }
+}
+
+impl<A: Actor> Eq for ActorRef<A> {}
+
+impl<A: Actor> Hash for ActorRef<A> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.id().hash(state);
+    }
+}
+
+impl<A: Actor> PartialOrd for ActorRef<A> {
+    fn partial_cmp(&self, other: &Self) -> Option<core::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl<A: Actor> Ord for ActorRef<A> {
+    fn cmp(&self, other: &Self) -> core::cmp::Ordering {
+        self.id().cmp(&other.id())
+    }
+}
+
+impl<A: Actor> fmt::Debug for ActorRef<A> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ActorRef")
+            .field("id", &self.id())
+            .field("type", &self.type_name())
+            .field("alive", &self.is_alive())
+            .finish()
+    }
+}
+
+impl<A: Actor> fmt::Debug for WeakActorRef<A> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WeakActorRef")
+            .field("id", &self.id)
+            .finish()
+    }
+}

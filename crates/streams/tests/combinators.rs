@@ -1,0 +1,156 @@
+//! Combinators against the obvious reference (iterators) with proptest, plus the edge cases:
+//! fairness of `merge`, bounded concurrency of `buffered`, cancellation of `take_until`.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use futures_executor::block_on;
+use nimsync_cancel::CancelToken;
+use nimsync_core_channels::mpsc;
+use nimsync_streams::{StreamExt, iter, merge};
+use proptest::prelude::*;
+
+proptest! {
+    #[test]
+    fn map_filter_filter_map_match_iterators(v in prop::collection::vec(any::<i32>(), 0..200)) {
+        let got = block_on(iter(v.clone()).map(|x| x.wrapping_mul(3)).filter(|x| x % 2 == 0).collect_vec());
+        let want: Vec<i32> = v.iter().map(|x| x.wrapping_mul(3)).filter(|x| x % 2 == 0).collect();
+        prop_assert_eq!(got, want);
+        let got = block_on(iter(v.clone()).filter_map(|x| (x > 0).then_some(x / 2)).collect_vec());
+        let want: Vec<i32> = v.iter().filter_map(|&x| (x > 0).then_some(x / 2)).collect();
+        prop_assert_eq!(got, want);
+        let got = block_on(iter(v.clone()).then(|x| async move { x.wrapping_add(1) }).collect_vec());
+        let want: Vec<i32> = v.iter().map(|x| x.wrapping_add(1)).collect();
+        prop_assert_eq!(got, want);
+    }
+
+    #[test]
+    fn batch_matches_chunks(v in prop::collection::vec(any::<u8>(), 0..200), n in 1usize..20) {
+        let got = block_on(iter(v.clone()).batch(n).collect_vec());
+        let want: Vec<Vec<u8>> = v.chunks(n).map(<[u8]>::to_vec).collect();
+        prop_assert_eq!(got, want);
+    }
+
+    #[test]
+    fn buffered_keeps_order_and_unordered_keeps_the_set(v in prop::collection::vec(any::<u16>(), 0..100), n in 1usize..8) {
+        let got = block_on(iter(v.clone()).map(|x| async move { x }).buffered(n).collect_vec());
+        prop_assert_eq!(&got, &v);
+        let mut got = block_on(iter(v.clone()).map(|x| async move { x }).buffer_unordered(n).collect_vec());
+        let mut want = v.clone();
+        got.sort_unstable();
+        want.sort_unstable();
+        prop_assert_eq!(got, want);
+    }
+
+    #[test]
+    fn merge_yields_every_item_once_and_keeps_each_inputs_order(
+        inputs in prop::collection::vec(prop::collection::vec(any::<u8>(), 0..30), 1..6)
+    ) {
+        let tagged: Vec<_> = inputs
+            .iter()
+            .enumerate()
+            .map(|(k, v)| iter(v.iter().map(move |&x| (k, x)).collect::<Vec<_>>()))
+            .collect();
+        let got = block_on(merge(tagged).collect_vec());
+        prop_assert_eq!(got.len(), inputs.iter().map(Vec::len).sum::<usize>());
+        for (k, v) in inputs.iter().enumerate() {
+            let mine: Vec<u8> = got.iter().filter(|(j, _)| *j == k).map(|&(_, x)| x).collect();
+            prop_assert_eq!(&mine, v);
+        }
+    }
+}
+
+#[test]
+fn merge_is_fair_across_many_always_ready_inputs() {
+    // Eight endless inputs: in any window of 8 items each input appears exactly once (a
+    // chained two-way merge would give the first input half of everything).
+    let inputs: Vec<_> = (0..8).map(|k| iter(std::iter::repeat(k))).collect();
+    let mut merged = merge(inputs);
+    let first: Vec<usize> = block_on(async {
+        let mut v = Vec::new();
+        for _ in 0..800 {
+            v.push(merged.next().await.unwrap());
+        }
+        v
+    });
+    for window in first.chunks(8) {
+        let mut w = window.to_vec();
+        w.sort_unstable();
+        assert_eq!(w, (0..8).collect::<Vec<_>>());
+    }
+}
+
+#[test]
+fn buffered_never_runs_more_than_n_futures() {
+    let running = Arc::new(AtomicUsize::new(0));
+    let peak = Arc::new(AtomicUsize::new(0));
+    let rt = nimsync_scheduler::Runtime::builder()
+        .workers(2)
+        .build()
+        .unwrap();
+    let (r, p) = (running.clone(), peak.clone());
+    let out = rt.block_on(
+        iter(0..200u32)
+            .map(move |x| {
+                let (r, p) = (r.clone(), p.clone());
+                async move {
+                    let now = r.fetch_add(1, Ordering::SeqCst) + 1;
+                    p.fetch_max(now, Ordering::SeqCst);
+                    nimsync_scheduler::yield_now().await;
+                    nimsync_scheduler::yield_now().await;
+                    r.fetch_sub(1, Ordering::SeqCst);
+                    x
+                }
+            })
+            .buffer_unordered(5)
+            .collect_vec(),
+    );
+    assert_eq!(out.len(), 200);
+    assert_eq!(
+        peak.load(Ordering::SeqCst),
+        5,
+        "five futures should overlap, never more"
+    );
+}
+
+#[test]
+#[should_panic(expected = "at least 1")]
+fn zero_sizes_are_rejected_at_construction() {
+    let _ = iter(0..1).map(|x| async move { x }).buffered(0);
+}
+
+#[test]
+fn take_until_stops_on_cancellation_even_with_items_ready() {
+    let token = CancelToken::new();
+    let (tx, rx) = mpsc::<u32>(8);
+    for i in 0..5 {
+        tx.try_send(i).unwrap();
+    }
+    let mut s = rx.take_until(token.child());
+    block_on(async {
+        assert_eq!(s.next().await, Some(0));
+        assert_eq!(s.next().await, Some(1));
+        token.cancel(); // a parent's cancel reaches the child token
+        assert_eq!(s.next().await, None);
+        assert_eq!(s.next().await, None);
+    });
+    assert!(s.is_stopped());
+    assert_eq!(tx.len(), 3, "the rest stay in the channel");
+}
+
+#[test]
+fn take_until_wakes_a_consumer_waiting_on_an_idle_stream() {
+    let token = CancelToken::new();
+    let (_tx, rx) = mpsc::<u32>(8);
+    let mut s = rx.take_until(token.clone());
+    let canceller = std::thread::spawn(move || token.cancel());
+    assert_eq!(block_on(s.next()), None);
+    canceller.join().unwrap();
+}
+
+#[test]
+fn into_channel_stops_when_the_receiver_goes() {
+    let (tx, rx) = mpsc::<u32>(2);
+    drop(rx);
+    assert!(block_on(iter(0..10).into_channel(tx)).is_err());
+}

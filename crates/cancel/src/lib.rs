@@ -30,7 +30,8 @@
 //! in the scheduler's per-task context slot, so scopes nest (deadlines propagate as the
 //! minimum), tasks spawned inside inherit them, and [`checkpoint`] (the seed's
 //! `checkCancelled()`) reports a cancellation anywhere up the chain. [`shield`] protects
-//! cleanup code from enclosing cancellation.
+//! cleanup code from enclosing cancellation; [`hold`] keeps enclosing scopes from dropping a
+//! future that winds down by itself (task groups joining their cancelled children).
 //!
 //! ```
 //! use std::time::Duration;
@@ -79,6 +80,8 @@ pub use current::{EnterGuard, checkpoint, current_token};
 pub use error::Cancelled;
 pub use registration::OnCancel;
 pub use scope::CancelScope;
-pub use scoped::{Run, Scoped, Shield, Timeout, shield, timeout, timeout_at, with_cancel};
+pub use scoped::{
+    Hold, Run, Scoped, Shield, Timeout, hold, shield, timeout, timeout_at, with_cancel,
+};
 pub use token::{CancelToken, DropGuard};
 pub use waiter::WaitForCancel;

@@ -4,7 +4,7 @@
 use crate::current::current_node;
 use crate::error::Cancelled;
 use crate::node::{Frame, Node, PARENT, TIMEOUT};
-use crate::scoped::{Run, Scoped};
+use crate::scoped::{Run, Scoped, Timeout};
 use crate::token::CancelToken;
 use nimsync_scheduler::{Sleep, now, sleep_until};
 use std::fmt;
@@ -21,7 +21,9 @@ use std::time::{Duration, Instant};
 /// * **Deadlines** fire through the scheduler's timer (the token is cancelled with
 ///   [`Cancelled::Timeout`] by the timer itself; `is_cancelled` never reads the clock). A
 ///   scope's effective deadline is the minimum of its own and its enclosing scope's; a
-///   deadline already in the past cancels the scope at once.
+///   deadline already in the past cancels the scope at once. The deadline is armed when the
+///   scope is created, on the timer (and clock) of the runtime current at that point (the
+///   global runtime outside any): create scopes and timeouts inside the runtime they bound.
 /// * [`run`](Self::run) makes the scope current while polling a future and races it against
 ///   the scope's cancellation: `Ok(output)` or `Err(Cancelled)`.
 /// * [`shielded`](Self::shielded) scopes are not reached by the cancellation of enclosing
@@ -158,6 +160,28 @@ impl CancelScope {
         }
     }
 
+    /// A scope over an existing token (no new node): [`run`](Self::run) makes `token` the
+    /// current scope and stops when it is cancelled. Task groups run each child this way.
+    ///
+    /// ```
+    /// use nimsync_cancel::{CancelScope, CancelToken, Cancelled};
+    /// let rt = nimsync_scheduler::Runtime::current_thread();
+    /// rt.block_on(async {
+    ///     let token = CancelToken::new();
+    ///     token.cancel();
+    ///     let out = CancelScope::from_token(token).run_owned(async { 1 }).await;
+    ///     assert_eq!(out, Err(Cancelled::Explicit(None)));
+    /// });
+    /// ```
+    pub fn from_token(token: CancelToken) -> CancelScope {
+        CancelScope {
+            token,
+            linked: None,
+            timer: None,
+            caught: AtomicBool::new(false),
+        }
+    }
+
     /// The scope of `with_cancel`: a child of `token` whose enclosing scope is the current one.
     pub(crate) fn linked_to(token: &CancelToken) -> CancelScope {
         let current = current_node();
@@ -261,6 +285,20 @@ impl CancelScope {
     /// });
     /// ```
     pub fn run<F: Future>(&self, fut: F) -> Run<'_, F> {
+        Scoped::new(self, fut)
+    }
+
+    /// Like [`run`](Self::run), but the returned future owns the scope (so it can be spawned).
+    ///
+    /// ```
+    /// use nimsync_cancel::CancelScope;
+    /// let rt = nimsync_scheduler::Runtime::current_thread();
+    /// let out = rt.block_on(async {
+    ///     nimsync_scheduler::spawn(CancelScope::new().run_owned(async { 2 })).await.unwrap()
+    /// });
+    /// assert_eq!(out, Ok(2));
+    /// ```
+    pub fn run_owned<F: Future>(self, fut: F) -> Timeout<F> {
         Scoped::new(self, fut)
     }
 

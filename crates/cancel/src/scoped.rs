@@ -295,3 +295,89 @@ impl<F> fmt::Debug for Shield<F> {
             .finish()
     }
 }
+
+pin_project! {
+    /// The future of [`hold`].
+    #[must_use = "futures do nothing unless awaited"]
+    pub struct Hold<F> {
+        held: Option<Arc<Node>>,
+        #[pin]
+        fut: F,
+    }
+
+    impl<F> PinnedDrop for Hold<F> {
+        fn drop(this: Pin<&mut Self>) {
+            if let Some(node) = this.project().held.take() {
+                count_from(&node, false);
+            }
+        }
+    }
+}
+
+/// Runs `fut` so that enclosing scope wrappers (`run`, `timeout`, task-group children) do
+/// not drop it when they are cancelled: they keep polling it until it completes. Unlike
+/// [`shield`], the cancellation stays visible inside (`checkpoint()`, tokens), so `fut` must
+/// react to it and finish by itself. Task groups hold their enclosing scopes while joining,
+/// so a cancelled group still waits for its (cancelled) children to stop.
+///
+/// ```
+/// use std::time::Duration;
+/// use nimsync_cancel::{hold, timeout, checkpoint, current_token, Cancelled};
+/// use nimsync_scheduler::{Builder, sleep};
+///
+/// let rt = Builder::new_current_thread().start_paused(true).build().unwrap();
+/// rt.block_on(async {
+///     let out = timeout(Duration::from_secs(1), async {
+///         hold(async {
+///             // Sees the timeout, and winds down on its own.
+///             current_token().unwrap().cancelled().await;
+///             checkpoint()
+///         })
+///         .await
+///     })
+///     .await;
+///     assert_eq!(out, Ok(Err(Cancelled::Timeout)));
+/// });
+/// ```
+pub fn hold<F: Future>(fut: F) -> Hold<F> {
+    Hold { held: None, fut }
+}
+
+impl<F: Future> Future for Hold<F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let this = self.project();
+        if this.held.is_none()
+            && let Some(node) = current_node()
+        {
+            count_from(&node, true);
+            *this.held = Some(node);
+        }
+        let out = this.fut.poll(cx);
+        if out.is_ready()
+            && let Some(node) = this.held.take()
+        {
+            count_from(&node, false);
+        }
+        out
+    }
+}
+
+/// [`count_shield`] including `node` itself.
+fn count_from(node: &Arc<Node>, add: bool) {
+    if add {
+        node.shields.fetch_add(1, Ordering::AcqRel);
+    } else {
+        node.shields.fetch_sub(1, Ordering::AcqRel);
+    }
+    count_shield(node, add);
+}
+
+impl<F> fmt::Debug for Hold<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Hold")
+            .field("holding", &self.held.is_some())
+            .finish()
+    }
+}

@@ -1,0 +1,605 @@
+//! `TaskGroup` (the owner: join, drop = cancel and abort) and `GroupHandle` (clonable:
+//! spawn, try_spawn, cancel, token, counters).
+
+use crate::child::run_child;
+use crate::error::{GroupError, TaskError};
+use crate::policy::{Policy, Reaction};
+use event_listener::Event;
+use nimsync_cancel::{CancelScope, CancelToken, Cancelled, hold};
+use nimsync_scheduler::JoinHandle;
+use std::collections::VecDeque;
+use std::fmt;
+use std::future::Future;
+use std::num::NonZeroUsize;
+use std::ops::Deref;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+type Outcome<T, E> = Result<T, TaskError<E>>;
+type OnDone<T, E> = Box<dyn Fn(usize, &Outcome<T, E>) -> Reaction + Send + Sync>;
+
+const NO_DECISIVE: usize = usize::MAX;
+
+struct Tasks<T, E> {
+    /// Handles not yet taken by `join`, in spawn order.
+    handles: Vec<JoinHandle<Outcome<T, E>>>,
+    /// How many children were spawned (the next spawn index).
+    spawned: usize,
+    /// Joined or dropped: no more spawns.
+    closed: bool,
+}
+
+/// State shared by the group, its handles and its children.
+pub(crate) struct Shared<T, E> {
+    token: CancelToken,
+    pub(crate) on_done: OnDone<T, E>,
+    decisive: AtomicUsize,
+    tasks: Mutex<Tasks<T, E>>,
+    limit: usize,
+    running: AtomicUsize,
+    pub(crate) completed: AtomicUsize,
+    pub(crate) failed: AtomicUsize,
+    pub(crate) cancelled: AtomicUsize,
+    /// Notified when a slot frees up or the group closes (waiting spawners).
+    slot_freed: Event,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // No user code runs under this lock; a poisoned lock still guards consistent data.
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl<T, E> Shared<T, E> {
+    pub(crate) fn release_slot(&self) {
+        self.running.fetch_sub(1, Ordering::AcqRel);
+        if self.limit != usize::MAX {
+            self.slot_freed.notify(1);
+        }
+    }
+
+    fn try_acquire(&self) -> bool {
+        if self.limit == usize::MAX {
+            self.running.fetch_add(1, Ordering::AcqRel);
+            return true;
+        }
+        self.running
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |r| {
+                (r < self.limit).then_some(r + 1)
+            })
+            .is_ok()
+    }
+
+    /// Records `index` as the decisive child (if it is the first) and cancels the group.
+    pub(crate) fn decide(&self, index: usize) {
+        let _ =
+            self.decisive
+                .compare_exchange(NO_DECISIVE, index, Ordering::AcqRel, Ordering::Acquire);
+        self.token.cancel_with("task group policy");
+    }
+
+    fn is_closed(&self) -> bool {
+        lock(&self.tasks).closed
+    }
+
+    /// Closes the group to new spawns and returns the handles not yet joined.
+    fn close(&self) -> Vec<JoinHandle<Outcome<T, E>>> {
+        let taken = {
+            let mut t = lock(&self.tasks);
+            t.closed = true;
+            std::mem::take(&mut t.handles)
+        };
+        self.slot_freed.notify(usize::MAX);
+        taken
+    }
+}
+
+/// A clonable handle to a task group: spawn into it, cancel it, read its counters. Given to
+/// the body of [`task_group`](crate::task_group) and usable from inside children (to spawn
+/// siblings). It does not keep the group open: once the group is joined or dropped, spawning
+/// fails with [`GroupError::Closed`].
+///
+/// ```
+/// use nimsync_group::{task_group, CollectAll};
+/// let rt = nimsync_scheduler::Runtime::builder().workers(2).build().unwrap();
+/// let out = rt.block_on(task_group(CollectAll, |g| async move {
+///     let g2 = g.clone();
+///     g.spawn(async move {
+///         g2.spawn(async { Ok::<u8, ()>(2) }).await.unwrap(); // a sibling
+///         Ok(1)
+///     })
+///     .await?;
+///     Ok(())
+/// }));
+/// let v: Vec<u8> = out.unwrap().into_iter().map(Result::unwrap).collect();
+/// assert_eq!(v, vec![1, 2]);
+/// ```
+pub struct GroupHandle<T, E> {
+    shared: Arc<Shared<T, E>>,
+}
+
+impl<T, E> Clone for GroupHandle<T, E> {
+    fn clone(&self) -> Self {
+        GroupHandle {
+            shared: self.shared.clone(),
+        }
+    }
+}
+
+/// Why [`GroupHandle::try_spawn`] did not spawn; the future is given back.
+///
+/// ```
+/// use std::num::NonZeroUsize;
+/// use nimsync_group::{TaskGroup, CollectAll, TrySpawnError};
+/// let rt = nimsync_scheduler::Runtime::current_thread();
+/// rt.block_on(async {
+///     let g = TaskGroup::with_max_tasks(CollectAll, NonZeroUsize::new(1).unwrap());
+///     g.try_spawn(std::future::pending::<Result<(), ()>>()).unwrap();
+///     let err = g.try_spawn(async { Ok(()) }).unwrap_err();
+///     assert!(matches!(err, TrySpawnError::Full(_)));
+///     g.cancel();
+///     let _ = g.join().await;
+/// });
+/// ```
+pub enum TrySpawnError<F> {
+    /// The group already runs `max_tasks` children.
+    Full(F),
+    /// The group is joined or dropped.
+    Closed(F),
+}
+
+impl<F> TrySpawnError<F> {
+    /// The future that was not spawned.
+    ///
+    /// ```
+    /// let e = nimsync_group::TrySpawnError::Full(7);
+    /// assert_eq!(e.into_inner(), 7);
+    /// ```
+    pub fn into_inner(self) -> F {
+        match self {
+            TrySpawnError::Full(f) | TrySpawnError::Closed(f) => f,
+        }
+    }
+}
+
+impl<F> fmt::Debug for TrySpawnError<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TrySpawnError::Full(_) => "Full(..)",
+            TrySpawnError::Closed(_) => "Closed(..)",
+        })
+    }
+}
+
+impl<F> fmt::Display for TrySpawnError<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TrySpawnError::Full(_) => "the task group is full (max_tasks children running)",
+            TrySpawnError::Closed(_) => "the task group is closed (joined or dropped)",
+        })
+    }
+}
+
+impl<F> std::error::Error for TrySpawnError<F> {}
+
+impl<T, E> GroupHandle<T, E>
+where
+    T: Send + 'static,
+    E: Send + 'static,
+{
+    /// Spawns `fut` as a child of the group (on the current runtime). It runs under a child
+    /// token of the group's token (so `checkpoint()` inside sees the group's cancellation),
+    /// with panics caught. When the group has a `max_tasks` limit and is full, this waits
+    /// for a slot (backpressure). `Err(GroupError::Closed)` if the group is joined or
+    /// dropped.
+    ///
+    /// Children are `'static`: they cannot borrow from the spawner. A borrowing spawn would
+    /// need the group's drop to block until the children stop, which an async drop cannot
+    /// guarantee (a future may be leaked with `mem::forget`, so its borrows could dangle:
+    /// the "scoped task trilemma"); move or `Arc` what children need instead.
+    ///
+    /// ```
+    /// use nimsync_group::{task_group, FailFast};
+    /// let rt = nimsync_scheduler::Runtime::current_thread();
+    /// let words = std::sync::Arc::new(vec!["a", "b"]);
+    /// let out = rt.block_on(task_group(FailFast, |g| async move {
+    ///     for i in 0..words.len() {
+    ///         let w = words.clone();
+    ///         g.spawn(async move { Ok::<_, ()>(w[i].to_uppercase()) }).await?;
+    ///     }
+    ///     Ok(())
+    /// }));
+    /// assert_eq!(out.unwrap(), vec!["A", "B"]);
+    /// ```
+    pub async fn spawn<F>(&self, fut: F) -> Result<(), GroupError<E>>
+    where
+        F: Future<Output = Result<T, E>> + Send + 'static,
+    {
+        let shared = &self.shared;
+        loop {
+            if shared.try_acquire() {
+                break;
+            }
+            if shared.is_closed() {
+                return Err(GroupError::Closed);
+            }
+            let listener = shared.slot_freed.listen();
+            if shared.try_acquire() {
+                break;
+            }
+            if shared.is_closed() {
+                return Err(GroupError::Closed);
+            }
+            listener.await;
+        }
+        self.spawn_acquired(fut).map_err(|_| GroupError::Closed)
+    }
+
+    /// Spawns `fut` if the group has a free slot and is open; otherwise gives it back at once.
+    ///
+    /// ```
+    /// use nimsync_group::{TaskGroup, FailFast};
+    /// let rt = nimsync_scheduler::Runtime::current_thread();
+    /// let v = rt.block_on(async {
+    ///     let g = TaskGroup::new(FailFast);
+    ///     g.try_spawn(async { Ok::<_, ()>(1) }).unwrap();
+    ///     g.join().await
+    /// });
+    /// assert_eq!(v.unwrap(), vec![1]);
+    /// ```
+    pub fn try_spawn<F>(&self, fut: F) -> Result<(), TrySpawnError<F>>
+    where
+        F: Future<Output = Result<T, E>> + Send + 'static,
+    {
+        if !self.shared.try_acquire() {
+            return Err(if self.shared.is_closed() {
+                TrySpawnError::Closed(fut)
+            } else {
+                TrySpawnError::Full(fut)
+            });
+        }
+        self.spawn_acquired(fut).map_err(TrySpawnError::Closed)
+    }
+
+    /// Spawns with a slot already acquired (released again if the group is closed).
+    fn spawn_acquired<F>(&self, fut: F) -> Result<(), F>
+    where
+        F: Future<Output = Result<T, E>> + Send + 'static,
+    {
+        let shared = &self.shared;
+        let mut tasks = lock(&shared.tasks);
+        if tasks.closed {
+            drop(tasks);
+            shared.release_slot();
+            return Err(fut);
+        }
+        let index = tasks.spawned;
+        tasks.spawned += 1;
+        let child = run_child(shared.clone(), index, shared.token.child(), fut);
+        tasks.handles.push(nimsync_scheduler::spawn(child));
+        Ok(())
+    }
+}
+
+impl<T, E> GroupHandle<T, E> {
+    /// Cancels the group: every child's token (and everything under it, nested groups
+    /// included) is cancelled; children stop at their next await point or `checkpoint()`.
+    ///
+    /// ```
+    /// use nimsync_group::{task_group, CollectAll};
+    /// let rt = nimsync_scheduler::Runtime::current_thread();
+    /// let out = rt.block_on(task_group(CollectAll, |g| async move {
+    ///     g.spawn(std::future::pending::<Result<(), ()>>()).await?;
+    ///     g.cancel();
+    ///     Ok(())
+    /// }));
+    /// assert!(out.unwrap()[0].as_ref().unwrap_err().is_cancelled());
+    /// ```
+    pub fn cancel(&self) {
+        self.shared.token.cancel();
+    }
+
+    /// The group's token (children run under child tokens of it).
+    ///
+    /// ```
+    /// use nimsync_group::{TaskGroup, CollectAll};
+    /// let g: TaskGroup<(), (), _> = TaskGroup::new(CollectAll);
+    /// let t = g.token().clone();
+    /// g.cancel();
+    /// assert!(t.is_cancelled());
+    /// ```
+    pub fn token(&self) -> &CancelToken {
+        &self.shared.token
+    }
+
+    /// Children spawned and not finished yet.
+    ///
+    /// ```
+    /// let g: nimsync_group::TaskGroup<(), (), _> = nimsync_group::TaskGroup::new(nimsync_group::CollectAll);
+    /// assert_eq!(g.running(), 0);
+    /// ```
+    pub fn running(&self) -> usize {
+        self.shared.running.load(Ordering::Acquire)
+    }
+
+    /// Children that returned `Ok`.
+    ///
+    /// ```
+    /// let g: nimsync_group::TaskGroup<(), (), _> = nimsync_group::TaskGroup::new(nimsync_group::CollectAll);
+    /// assert_eq!(g.completed(), 0);
+    /// ```
+    pub fn completed(&self) -> usize {
+        self.shared.completed.load(Ordering::Acquire)
+    }
+
+    /// Children that returned `Err` or panicked.
+    ///
+    /// ```
+    /// let g: nimsync_group::TaskGroup<(), (), _> = nimsync_group::TaskGroup::new(nimsync_group::CollectAll);
+    /// assert_eq!(g.failed(), 0);
+    /// ```
+    pub fn failed(&self) -> usize {
+        self.shared.failed.load(Ordering::Acquire)
+    }
+
+    /// Children that were cancelled before finishing.
+    ///
+    /// ```
+    /// let g: nimsync_group::TaskGroup<(), (), _> = nimsync_group::TaskGroup::new(nimsync_group::CollectAll);
+    /// assert_eq!(g.cancelled(), 0);
+    /// ```
+    pub fn cancelled(&self) -> usize {
+        self.shared.cancelled.load(Ordering::Acquire)
+    }
+}
+
+impl<T, E> fmt::Debug for GroupHandle<T, E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GroupHandle")
+            .field("running", &self.running())
+            .field("completed", &self.completed())
+            .field("failed", &self.failed())
+            .field("cancelled", &self.cancelled())
+            .finish()
+    }
+}
+
+/// A task group (a nursery): children spawned into it cannot outlive it.
+///
+/// * [`join`](Self::join) waits for every child (including ones spawned while joining) and
+///   returns the policy's result, children's results in spawn order.
+/// * Cancellation through scopes waits: when an enclosing scope, `timeout` or parent group
+///   is cancelled, a group that is joining (or running its `task_group` body) is not dropped
+///   mid-way (it [holds](nimsync_cancel::hold) the enclosing scopes); its token is cancelled
+///   through the tree, and it returns only after every child has stopped.
+/// * Dropping an unjoined group by other means (`drop`, `abort`, a plain `select`) cancels
+///   the group's token and aborts every child: from then on no child starts another poll (a
+///   poll already running on another worker finishes), and each child's future is dropped
+///   by the scheduler at its next scheduling point. A drop cannot `.await`, so it does not
+///   wait for that; the `no_orphans` tests check that every child is gone.
+/// * It derefs to a [`GroupHandle`] for `spawn`, `try_spawn`, `cancel`, `token` and counters.
+///
+/// ```
+/// use nimsync_group::{TaskGroup, CollectAll};
+/// let rt = nimsync_scheduler::Runtime::builder().workers(2).build().unwrap();
+/// let sum: u64 = rt.block_on(async {
+///     let group = TaskGroup::new(CollectAll);
+///     for i in 0..100u64 {
+///         group.spawn(async move { Ok::<_, ()>(i) }).await.unwrap();
+///     }
+///     group.join().await.unwrap().into_iter().map(Result::unwrap).sum()
+/// });
+/// assert_eq!(sum, 4950);
+/// ```
+pub struct TaskGroup<T, E, P> {
+    handle: GroupHandle<T, E>,
+    policy: Arc<P>,
+    /// Handles taken by a `join` in progress (aborted if it is dropped).
+    pending: VecDeque<JoinHandle<Outcome<T, E>>>,
+    joined: bool,
+}
+
+impl<T, E, P> TaskGroup<T, E, P>
+where
+    T: Send + 'static,
+    E: Send + 'static,
+    P: Policy<T, E>,
+{
+    /// A group with `policy` and no limit on running children. Its token is a child of the
+    /// current scope's token (so an enclosing cancel scope or group cancels it).
+    ///
+    /// ```
+    /// let g: nimsync_group::TaskGroup<u8, (), _> = nimsync_group::TaskGroup::new(nimsync_group::FailFast);
+    /// assert_eq!(g.running(), 0);
+    /// ```
+    pub fn new(policy: P) -> Self {
+        Self::build(policy, usize::MAX)
+    }
+
+    /// A group that runs at most `max_tasks` children at once: [`spawn`](GroupHandle::spawn)
+    /// waits for a free slot, [`try_spawn`](GroupHandle::try_spawn) fails fast.
+    ///
+    /// ```
+    /// use std::num::NonZeroUsize;
+    /// use nimsync_group::{TaskGroup, CollectAll};
+    /// let rt = nimsync_scheduler::Runtime::builder().workers(2).build().unwrap();
+    /// let n = rt.block_on(async {
+    ///     let g = TaskGroup::with_max_tasks(CollectAll, NonZeroUsize::new(4).unwrap());
+    ///     for i in 0..100u32 {
+    ///         g.spawn(async move { Ok::<_, ()>(i) }).await.unwrap();
+    ///         assert!(g.running() <= 4);
+    ///     }
+    ///     g.join().await.unwrap().len()
+    /// });
+    /// assert_eq!(n, 100);
+    /// ```
+    pub fn with_max_tasks(policy: P, max_tasks: NonZeroUsize) -> Self {
+        Self::build(policy, max_tasks.get())
+    }
+
+    fn build(policy: P, limit: usize) -> Self {
+        let policy = Arc::new(policy);
+        let p = policy.clone();
+        let shared = Arc::new(Shared {
+            token: CancelScope::new().token().clone(),
+            on_done: Box::new(move |i, r| p.on_done(i, r)),
+            decisive: AtomicUsize::new(NO_DECISIVE),
+            tasks: Mutex::new(Tasks {
+                handles: Vec::new(),
+                spawned: 0,
+                closed: false,
+            }),
+            limit,
+            running: AtomicUsize::new(0),
+            completed: AtomicUsize::new(0),
+            failed: AtomicUsize::new(0),
+            cancelled: AtomicUsize::new(0),
+            slot_freed: Event::new(),
+        });
+        TaskGroup {
+            handle: GroupHandle { shared },
+            policy,
+            pending: VecDeque::new(),
+            joined: false,
+        }
+    }
+
+    /// A clonable handle (for the body, or for children that spawn siblings).
+    ///
+    /// ```
+    /// let g: nimsync_group::TaskGroup<(), (), _> = nimsync_group::TaskGroup::new(nimsync_group::CollectAll);
+    /// let h = g.handle();
+    /// h.cancel();
+    /// assert!(g.token().is_cancelled());
+    /// ```
+    pub fn handle(&self) -> GroupHandle<T, E> {
+        self.handle.clone()
+    }
+
+    /// Waits for every child and returns the policy's result (see [`FailFast`](crate::FailFast),
+    /// [`CollectAll`](crate::CollectAll), [`Supervise`](crate::Supervise),
+    /// [`FirstSuccess`](crate::FirstSuccess)). The group is closed afterwards.
+    ///
+    /// ```
+    /// use nimsync_group::{TaskGroup, FailFast};
+    /// let rt = nimsync_scheduler::Runtime::current_thread();
+    /// let v = rt.block_on(async {
+    ///     let g = TaskGroup::new(FailFast);
+    ///     g.spawn(async { Ok::<_, ()>('x') }).await.unwrap();
+    ///     g.join().await
+    /// });
+    /// assert_eq!(v.unwrap(), vec!['x']);
+    /// ```
+    pub async fn join(mut self) -> Result<P::Output, GroupError<E>> {
+        // Hold the enclosing scopes: if they are cancelled, our children are too (through
+        // the token tree), and we wait for them to stop instead of being dropped mid-join.
+        let results = hold(self.join_all()).await;
+        let shared = &self.handle.shared;
+        let decisive = match shared.decisive.load(Ordering::Acquire) {
+            NO_DECISIVE => None,
+            i => Some(i),
+        };
+        let cancelled = match decisive {
+            None => shared.token.reason(),
+            Some(_) => None,
+        };
+        self.policy.finish(results, decisive, cancelled)
+    }
+
+    /// Awaits every child in spawn order, then closes the group.
+    async fn join_all(&mut self) -> Vec<Outcome<T, E>> {
+        let mut results = Vec::new();
+        loop {
+            {
+                let mut t = lock(&self.handle.shared.tasks);
+                if t.handles.is_empty() {
+                    t.closed = true;
+                    break;
+                }
+                self.pending.extend(t.handles.drain(..));
+            }
+            while let Some(h) = self.pending.front_mut() {
+                let r = match h.await {
+                    Ok(r) => r,
+                    Err(e) => match e.try_into_panic() {
+                        Ok(p) => Err(TaskError::Panicked(p)),
+                        Err(_) => Err(TaskError::Cancelled(Cancelled::Parent)),
+                    },
+                };
+                self.pending.pop_front();
+                results.push(r);
+            }
+        }
+        self.joined = true;
+        self.handle.shared.slot_freed.notify(usize::MAX);
+        results
+    }
+
+    /// Runs `body` with a handle to this group, inside the group's scope (so the body sees the
+    /// group's cancellation too), then joins. If the body returns `Err`, the children are
+    /// cancelled and joined and that error is returned. This is what
+    /// [`task_group`](crate::task_group) does.
+    ///
+    /// ```
+    /// use std::num::NonZeroUsize;
+    /// use nimsync_group::{TaskGroup, CollectAll};
+    /// let rt = nimsync_scheduler::Runtime::current_thread();
+    /// let n = rt.block_on(
+    ///     TaskGroup::with_max_tasks(CollectAll, NonZeroUsize::new(2).unwrap()).run(|g| async move {
+    ///         for _ in 0..10 {
+    ///             g.spawn(async { Ok::<_, ()>(()) }).await?;
+    ///         }
+    ///         Ok(())
+    ///     }),
+    /// );
+    /// assert_eq!(n.unwrap().len(), 10);
+    /// ```
+    pub async fn run<B, Fut>(mut self, body: B) -> Result<P::Output, GroupError<E>>
+    where
+        B: FnOnce(GroupHandle<T, E>) -> Fut,
+        Fut: Future<Output = Result<(), GroupError<E>>>,
+    {
+        hold(async move {
+            let body = CancelScope::from_token(self.token().clone()).run_owned(body(self.handle()));
+            match body.await {
+                Ok(Err(e)) => {
+                    self.cancel();
+                    self.join_all().await;
+                    Err(e)
+                }
+                Ok(Ok(())) | Err(_) => self.join().await,
+            }
+        })
+        .await
+    }
+}
+
+impl<T, E, P> Deref for TaskGroup<T, E, P> {
+    type Target = GroupHandle<T, E>;
+
+    fn deref(&self) -> &GroupHandle<T, E> {
+        &self.handle
+    }
+}
+
+impl<T, E, P> Drop for TaskGroup<T, E, P> {
+    fn drop(&mut self) {
+        if self.joined {
+            return;
+        }
+        let shared = &self.handle.shared;
+        let rest = shared.close();
+        shared.token.cancel_with("task group dropped before join");
+        for h in self.pending.drain(..).chain(rest) {
+            h.abort();
+        }
+    }
+}
+
+impl<T, E, P> fmt::Debug for TaskGroup<T, E, P> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TaskGroup")
+            .field("handle", &self.handle)
+            .field("joined", &self.joined)
+            .finish()
+    }
+}

@@ -1,0 +1,336 @@
+//! Policy tests: FailFast, CollectAll, Supervise, FirstSuccess; panics; spawn order; the
+//! body's errors; checkpoint() inside children; bounded groups and counters.
+
+use nimsync_cancel::{Cancelled, checkpoint};
+use nimsync_group::{
+    CollectAll, FailFast, FirstSuccess, GroupError, Supervise, TaskError, TaskGroup, TrySpawnError,
+    task_group,
+};
+use nimsync_scheduler::{Builder, Runtime, sleep, yield_now};
+use std::num::NonZeroUsize;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+fn paused(workers: usize) -> Runtime {
+    Builder::new_multi_thread()
+        .workers(workers)
+        .start_paused(true)
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn results_come_back_in_spawn_order() {
+    let rt = paused(2);
+    let out = rt.block_on(task_group(FailFast, |g| async move {
+        for i in 0..50u64 {
+            // Later children finish first.
+            g.spawn(async move {
+                sleep(Duration::from_millis(100 - i)).await;
+                Ok::<_, ()>(i)
+            })
+            .await?;
+        }
+        Ok(())
+    }));
+    assert_eq!(out.unwrap(), (0..50).collect::<Vec<_>>());
+}
+
+#[test]
+fn fail_fast_cancels_siblings_and_returns_first_failure() {
+    let rt = paused(2);
+    let cancelled_seen = Arc::new(AtomicUsize::new(0));
+    let c = cancelled_seen.clone();
+    let out = rt.block_on(task_group(FailFast, |g| async move {
+        for _ in 0..5 {
+            let c = c.clone();
+            g.spawn(async move {
+                struct Count(Arc<AtomicUsize>);
+                impl Drop for Count {
+                    fn drop(&mut self) {
+                        self.0.fetch_add(1, Ordering::SeqCst);
+                    }
+                }
+                let _c = Count(c);
+                sleep(Duration::from_secs(3600)).await;
+                Ok(0u32)
+            })
+            .await?;
+        }
+        g.spawn(async {
+            sleep(Duration::from_secs(2)).await;
+            Err("second")
+        })
+        .await?;
+        g.spawn(async {
+            sleep(Duration::from_secs(1)).await;
+            Err("first")
+        })
+        .await?;
+        Ok(())
+    }));
+    match out {
+        Err(GroupError::Task {
+            index: 6,
+            error: TaskError::Failed("first"),
+        }) => {}
+        other => panic!("unexpected {other:?}"),
+    }
+    assert_eq!(
+        cancelled_seen.load(Ordering::SeqCst),
+        5,
+        "all siblings dropped"
+    );
+}
+
+#[test]
+fn fail_fast_treats_a_panic_as_failure() {
+    let rt = paused(2);
+    let out = rt.block_on(task_group(FailFast, |g| async move {
+        g.spawn(async {
+            sleep(Duration::from_secs(60)).await;
+            Ok::<u8, ()>(1)
+        })
+        .await?;
+        g.spawn(async { panic!("kaboom") }).await?;
+        Ok(())
+    }));
+    match out {
+        Err(GroupError::Task { index: 1, error }) => {
+            assert_eq!(error.panic_message(), Some("kaboom"))
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+#[test]
+fn collect_all_waits_for_everything() {
+    let rt = paused(2);
+    let out = rt
+        .block_on(task_group(CollectAll, |g| async move {
+            g.spawn(async { Err::<u8, &str>("a") }).await?;
+            g.spawn(async {
+                sleep(Duration::from_secs(5)).await;
+                Ok(2)
+            })
+            .await?;
+            g.spawn(async { panic!("p") }).await?;
+            Ok(())
+        }))
+        .unwrap();
+    assert!(matches!(out[0], Err(TaskError::Failed("a"))));
+    assert!(matches!(out[1], Ok(2)), "not cancelled by the failure");
+    assert_eq!(out[2].as_ref().unwrap_err().panic_message(), Some("p"));
+}
+
+#[test]
+fn supervise_reports_each_failure_and_siblings_continue() {
+    let rt = paused(2);
+    let reports = Arc::new(Mutex::new(Vec::new()));
+    let r = reports.clone();
+    let out = rt
+        .block_on(task_group(
+            Supervise::new(move |i, e: &TaskError<String>| {
+                r.lock().unwrap().push((i, e.panic_message().is_some()))
+            }),
+            |g| async move {
+                g.spawn(async { Err::<u32, String>("x".into()) }).await?;
+                g.spawn(async {
+                    sleep(Duration::from_secs(1)).await;
+                    Ok(7)
+                })
+                .await?;
+                g.spawn(async { panic!("y") }).await?;
+                Ok(())
+            },
+        ))
+        .unwrap();
+    assert!(matches!(out[1], Ok(7)));
+    let mut seen = reports.lock().unwrap().clone();
+    seen.sort();
+    assert_eq!(seen, vec![(0, false), (2, true)]);
+}
+
+#[test]
+fn first_success_wins_and_cancels_the_rest() {
+    let rt = paused(2);
+    let out = rt.block_on(task_group(FirstSuccess, |g| async move {
+        g.spawn(async { Err::<&str, &str>("broken mirror") })
+            .await?;
+        g.spawn(async {
+            sleep(Duration::from_secs(10)).await;
+            Ok("slow")
+        })
+        .await?;
+        g.spawn(async {
+            sleep(Duration::from_secs(2)).await;
+            Ok("fast")
+        })
+        .await?;
+        Ok(())
+    }));
+    assert_eq!(out.unwrap(), "fast");
+}
+
+#[test]
+fn first_success_reports_all_failures() {
+    let rt = paused(2);
+    let out = rt.block_on(task_group(FirstSuccess, |g| async move {
+        g.spawn(async { Err::<(), u8>(1) }).await?;
+        g.spawn(async { Err(2) }).await?;
+        Ok(())
+    }));
+    match out {
+        Err(GroupError::AllFailed(errs)) => {
+            let codes: Vec<u8> = errs
+                .into_iter()
+                .map(|e| match e {
+                    TaskError::Failed(c) => c,
+                    other => panic!("{other:?}"),
+                })
+                .collect();
+            assert_eq!(codes, vec![1, 2]);
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+#[test]
+fn checkpoint_inside_a_child_sees_group_cancellation() {
+    let rt = paused(2);
+    let out = rt
+        .block_on(task_group(CollectAll, |g| async move {
+            let h = g.clone();
+            g.spawn(async move {
+                let mut spins = 0u64;
+                loop {
+                    if spins == 100 {
+                        h.cancel();
+                    }
+                    if let Err(c) = checkpoint() {
+                        return Ok::<_, ()>((spins, c));
+                    }
+                    spins += 1;
+                    // Busy work with a checkpoint but no await: only checkpoint() stops it.
+                    std::hint::black_box(spins);
+                }
+            })
+            .await?;
+            Ok(())
+        }))
+        .unwrap();
+    let (spins, c) = out.into_iter().next().unwrap().unwrap();
+    assert_eq!(spins, 100);
+    assert_eq!(c, Cancelled::Parent);
+}
+
+#[test]
+fn cancel_from_outside_is_reported() {
+    let rt = paused(2);
+    let out = rt.block_on(task_group(FailFast, |g| async move {
+        g.spawn(std::future::pending::<Result<(), ()>>()).await?;
+        g.cancel();
+        Ok(())
+    }));
+    assert!(matches!(
+        out,
+        Err(GroupError::Cancelled(Cancelled::Explicit(None)))
+    ));
+}
+
+#[test]
+fn body_error_cancels_children_and_is_returned() {
+    let rt = paused(2);
+    let out = rt.block_on(task_group(CollectAll, |g| async move {
+        g.spawn(std::future::pending::<Result<(), &str>>()).await?;
+        Err(GroupError::Body("body gave up"))
+    }));
+    assert!(matches!(out, Err(GroupError::Body("body gave up"))));
+}
+
+#[test]
+fn spawn_after_join_is_closed() {
+    let rt = paused(2);
+    rt.block_on(async {
+        let g = TaskGroup::new(CollectAll);
+        let handle = g.handle();
+        g.spawn(async { Ok::<_, ()>(1) }).await.unwrap();
+        assert_eq!(g.join().await.unwrap().len(), 1);
+        assert!(matches!(
+            handle.spawn(async { Ok(2) }).await,
+            Err(GroupError::Closed)
+        ));
+        assert!(matches!(
+            handle.try_spawn(async { Ok(3) }),
+            Err(TrySpawnError::Closed(_))
+        ));
+    });
+}
+
+#[test]
+fn max_tasks_applies_backpressure_and_counts() {
+    let rt = paused(2);
+    rt.block_on(async {
+        let g = TaskGroup::with_max_tasks(CollectAll, NonZeroUsize::new(3).unwrap());
+        let peak = Arc::new(AtomicUsize::new(0));
+        let live = Arc::new(AtomicUsize::new(0));
+        for i in 0..30u32 {
+            let (peak, live) = (peak.clone(), live.clone());
+            g.spawn(async move {
+                let now = live.fetch_add(1, Ordering::SeqCst) + 1;
+                peak.fetch_max(now, Ordering::SeqCst);
+                sleep(Duration::from_millis(10)).await;
+                live.fetch_sub(1, Ordering::SeqCst);
+                match i % 3 {
+                    0 => Ok(i),
+                    1 => Err(i),
+                    _ => panic!("child {i}"),
+                }
+            })
+            .await
+            .unwrap();
+            assert!(g.running() <= 3);
+        }
+        // Full right now: try_spawn fails fast and gives the future back.
+        let back = g.try_spawn(async { Ok(99) });
+        assert!(matches!(back, Err(TrySpawnError::Full(_))));
+        let handle = g.handle();
+        let results = g.join().await.unwrap();
+        assert_eq!(results.len(), 30);
+        assert_eq!(peak.load(Ordering::SeqCst), 3);
+        assert_eq!(handle.running(), 0);
+        assert_eq!(handle.completed(), 10);
+        assert_eq!(handle.failed(), 20);
+        assert_eq!(handle.cancelled(), 0);
+    });
+}
+
+#[test]
+fn cancelled_counter_and_waiting_spawner_released_on_close() {
+    let rt = paused(2);
+    rt.block_on(async {
+        let g = TaskGroup::with_max_tasks(CollectAll, NonZeroUsize::new(1).unwrap());
+        g.spawn(std::future::pending::<Result<(), ()>>())
+            .await
+            .unwrap();
+        let handle = g.handle();
+        // A spawner waiting for a slot...
+        let waiter = nimsync_scheduler::spawn(async move { handle.spawn(async { Ok(()) }).await });
+        yield_now().await;
+        let handle = g.handle();
+        g.cancel();
+        let results = g.join().await.unwrap();
+        // ...either got the slot after the cancelled child left (and was joined), or saw the
+        // group closed; it never hangs.
+        let spawned = waiter.await.unwrap();
+        match spawned {
+            Ok(()) => assert_eq!(results.len(), 2),
+            Err(e) => {
+                assert!(e.is_closed());
+                assert_eq!(results.len(), 1);
+            }
+        }
+        assert!(handle.cancelled() >= 1);
+    });
+}

@@ -137,50 +137,68 @@ impl SysfsReader {
     }
 
     fn read_cores(&self, cpus: &BTreeSet<usize>) -> Result<Vec<Vec<usize>>, TopologyError> {
-        let mut cores = BTreeSet::new();
+        let mut cores: Vec<Vec<usize>> = Vec::new();
         for &cpu in cpus {
-            let dir = self.system().join(format!("cpu/cpu{cpu}/topology"));
-            let path = if dir.join("core_cpus_list").exists() {
-                dir.join("core_cpus_list")
-            } else {
-                dir.join("thread_siblings_list")
-            };
-            if !path.exists() {
-                continue; // unknown: the CPU becomes a one-PU core
+            if cores.iter().any(|c| c.contains(&cpu)) {
+                continue; // a sibling already listed this core: one read per core
             }
-            let core: Vec<usize> = read_cpu_list(&path)?
-                .into_iter()
-                .filter(|c| cpus.contains(c))
-                .collect();
-            cores.insert(core);
+            let dir = self.system().join(format!("cpu/cpu{cpu}/topology"));
+            let listed = match read_cpu_list_if_present(&dir.join("core_cpus_list"))? {
+                Some(list) => Some(list),
+                None => read_cpu_list_if_present(&dir.join("thread_siblings_list"))?,
+            };
+            // Unknown: the CPU becomes a one-PU core.
+            let Some(list) = listed else { continue };
+            let core: Vec<usize> = list.into_iter().filter(|c| cpus.contains(c)).collect();
+            if !core.is_empty() {
+                cores.push(core);
+            }
         }
-        Ok(cores.into_iter().filter(|c| !c.is_empty()).collect())
+        Ok(cores)
     }
 
     fn read_l3(&self, cpus: &BTreeSet<usize>) -> Result<Vec<Vec<usize>>, TopologyError> {
-        let mut groups = BTreeSet::new();
+        let mut groups: Vec<Vec<usize>> = Vec::new();
         for &cpu in cpus {
+            if groups.iter().any(|g| g.contains(&cpu)) {
+                continue; // one read per L3, not per CPU
+            }
             let cache = self.system().join(format!("cpu/cpu{cpu}/cache"));
-            let Ok(entries) = std::fs::read_dir(&cache) else {
-                continue; // no cache information for this CPU
+            let Some(dir) = self.find_l3(&cache)? else {
+                continue; // no L3 information for this CPU
             };
-            for entry in entries.flatten() {
-                let dir = entry.path();
-                let is_index = entry.file_name().to_string_lossy().starts_with("index");
-                if !is_index || read(&dir.join("level"))?.trim() != "3" {
-                    continue;
-                }
-                if read(&dir.join("type"))?.trim() == "Instruction" {
-                    continue;
-                }
-                let group: Vec<usize> = read_cpu_list(&dir.join("shared_cpu_list"))?
-                    .into_iter()
-                    .filter(|c| cpus.contains(c))
-                    .collect();
-                groups.insert(group);
+            let group: Vec<usize> = read_cpu_list(&dir.join("shared_cpu_list"))?
+                .into_iter()
+                .filter(|c| cpus.contains(c))
+                .collect();
+            if !group.is_empty() {
+                groups.push(group);
             }
         }
-        Ok(groups.into_iter().filter(|g| !g.is_empty()).collect())
+        Ok(groups)
+    }
+
+    /// The cache directory of the CPU's unified or data L3: `index3` on common machines
+    /// (checked first, sysfs reads are not free), else the first `index*` of level 3.
+    fn find_l3(&self, cache: &Path) -> Result<Option<PathBuf>, TopologyError> {
+        let is_l3 = |dir: &Path| -> Result<bool, TopologyError> {
+            Ok(read(&dir.join("level"))?.trim() == "3"
+                && read(&dir.join("type"))?.trim() != "Instruction")
+        };
+        let common = cache.join("index3");
+        if common.join("level").exists() && is_l3(&common)? {
+            return Ok(Some(common));
+        }
+        let Ok(entries) = std::fs::read_dir(cache) else {
+            return Ok(None);
+        };
+        for entry in entries.flatten() {
+            let dir = entry.path();
+            if entry.file_name().to_string_lossy().starts_with("index") && is_l3(&dir)? {
+                return Ok(Some(dir));
+            }
+        }
+        Ok(None)
     }
 }
 
@@ -195,6 +213,20 @@ fn parse_error(path: &Path, text: &str) -> TopologyError {
     TopologyError::Parse {
         path: path.to_path_buf(),
         content: text.trim().chars().take(200).collect(),
+    }
+}
+
+/// Like [`read_cpu_list`], with `None` when the file does not exist.
+fn read_cpu_list_if_present(path: &Path) -> Result<Option<Vec<usize>>, TopologyError> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => parse_cpu_list(&text)
+            .map(Some)
+            .ok_or_else(|| parse_error(path, &text)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(TopologyError::Io {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        }),
     }
 }
 

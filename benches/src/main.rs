@@ -12,6 +12,7 @@
 
 mod channels;
 mod harness;
+mod numa;
 mod scheduler;
 
 use std::process::ExitCode;
@@ -61,7 +62,11 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Args, String> {
 /// Every registered workload, in run order.
 fn registry() -> Vec<Workload> {
     // One line per workload group (each layer's issue adds its own module).
-    let groups: &[fn() -> Vec<Workload>] = &[channels::workloads, scheduler::workloads];
+    let groups: &[fn() -> Vec<Workload>] = &[
+        channels::workloads,
+        scheduler::workloads,
+        numa::workloads,
+    ];
     groups.iter().flat_map(|group| group()).collect()
 }
 

@@ -1,0 +1,155 @@
+//! MPMC 2 -> 2, u64, 1024 slots per shard: `NumaLocalChannel` (contender "nimsync") against
+//! the plain nimsync MPMC channel ("nimsync-mpmc") and crossbeam-channel, blocking API.
+
+use crate::channels::{CAP, job, part, run_threads};
+use crate::harness::{Contender, MMSG_PER_S, Params, Workload};
+use nimsync_numa::{NumaLocalChannel, Topology};
+
+/// Messages per repetition over both producers (÷2 with `--quick`).
+const MSGS: u64 = 10_000_000;
+
+/// On the detected topology (one shard per node of this machine).
+pub fn detected_workload() -> Workload {
+    Workload {
+        group: "numa",
+        name: "mpmc_2to2_detected",
+        unit: MMSG_PER_S,
+        higher_is_better: true,
+        note: "NumaLocalChannel on the detected topology (1 node here: parity expected) vs plain \
+               MPMC; 2 producers -> 2 consumers, u64, cap 1024 per shard, blocking",
+        contenders: vec![
+            Contender {
+                name: "nimsync",
+                run: numa_detected,
+            },
+            Contender {
+                name: "nimsync-mpmc",
+                run: plain_mpmc,
+            },
+            Contender {
+                name: "crossbeam-channel",
+                run: crossbeam,
+            },
+        ],
+    }
+}
+
+/// On a fake two-node topology: producers and consumers bound one per node.
+pub fn two_fake_nodes_workload() -> Workload {
+    Workload {
+        group: "numa",
+        name: "mpmc_2to2_two_fake_nodes",
+        unit: MMSG_PER_S,
+        higher_is_better: true,
+        note: "NumaLocalChannel with 2 shards on a 1-node machine (cost of sharding, no NUMA \
+               gain possible); producer k and consumer k bound to node k; cap 1024 per shard",
+        contenders: vec![
+            Contender {
+                name: "nimsync",
+                run: numa_two_fake_nodes,
+            },
+            Contender {
+                name: "nimsync-mpmc",
+                run: plain_mpmc,
+            },
+            Contender {
+                name: "crossbeam-channel",
+                run: crossbeam,
+            },
+        ],
+    }
+}
+
+fn numa_detected(p: &Params) -> f64 {
+    let topo = Topology::detect().expect("topology");
+    numa_run(p, &topo, false)
+}
+
+fn numa_two_fake_nodes(p: &Params) -> f64 {
+    let topo = Topology::uniform(2, 1).expect("fake topology");
+    numa_run(p, &topo, true)
+}
+
+/// Two producers and two consumers; with `bind`, producer/consumer `k` belong to node `k`.
+fn numa_run(p: &Params, topo: &Topology, bind: bool) -> f64 {
+    let n = p.count(MSGS);
+    let (tx, rx) = NumaLocalChannel::<u64>::partitioned(topo, CAP).expect("channel");
+    let mut jobs = Vec::new();
+    for k in 0..2u64 {
+        let tx = if bind {
+            tx.on_node(k as usize).expect("node")
+        } else {
+            tx.clone()
+        };
+        jobs.push(job(move || {
+            for i in part(n, k, 2) {
+                assert!(tx.send_blocking(i).is_ok());
+            }
+            0
+        }));
+    }
+    for k in 0..2usize {
+        let rx = if bind {
+            rx.on_node(k).expect("node")
+        } else {
+            rx.clone()
+        };
+        jobs.push(job(move || {
+            let mut sum = 0;
+            while let Ok(v) = rx.recv_blocking() {
+                sum += v;
+            }
+            sum
+        }));
+    }
+    drop((tx, rx));
+    run_threads(n, jobs)
+}
+
+fn plain_mpmc(p: &Params) -> f64 {
+    let n = p.count(MSGS);
+    let (tx, rx) = nimsync_core_channels::mpmc::<u64>(CAP);
+    let mut jobs = Vec::new();
+    for k in 0..2 {
+        let tx = tx.clone();
+        jobs.push(job(move || {
+            for i in part(n, k, 2) {
+                assert!(tx.send_blocking(i).is_ok());
+            }
+            0
+        }));
+    }
+    for _ in 0..2 {
+        let rx = rx.clone();
+        jobs.push(job(move || {
+            let mut sum = 0;
+            while let Ok(v) = rx.recv_blocking() {
+                sum += v;
+            }
+            sum
+        }));
+    }
+    drop((tx, rx));
+    run_threads(n, jobs)
+}
+
+fn crossbeam(p: &Params) -> f64 {
+    let n = p.count(MSGS);
+    let (tx, rx) = crossbeam_channel::bounded::<u64>(CAP);
+    let mut jobs = Vec::new();
+    for k in 0..2 {
+        let tx = tx.clone();
+        jobs.push(job(move || {
+            for i in part(n, k, 2) {
+                tx.send(i).unwrap();
+            }
+            0
+        }));
+    }
+    for _ in 0..2 {
+        let rx = rx.clone();
+        jobs.push(job(move || rx.iter().sum()));
+    }
+    drop((tx, rx));
+    run_threads(n, jobs)
+}

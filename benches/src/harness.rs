@@ -4,6 +4,8 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
+use crate::progress::Progress;
+
 /// Unit of million messages per second (higher is better).
 pub const MMSG_PER_S: &str = "Mmsg/s";
 /// Unit of nanoseconds per operation (lower is better).
@@ -144,18 +146,30 @@ pub fn ns_per_op(ops: u64, elapsed: Duration) -> f64 {
     elapsed.as_secs_f64() * 1e9 / ops as f64
 }
 
+/// Where a workload stands in the whole run, for the progress display.
+pub struct Position<'a> {
+    /// Index of the workload in the run (0-based).
+    pub index: usize,
+    /// Workloads in the run.
+    pub total: usize,
+    /// The run's progress bar and log.
+    pub progress: &'a Progress,
+}
+
 /// Runs one workload: one warm-up call per contender, then `reps` rounds in which every
 /// contender runs once (round-robin, the starting contender rotating each round, so slow drift
 /// of the machine spreads over all contenders).
-pub fn run_workload(
-    w: &Workload,
-    quick: bool,
-    reps: usize,
-    index: usize,
-    total: usize,
-) -> WorkloadResult {
+pub fn run_workload(w: &Workload, quick: bool, reps: usize, at: &Position<'_>) -> WorkloadResult {
     let t0 = Instant::now();
-    eprintln!("[{}/{}] {} ({}) warm-up", index + 1, total, w.id(), w.unit);
+    let progress = at.progress;
+    let id = w.id();
+    progress.log(&format!(
+        "[{}/{}] {} ({}) warm-up",
+        at.index + 1,
+        at.total,
+        id,
+        w.unit
+    ));
     let n = w.contenders.len();
     let mut errors: Vec<Option<String>> = vec![None; n];
     let warm = Params {
@@ -163,9 +177,12 @@ pub fn run_workload(
         warmup: true,
     };
     for (c, e) in w.contenders.iter().zip(&mut errors) {
+        progress.running(&id, c.name, "warm-up");
         if let Err(msg) = guarded(c, &warm) {
+            progress.log(&format!("    {} FAILED: {msg}", c.name));
             *e = Some(msg);
         }
+        progress.step();
     }
     let params = Params {
         quick,
@@ -175,13 +192,18 @@ pub fn run_workload(
     for rep in 0..reps {
         for k in 0..n {
             let ci = (k + rep) % n;
-            if errors[ci].is_some() {
-                continue;
+            if errors[ci].is_none() {
+                let c = &w.contenders[ci];
+                progress.running(&id, c.name, &format!("rep {}/{reps}", rep + 1));
+                match guarded(c, &params) {
+                    Ok(v) => samples[ci].push(v),
+                    Err(msg) => {
+                        progress.log(&format!("    {} FAILED: {msg}", c.name));
+                        errors[ci] = Some(msg);
+                    }
+                }
             }
-            match guarded(&w.contenders[ci], &params) {
-                Ok(v) => samples[ci].push(v),
-                Err(msg) => errors[ci] = Some(msg),
-            }
+            progress.step();
         }
         let line: Vec<String> = w
             .contenders
@@ -192,7 +214,12 @@ pub fn run_workload(
                 None => format!("{} FAILED", c.name),
             })
             .collect();
-        eprintln!("    rep {}/{}: {}", rep + 1, reps, line.join(", "));
+        progress.log(&format!(
+            "    rep {}/{}: {}",
+            rep + 1,
+            reps,
+            line.join(", ")
+        ));
     }
     let contenders = w
         .contenders
@@ -206,7 +233,7 @@ pub fn run_workload(
             error,
         })
         .collect();
-    eprintln!("    done in {:.1} s", t0.elapsed().as_secs_f64());
+    progress.log(&format!("    done in {:.1} s", t0.elapsed().as_secs_f64()));
     WorkloadResult {
         group: w.group.to_string(),
         workload: w.name.to_string(),
@@ -243,7 +270,7 @@ fn guarded_with_limit(c: &Contender, p: &Params, limit: Duration) -> Result<f64,
             });
             let _ = tx.send(result);
         });
-    let result = match spawned {
+    match spawned {
         Err(e) => Err(format!("cannot spawn the benchmark thread: {e}")),
         Ok(handle) => match rx.recv_timeout(limit) {
             Ok(r) => {
@@ -255,11 +282,7 @@ fn guarded_with_limit(c: &Contender, p: &Params, limit: Duration) -> Result<f64,
                 limit.as_secs_f64()
             )),
         },
-    };
-    if let Err(msg) = &result {
-        eprintln!("    {} FAILED: {msg}", c.name);
     }
-    result
 }
 
 #[cfg(test)]
@@ -315,7 +338,19 @@ mod tests {
                 },
             ],
         };
-        let r = run_workload(&w, true, 3, 0, 1);
+        let progress = Progress::hidden();
+        let at = Position {
+            index: 0,
+            total: 1,
+            progress: &progress,
+        };
+        let r = run_workload(&w, true, 3, &at);
+        // Every run is a step, the failed contender's skipped repetitions included.
+        assert_eq!(
+            progress.position(),
+            crate::progress::total_runs([w.contenders.len()], 3)
+        );
+        assert_eq!(progress.position(), 8);
         assert_eq!(r.contenders[0].samples, [1.0, 1.0, 1.0]);
         assert_eq!(r.contenders[0].median, Some(1.0));
         assert!(r.contenders[0].error.is_none());

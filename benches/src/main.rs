@@ -12,12 +12,12 @@
 
 mod channels;
 mod harness;
-mod numa;
+mod progress;
 mod scheduler;
 
 use std::process::ExitCode;
 
-use harness::{Report, Workload, run_workload};
+use harness::{Position, Report, Workload, run_workload};
 
 const USAGE: &str = "usage: nimsync-benches [--quick] [--reps N] [--json PATH] [--list] [--only NAME]... [FILTER...]";
 
@@ -62,11 +62,7 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Args, String> {
 /// Every registered workload, in run order.
 fn registry() -> Vec<Workload> {
     // One line per workload group (each layer's issue adds its own module).
-    let groups: &[fn() -> Vec<Workload>] = &[
-        channels::workloads,
-        scheduler::workloads,
-        numa::workloads,
-    ];
+    let groups: &[fn() -> Vec<Workload>] = &[channels::workloads, scheduler::workloads];
     groups.iter().flat_map(|group| group()).collect()
 }
 
@@ -113,11 +109,23 @@ fn main() -> ExitCode {
     crossfire::detect_backoff_cfg();
     let reps = args.reps.unwrap_or(if args.quick { 3 } else { 5 });
     let start = std::time::Instant::now();
+    let progress = progress::Progress::new(progress::total_runs(
+        selected.iter().map(|w| w.contenders.len()),
+        reps,
+    ));
     let workloads = selected
         .iter()
         .enumerate()
-        .map(|(i, w)| run_workload(w, args.quick, reps, i, selected.len()))
+        .map(|(index, w)| {
+            let at = Position {
+                index,
+                total: selected.len(),
+                progress: &progress,
+            };
+            run_workload(w, args.quick, reps, &at)
+        })
         .collect();
+    progress.finish();
     eprintln!(
         "all workloads done in {:.1} s",
         start.elapsed().as_secs_f64()

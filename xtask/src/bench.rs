@@ -1,16 +1,22 @@
 //! `cargo xtask bench`: runs `nimsync-benches` in release mode and renders its raw JSON into the
-//! terminal table, `docs/bench/latest.md` and `docs/bench/latest.json`.
+//! terminal table, `docs/bench/latest.md`, `docs/bench/latest.json` and one SVG chart per
+//! workload group (`docs/bench/<group>.svg`); with `--baseline FILE`, compares the run with an
+//! earlier `latest.json` and flags regressions.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde::Deserialize;
 
+use crate::baseline::{Baseline, Comparison, compare};
 use crate::meta::Meta;
 use crate::report::{RawReport, Summary};
 
+/// Default allowed slowdown for `--baseline`, in percent.
+pub const DEFAULT_THRESHOLD_PCT: f64 = 10.0;
+
 /// Arguments of `cargo xtask bench`.
-#[derive(Debug, PartialEq, Default)]
+#[derive(Debug, PartialEq)]
 pub struct BenchArgs {
     /// Fewer messages and 3 repetitions.
     pub quick: bool,
@@ -18,18 +24,49 @@ pub struct BenchArgs {
     pub reps: Option<usize>,
     /// Workload filters ("group/name" substrings).
     pub filters: Vec<String>,
+    /// An earlier `latest.json` to compare with.
+    pub baseline: Option<PathBuf>,
+    /// Allowed slowdown against the baseline, in percent.
+    pub threshold_pct: f64,
+    /// Exit non-zero when a regression is found (otherwise it is only reported).
+    pub fail_on_regression: bool,
+}
+
+impl Default for BenchArgs {
+    fn default() -> Self {
+        BenchArgs {
+            quick: false,
+            reps: None,
+            filters: Vec::new(),
+            baseline: None,
+            threshold_pct: DEFAULT_THRESHOLD_PCT,
+            fail_on_regression: false,
+        }
+    }
 }
 
 impl BenchArgs {
-    /// Parses the arguments after `bench`.
+    /// Parses the arguments after `bench` (`--flag value` and `--flag=value` alike).
     pub fn parse(args: &[String]) -> Result<Self, String> {
         let mut out = BenchArgs::default();
+        let mut threshold_given = false;
         let mut it = args.iter();
         while let Some(a) = it.next() {
-            match a.as_str() {
-                "--quick" => out.quick = true,
+            let (flag, inline) = match a.split_once('=') {
+                Some((f, v)) if f.starts_with("--") => (f, Some(v.to_string())),
+                _ => (a.as_str(), None),
+            };
+            let mut value = |name: &str| -> Result<String, String> {
+                match &inline {
+                    Some(v) => Ok(v.clone()),
+                    None => it.next().cloned().ok_or(format!("{name} needs a value")),
+                }
+            };
+            match flag {
+                "--quick" if inline.is_none() => out.quick = true,
+                "--fail-on-regression" if inline.is_none() => out.fail_on_regression = true,
                 "--reps" => {
-                    let v = it.next().ok_or("--reps needs a value")?;
+                    let v = value("--reps")?;
                     match v.parse::<usize>() {
                         Ok(n) if n > 0 => out.reps = Some(n),
                         _ => {
@@ -39,8 +76,37 @@ impl BenchArgs {
                         }
                     }
                 }
-                s if s.starts_with('-') => return Err(format!("unknown flag {s:?} for bench")),
+                "--baseline" => {
+                    let v = value("--baseline")?;
+                    if v.is_empty() {
+                        return Err("--baseline needs a file name".into());
+                    }
+                    out.baseline = Some(PathBuf::from(v));
+                }
+                "--threshold" => {
+                    let v = value("--threshold")?;
+                    let number = v.strip_suffix('%').unwrap_or(&v);
+                    match number.parse::<f64>() {
+                        Ok(p) if p.is_finite() && p > 0.0 && p < 100.0 => out.threshold_pct = p,
+                        _ => {
+                            return Err(format!(
+                                "bad --threshold value {v:?} (want a percentage above 0 and \
+                                 below 100, e.g. 10 or 12.5%)"
+                            ));
+                        }
+                    }
+                    threshold_given = true;
+                }
+                s if s.starts_with('-') => return Err(format!("unknown flag {a:?} for bench")),
                 _ => out.filters.push(a.clone()),
+            }
+        }
+        if out.baseline.is_none() {
+            if threshold_given {
+                return Err("--threshold needs --baseline FILE to compare with".into());
+            }
+            if out.fail_on_regression {
+                return Err("--fail-on-regression needs --baseline FILE to compare with".into());
             }
         }
         Ok(out)
@@ -84,7 +150,7 @@ fn metadata() -> Result<Metadata, String> {
 pub enum BenchError {
     /// The bench binary rejected its arguments (e.g. no workload matches the filter): exit 2.
     Usage,
-    /// Anything else: exit 1.
+    /// Anything else (including regressions under `--fail-on-regression`): exit 1.
     Failed(String),
 }
 
@@ -96,6 +162,11 @@ impl From<String> for BenchError {
 
 /// Runs the benchmarks and writes the report.
 pub fn run(args: &BenchArgs) -> Result<(), BenchError> {
+    // Read the baseline first: a typo in its name should not cost a whole run.
+    let baseline = match &args.baseline {
+        Some(path) => Some((Baseline::load(path)?, path.display().to_string())),
+        None => None,
+    };
     let md = metadata()?;
     let load_before = crate::meta::load_average();
     let raw_path = md.target_directory.join("bench-raw.json");
@@ -129,9 +200,15 @@ pub fn run(args: &BenchArgs) -> Result<(), BenchError> {
 
     let meta = Meta::collect(&md.workspace_root, &raw, load_before);
     let summary = Summary::new(&raw);
+    let comparison = baseline
+        .as_ref()
+        .map(|(b, source)| compare(&summary, b, source, args.threshold_pct));
     println!();
     println!("{}", summary.terminal_table());
-    write_outputs(&md.workspace_root, &meta, &summary)?;
+    if let Some(c) = &comparison {
+        println!("\n{}", c.terminal());
+    }
+    write_outputs(&md.workspace_root, &meta, &summary, comparison.as_ref())?;
     let failed: Vec<String> = summary
         .rows
         .iter()
@@ -147,23 +224,69 @@ pub fn run(args: &BenchArgs) -> Result<(), BenchError> {
         )
         .into());
     }
+    if let Some(c) = &comparison {
+        let regressions: Vec<String> = c
+            .regressions()
+            .map(|r| format!("{} {} {}", r.id, r.contender, r.percent()))
+            .collect();
+        if !regressions.is_empty() {
+            let msg = format!(
+                "{} regression(s) beyond {}% against {}: {}",
+                regressions.len(),
+                c.threshold_pct,
+                c.source,
+                regressions.join(", ")
+            );
+            if args.fail_on_regression {
+                return Err(msg.into());
+            }
+            eprintln!("xtask bench: warning: {msg} (pass --fail-on-regression to fail)");
+        }
+    }
     Ok(())
 }
 
-fn write_outputs(root: &Path, meta: &Meta, summary: &Summary) -> Result<(), String> {
+fn write_outputs(
+    root: &Path,
+    meta: &Meta,
+    summary: &Summary,
+    comparison: Option<&Comparison>,
+) -> Result<(), String> {
     let dir = root.join("docs").join("bench");
     std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let write = |path: &Path, text: &str| {
+        std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
+    };
+    let charts = crate::svg::charts(&summary.rows);
+    let mut markdown = summary.markdown(meta);
+    if !charts.is_empty() {
+        markdown.push_str("\n## Charts\n\n");
+        for (group, _) in &charts {
+            let stem = crate::svg::file_stem(group);
+            markdown.push_str(&format!("![nimsync vs peers: {group}]({stem}.svg)\n"));
+        }
+    }
+    if let Some(c) = comparison {
+        markdown.push_str(&c.markdown());
+    }
+    let mut json = summary.json(meta);
+    if let Some(c) = comparison {
+        json["baseline"] = c.json();
+    }
     let md_path = dir.join("latest.md");
     let json_path = dir.join("latest.json");
-    std::fs::write(&md_path, summary.markdown(meta))
-        .map_err(|e| format!("cannot write {}: {e}", md_path.display()))?;
-    let json = serde_json::to_string_pretty(&summary.json(meta)).expect("summary serializes");
-    std::fs::write(&json_path, json + "\n")
-        .map_err(|e| format!("cannot write {}: {e}", json_path.display()))?;
-    eprintln!(
-        "xtask bench: wrote {} and {}",
-        md_path.display(),
-        json_path.display()
-    );
+    write(&md_path, &markdown)?;
+    let json = serde_json::to_string_pretty(&json).map_err(|e| format!("summary JSON: {e}"))?;
+    write(&json_path, &(json + "\n"))?;
+    let mut written = vec![
+        md_path.display().to_string(),
+        json_path.display().to_string(),
+    ];
+    for (group, svg) in &charts {
+        let path = dir.join(format!("{}.svg", crate::svg::file_stem(group)));
+        write(&path, svg)?;
+        written.push(path.display().to_string());
+    }
+    eprintln!("xtask bench: wrote {}", written.join(", "));
     Ok(())
 }

@@ -1,16 +1,19 @@
 //! `cargo xtask`: maintainer tasks for the nimsync workspace.
 //!
 //! ```text
-//! cargo xtask bench [--quick] [--reps N] [FILTER...]
+//! cargo xtask bench [--quick] [--reps N] [--baseline FILE [--threshold PCT] [--fail-on-regression]] [FILTER...]
 //! ```
 //!
-//! `bench` builds and runs the `nimsync-benches` crate in release mode, prints every workload
-//! with nimsync and each peer side by side plus the nimsync / best-peer ratio, and writes the
-//! report to `docs/bench/latest.md` and `docs/bench/latest.json`.
+//! `bench` builds and runs the `nimsync-benches` crate in release mode (it shows a progress bar
+//! on a terminal), prints every workload with nimsync and each peer side by side plus the
+//! nimsync / best-peer ratio, and writes the report to `docs/bench/latest.md`,
+//! `docs/bench/latest.json` and one SVG chart per workload group (`docs/bench/<group>.svg`).
 
+mod baseline;
 mod bench;
 mod meta;
 mod report;
+mod svg;
 
 use std::io::Write as _;
 use std::process::ExitCode;
@@ -19,12 +22,17 @@ const USAGE: &str = "\
 usage: cargo xtask <command>
 
 commands:
-  bench [--quick] [--reps N] [FILTER...]
+  bench [--quick] [--reps N] [--baseline FILE [--threshold PCT] [--fail-on-regression]] [FILTER...]
         run the benchmark crate (benches/) with nimsync and its peers side by side,
-        print the table and write docs/bench/latest.md + docs/bench/latest.json
-        --quick    fewer messages per repetition and 3 repetitions (default 5)
-        --reps N   repetitions per contender (medians are over these)
-        FILTER     run only workloads whose \"group/name\" contains FILTER (e.g. channels, spsc)";
+        print the table and write docs/bench/latest.md, latest.json and <group>.svg
+        --quick                fewer messages per repetition and 3 repetitions (default 5)
+        --reps N               repetitions per contender (medians are over these)
+        --baseline FILE        compare with an earlier latest.json; report nimsync contenders
+                               slower than the threshold (peers are shown as machine drift)
+        --threshold PCT        allowed slowdown in percent (default 10)
+        --fail-on-regression   exit 1 when a regression is found (default: only report it)
+        FILTER                 run only workloads whose \"group/name\" contains FILTER
+                               (e.g. channels, spsc)";
 
 /// A parsed command line.
 #[derive(Debug, PartialEq)]
@@ -85,18 +93,67 @@ mod tests {
             p(&["bench", "--quick", "channels"]),
             Ok(Command::Bench(bench::BenchArgs {
                 quick: true,
-                reps: None,
                 filters: vec!["channels".into()],
+                ..Default::default()
             }))
         );
         assert_eq!(
             p(&["bench", "--reps", "7"]),
             Ok(Command::Bench(bench::BenchArgs {
-                quick: false,
                 reps: Some(7),
-                filters: vec![],
+                ..Default::default()
             }))
         );
+    }
+
+    #[test]
+    fn parses_baseline_options() {
+        let Ok(Command::Bench(b)) = p(&["bench", "--baseline", "old.json", "spsc"]) else {
+            panic!("--baseline parses");
+        };
+        assert_eq!(
+            b.baseline.as_deref(),
+            Some(std::path::Path::new("old.json"))
+        );
+        assert_eq!(b.threshold_pct, bench::DEFAULT_THRESHOLD_PCT);
+        assert!(!b.fail_on_regression);
+        assert_eq!(b.filters, ["spsc"]);
+
+        let Ok(Command::Bench(b)) = p(&[
+            "bench",
+            "--baseline=old.json",
+            "--threshold",
+            "12.5%",
+            "--fail-on-regression",
+        ]) else {
+            panic!("every baseline option parses");
+        };
+        assert_eq!(
+            b.baseline.as_deref(),
+            Some(std::path::Path::new("old.json"))
+        );
+        assert_eq!(b.threshold_pct, 12.5);
+        assert!(b.fail_on_regression);
+        let Ok(Command::Bench(b)) = p(&["bench", "--baseline", "b", "--threshold=5"]) else {
+            panic!("--threshold=5 parses");
+        };
+        assert_eq!(b.threshold_pct, 5.0);
+    }
+
+    #[test]
+    fn rejects_bad_baseline_options() {
+        let err = |args: &[&str]| p(args).unwrap_err();
+        assert!(err(&["bench", "--baseline"]).contains("needs a value"));
+        assert!(err(&["bench", "--baseline="]).contains("needs a file name"));
+        assert!(err(&["bench", "--threshold", "10"]).contains("needs --baseline"));
+        assert!(err(&["bench", "--fail-on-regression"]).contains("needs --baseline"));
+        for bad in ["0", "-5", "100", "abc", "NaN", "inf"] {
+            assert!(
+                err(&["bench", "--baseline", "b", "--threshold", bad]).contains("bad --threshold"),
+                "{bad}"
+            );
+        }
+        assert!(err(&["bench", "--quick=yes"]).contains("unknown flag"));
     }
 
     #[test]

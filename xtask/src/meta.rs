@@ -1,5 +1,5 @@
-//! Run metadata for the report: date, machine, rustc, git revision and the peers' crate versions
-//! (read from Cargo.lock).
+//! Run metadata for the report: date, machine (CPU model, cores, memory, OS), rustc, git
+//! revision, and the crate versions of nimsync and every peer (read from Cargo.lock).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -19,6 +19,12 @@ pub struct Meta {
     pub cpu: String,
     /// Logical CPUs available to the process.
     pub cpus: usize,
+    /// Physical cores (distinct physical id / core id pairs in /proc/cpuinfo), when known.
+    pub cores: Option<usize>,
+    /// Total memory, e.g. "23.5 GiB" (MemTotal in /proc/meminfo), or "unknown".
+    pub memory: String,
+    /// Operating system and kernel, e.g. "Debian GNU/Linux 12 (bookworm), Linux 6.1.0".
+    pub os: String,
     /// `rustc --version`.
     pub rustc: String,
     /// 1/5/15-minute load averages before the run (from /proc/loadavg).
@@ -33,8 +39,11 @@ pub struct Meta {
     pub reps: usize,
     /// Workload filters.
     pub filters: Vec<String>,
-    /// Contender name -> version ("std" -> the rustc version, "nimsync" -> the workspace crate).
+    /// Contender name -> version ("std" -> the rustc version, "nimsync..." -> the workspace
+    /// crates' version).
     pub versions: BTreeMap<String, String>,
+    /// Every nimsync crate of the workspace (from Cargo.lock) -> its version.
+    pub nimsync_crates: BTreeMap<String, String>,
 }
 
 impl Meta {
@@ -51,10 +60,17 @@ impl Meta {
             }
         }
         let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+        let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+        let os_release = std::fs::read_to_string("/etc/os-release").unwrap_or_default();
+        let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
         Meta {
             date: utc_date(SystemTime::now()),
             cpu: cpu_model(&cpuinfo).unwrap_or_else(|| "unknown CPU".into()),
             cpus: std::thread::available_parallelism().map_or(0, |n| n.get()),
+            cores: physical_cores(&cpuinfo),
+            memory: mem_total(&meminfo).unwrap_or_else(|| "unknown".into()),
+            os: os_name(&os_release, kernel.trim()),
+            nimsync_crates: nimsync_crates(&packages),
             git: command_line(
                 "git",
                 &[
@@ -76,9 +92,15 @@ impl Meta {
         }
     }
 
-    /// One line describing the machine, e.g. "AMD EPYC, 2 CPUs".
+    /// One line describing the machine, e.g. "AMD EPYC, 2 CPUs (2 cores), 23.5 GiB RAM".
     pub fn machine(&self) -> String {
-        format!("{}, {} CPUs", self.cpu, self.cpus)
+        let cores = self
+            .cores
+            .map_or(String::new(), |c| format!(" ({c} cores)"));
+        format!(
+            "{}, {} CPUs{cores}, {} RAM",
+            self.cpu, self.cpus, self.memory
+        )
     }
 }
 
@@ -106,17 +128,88 @@ fn command_line(program: &str, args: &[&str]) -> Option<String> {
         .filter(|l| !l.is_empty())
 }
 
-/// Version string of a contender: its Cargo.lock package, the toolchain for "std", the
-/// workspace crate for "nimsync".
+/// Version string of a contender: the toolchain for "std", the workspace crates' version for
+/// "nimsync" and its variants ("nimsync-no-hooks"), else the Cargo.lock package named by the
+/// contender's first word ("tokio mpsc" -> tokio).
 fn contender_version(name: &str, packages: &BTreeMap<String, Vec<String>>, rustc: &str) -> String {
-    let package = match name {
-        "std" => return rustc.to_string(),
-        "nimsync" => "nimsync-core-channels",
-        other => other,
-    };
+    if name == "std" {
+        return rustc.to_string();
+    }
+    if name.starts_with("nimsync") {
+        let mut versions: Vec<String> = nimsync_crates(packages).into_values().collect();
+        versions.sort();
+        versions.dedup();
+        return if versions.is_empty() {
+            "?".into()
+        } else {
+            versions.join(", ")
+        };
+    }
+    let package = name.split([' ', '(']).next().unwrap_or(name);
     match packages.get(package) {
         Some(vs) => vs.join(", "),
         None => "?".into(),
+    }
+}
+
+/// The workspace's nimsync crates (every `nimsync*` package of Cargo.lock except the bench
+/// harness) and their versions.
+fn nimsync_crates(packages: &BTreeMap<String, Vec<String>>) -> BTreeMap<String, String> {
+    packages
+        .iter()
+        .filter(|(name, _)| name.starts_with("nimsync") && name.as_str() != "nimsync-benches")
+        .map(|(name, vs)| (name.clone(), vs.join(", ")))
+        .collect()
+}
+
+/// Physical cores: distinct (physical id, core id) pairs, or the "cpu cores" field when the
+/// ids are absent; `None` when /proc/cpuinfo says neither.
+pub fn physical_cores(cpuinfo: &str) -> Option<usize> {
+    let mut pairs = std::collections::BTreeSet::new();
+    let mut physical = None;
+    let mut cpu_cores = None;
+    for line in cpuinfo.lines() {
+        let Some((k, v)) = line.split_once(':') else {
+            continue;
+        };
+        let v = v.trim();
+        match k.trim() {
+            "physical id" => physical = Some(v.to_string()),
+            "core id" => {
+                pairs.insert((physical.clone(), v.to_string()));
+            }
+            "cpu cores" => cpu_cores = v.parse().ok(),
+            _ => {}
+        }
+    }
+    if pairs.is_empty() {
+        cpu_cores
+    } else {
+        Some(pairs.len())
+    }
+}
+
+/// MemTotal from /proc/meminfo text, as "N.N GiB".
+pub fn mem_total(meminfo: &str) -> Option<String> {
+    let kib: f64 = meminfo.lines().find_map(|l| {
+        let rest = l.strip_prefix("MemTotal:")?;
+        rest.trim().strip_suffix("kB")?.trim().parse().ok()
+    })?;
+    Some(format!("{:.1} GiB", kib / (1024.0 * 1024.0)))
+}
+
+/// "PRETTY_NAME, Linux <kernel>" from /etc/os-release text and the kernel release.
+pub fn os_name(os_release: &str, kernel: &str) -> String {
+    let pretty = os_release.lines().find_map(|l| {
+        let v = l.strip_prefix("PRETTY_NAME=")?;
+        Some(v.trim().trim_matches('"').to_string())
+    });
+    let kernel = (!kernel.is_empty()).then(|| format!("Linux {kernel}"));
+    match (pretty, kernel) {
+        (Some(p), Some(k)) => format!("{p}, {k}"),
+        (Some(p), None) => p,
+        (None, Some(k)) => k,
+        (None, None) => std::env::consts::OS.to_string(),
     }
 }
 
@@ -228,6 +321,44 @@ dependencies = [
         assert_eq!(contender_version("rtrb", &v, "rustc 1.95.0"), "0.3.6");
         assert_eq!(contender_version("std", &v, "rustc 1.95.0"), "rustc 1.95.0");
         assert_eq!(contender_version("flume", &v, "rustc 1.95.0"), "?");
+    }
+
+    #[test]
+    fn nimsync_and_variant_versions() {
+        let lock = "[[package]]\nname = \"nimsync-core-channels\"\nversion = \"0.1.0\"\n\
+                    [[package]]\nname = \"nimsync-scheduler\"\nversion = \"0.1.0\"\n\
+                    [[package]]\nname = \"nimsync-benches\"\nversion = \"9.9.9\"\n\
+                    [[package]]\nname = \"tokio\"\nversion = \"1.48.0\"\n";
+        let v = lock_versions(lock);
+        assert_eq!(contender_version("nimsync", &v, "r"), "0.1.0");
+        assert_eq!(contender_version("nimsync-no-hooks", &v, "r"), "0.1.0");
+        assert_eq!(contender_version("tokio mpsc", &v, "r"), "1.48.0");
+        let crates = nimsync_crates(&v);
+        assert_eq!(
+            crates.keys().collect::<Vec<_>>(),
+            ["nimsync-core-channels", "nimsync-scheduler"]
+        );
+    }
+
+    #[test]
+    fn machine_description() {
+        let two_cores = "processor\t: 0\nphysical id\t: 0\ncore id\t: 0\n\n\
+                         processor\t: 1\nphysical id\t: 0\ncore id\t: 1\n\n\
+                         processor\t: 2\nphysical id\t: 0\ncore id\t: 0\n";
+        assert_eq!(physical_cores(two_cores), Some(2));
+        assert_eq!(physical_cores("cpu cores\t: 4\n"), Some(4));
+        assert_eq!(physical_cores("nothing"), None);
+        assert_eq!(
+            mem_total("MemTotal:       24683656 kB\nMemFree: 1 kB\n").as_deref(),
+            Some("23.5 GiB")
+        );
+        assert_eq!(mem_total("MemFree: 1 kB"), None);
+        let os = "NAME=\"Debian GNU/Linux\"\nPRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\n";
+        assert_eq!(
+            os_name(os, "6.1.0"),
+            "Debian GNU/Linux 12 (bookworm), Linux 6.1.0"
+        );
+        assert_eq!(os_name("", "6.1.0"), "Linux 6.1.0");
     }
 
     #[test]

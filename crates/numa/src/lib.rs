@@ -43,6 +43,28 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! The README's example (kept identical):
+//!
+//! ```
+//! use nimsync_numa::{NumaLocalChannel, NumaPlacement, Topology};
+//! use nimsync_scheduler::Runtime;
+//!
+//! let topo = Topology::detect()?;
+//! println!("{topo}");
+//! // 1 NUMA node(s), 2 core(s), 2 PU(s), 1 L3 group(s)
+//! //   node 0: cpus 0-1, 10.3 GiB
+//! //   distances: [10]
+//! let rt = Runtime::builder()
+//!     .workers(2)
+//!     .placement(NumaPlacement::per_node(&topo))
+//!     .pin_cores(true)
+//!     .build()?;
+//! let (tx, rx) = NumaLocalChannel::<u64>::partitioned(&topo, 1024)?;
+//! rt.block_on(async { tx.send(7).await })?; // into the shard of this thread's node
+//! assert_eq!(rx.recv_blocking()?, 7);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! The CPU a thread runs on comes from `sched_getcpu` (through `nix`, so this crate has no
 //! `unsafe`); see [`set_thread_node`] to override it per thread.
 

@@ -6,8 +6,17 @@ use nimsync_numa::{NumaLocalChannel, Topology};
 
 #[test]
 fn hwloc_and_sysfs_agree_on_this_machine() {
-    let sysfs = Topology::detect().unwrap();
-    let hwloc = Topology::detect_hwloc().unwrap();
+    // A VM may hot-plug memory between the two reads: compare again before failing.
+    let mut last = None;
+    for _ in 0..3 {
+        let sysfs = Topology::detect().unwrap();
+        let hwloc = Topology::detect_hwloc().unwrap();
+        if hwloc == sysfs {
+            return;
+        }
+        last = Some((hwloc, sysfs));
+    }
+    let (hwloc, sysfs) = last.unwrap();
     assert_eq!(hwloc, sysfs, "hwloc:\n{hwloc}\nsysfs:\n{sysfs}");
 }
 

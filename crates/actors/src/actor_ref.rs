@@ -216,6 +216,7 @@ impl<A: Actor> ActorRef<A> {
 
     /// Ends the current run after the current message, without draining the mailbox and
     /// with reason `Shutdown`. Supervisors use it: the queued messages wait for the next run.
+    /// Asked for between two runs, it is dropped (there is no run to end).
     pub fn shutdown(&self) {
         let _ = self.inner.system.try_send(System::Shutdown);
     }

@@ -57,6 +57,12 @@ impl<A: Actor> Mailbox<A> {
             self.cell.stats.add_restart();
         }
         self.runs += 1;
+        // A shutdown asked for while no run was active has nothing left to end.
+        while let Ok(s) = self.system.try_recv() {
+            if !matches!(s, System::Shutdown) {
+                self.pending.push_back(s);
+            }
+        }
         let mut ctx = Context::new(self.myself.clone());
         let mut reason = self.serve(&mut actor, &mut ctx, on_started).await;
         if matches!(reason, ExitReason::Killed) {

@@ -245,6 +245,30 @@ fn replicated_delivers_once_per_node_all_or_nothing() {
 }
 
 #[test]
+fn replicated_applies_the_overflow_policy_per_shard() {
+    use nimsync_core_channels::Policy;
+    let topo = Topology::uniform(2, 1).unwrap();
+    let (tx, rx) = NumaLocalChannel::<u32>::builder(&topo)
+        .capacity(1)
+        .policy(Policy::DropOldest)
+        .replicated()
+        .unwrap();
+    for v in 0..3 {
+        tx.try_send(v).unwrap(); // never full: each shard evicts its oldest copy
+    }
+    futures_executor::block_on(tx.send(3)).unwrap();
+    tx.send_blocking(4).unwrap();
+    for node in 0..2 {
+        let r = rx.on_node(node).unwrap();
+        assert_eq!(r.try_recv(), Ok(4));
+        assert_eq!(r.try_recv(), Err(TryRecvError::Empty));
+    }
+    assert!(tx.stats().nodes.iter().all(|n| n.dropped == 4));
+    tx.close();
+    assert_eq!(tx.try_send(9), Err(TrySendError::Closed(9)));
+}
+
+#[test]
 fn replicated_blocking_send_waits_for_every_shard() {
     let topo = Topology::uniform(2, 1).unwrap();
     let (tx, rx) = NumaLocalChannel::<u32>::replicated(&topo, 1).unwrap();

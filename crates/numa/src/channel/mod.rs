@@ -47,8 +47,10 @@ pub enum Strategy {
     /// Each value is copied into every node's shard (`T: Clone`) and received once per node:
     /// a receiver takes only from its own node's shard. For read-mostly data every node
     /// consumes locally; a node without receivers keeps its copies until the channel is
-    /// dropped. A send reserves room in every shard before writing any copy, so it is all or
-    /// nothing (a close racing with the send may still drop copies on some shards).
+    /// dropped. With the `Block` policy a send reserves room in every shard before writing any
+    /// copy, so it is all or nothing; with the other policies no shard refuses a value (each
+    /// applies its policy to its copy). A close racing with a send may still drop copies on
+    /// some shards.
     Replicated,
 }
 
@@ -217,6 +219,7 @@ impl<T: Send + 'static> NumaChannelBuilder<T> {
             shards,
             order,
             nodes: NodeMap::new(topology),
+            policy: self.policy,
             clone_value,
             senders: AtomicUsize::new(1),
             receivers: AtomicUsize::new(1),
@@ -243,6 +246,8 @@ pub(crate) struct Shared<T: Send> {
     /// Per node position: node positions by distance, itself first.
     pub(crate) order: Vec<Vec<usize>>,
     pub(crate) nodes: NodeMap,
+    /// The shards' overflow policy.
+    pub(crate) policy: Policy,
     /// `Some` for [`Strategy::Replicated`].
     pub(crate) clone_value: Option<fn(&T) -> T>,
     senders: AtomicUsize,

@@ -4,7 +4,7 @@
 use super::stats::NumaStats;
 use super::{Shared, Strategy, wait};
 use crate::error::ChannelError;
-use nimsync_core_channels::{SendError, TryReserveError, TrySendError, mpmc};
+use nimsync_core_channels::{Policy, SendError, TryReserveError, TrySendError, mpmc};
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -96,6 +96,9 @@ impl<T: Send + 'static> NumaSender<T> {
             let (i, remote) = self.target();
             return self.count(remote, self.shared.shards[i].tx.try_send(value));
         };
+        if self.shared.policy != Policy::Block {
+            return self.send_to_every_shard(value, clone);
+        }
         let mut permits = Vec::with_capacity(self.shared.shards.len());
         for shard in &self.shared.shards {
             match shard.tx.try_reserve() {
@@ -152,6 +155,11 @@ impl<T: Send + 'static> NumaSender<T> {
     /// Reserves a slot in every shard (in shard order, so concurrent replicated senders
     /// cannot deadlock), then writes the copies.
     async fn send_replicated(&self, value: T, clone: fn(&T) -> T) -> Result<(), SendError<T>> {
+        if self.shared.policy != Policy::Block {
+            return self
+                .send_to_every_shard(value, clone)
+                .map_err(|e| SendError(e.into_inner()));
+        }
         let mut permits = Vec::with_capacity(self.shared.shards.len());
         for shard in &self.shared.shards {
             match shard.tx.reserve().await {
@@ -161,6 +169,23 @@ impl<T: Send + 'static> NumaSender<T> {
         }
         deliver(permits, value, clone);
         Ok(())
+    }
+
+    /// A replicated send under a non-blocking policy: no shard refuses a value for lack of
+    /// room (it drops or spills by its policy), so each copy is a `try_send`.
+    fn send_to_every_shard(&self, value: T, clone: fn(&T) -> T) -> Result<(), TrySendError<T>> {
+        let shards = &self.shared.shards;
+        if self.shared.is_closed() {
+            return Err(TrySendError::Closed(value));
+        }
+        // A topology has at least one node, so there is a last shard.
+        let Some((last, rest)) = shards.split_last() else {
+            return Err(TrySendError::Closed(value));
+        };
+        for shard in rest {
+            let _ = shard.tx.try_send(clone(&value)); // only `Closed` (a racing close) fails
+        }
+        last.tx.try_send(value)
     }
 
     /// Closes the channel (every shard); true if this call closed it.

@@ -39,6 +39,9 @@ pub fn thread_node() -> Option<usize> {
     NODE_HINT.with(Cell::get)
 }
 
+/// CPUs at or above this id are not in the CPU → node table.
+const MAX_TABLE_CPUS: usize = 1 << 16;
+
 /// Maps the calling thread to a shard (node position) of one topology.
 #[derive(Debug, Clone)]
 pub(crate) struct NodeMap {
@@ -50,10 +53,17 @@ pub(crate) struct NodeMap {
 
 impl NodeMap {
     pub(crate) fn new(topology: &Topology) -> Self {
-        let max_cpu = topology.cpus().last().copied().unwrap_or(0);
+        // Real CPU numbers are small (the kernel's limit is 8192); a fake topology's larger
+        // ids stay out of the table and resolve like unknown CPUs.
+        let max_cpu = topology
+            .cpus()
+            .into_iter()
+            .filter(|&c| c < MAX_TABLE_CPUS)
+            .max()
+            .unwrap_or(0);
         let mut cpu_to_index = vec![u16::MAX; max_cpu + 1];
         for (i, node) in topology.nodes().iter().enumerate() {
-            for &cpu in node.cpus() {
+            for &cpu in node.cpus().iter().filter(|&&c| c < MAX_TABLE_CPUS) {
                 cpu_to_index[cpu] = u16::try_from(i).unwrap_or(u16::MAX);
             }
         }

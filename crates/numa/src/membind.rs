@@ -34,7 +34,9 @@ pub(crate) fn with_memory_on_node<R>(
     )
     .map_err(binding_error)?;
     let out = make();
-    let restore = hw.bind_memory(&previous, previous_policy.unwrap_or_default(), flags);
+    // No policy reported: the thread had none of its own, i.e. the default (first touch).
+    let policy = previous_policy.unwrap_or(MemoryBindingPolicy::FirstTouch);
+    let restore = hw.bind_memory(&previous, policy, flags);
     restore.map_err(binding_error)?;
     Ok(out)
 }

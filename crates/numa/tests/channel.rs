@@ -397,6 +397,19 @@ fn futures_are_send() {
 }
 
 #[test]
+fn huge_fake_cpu_ids_are_fine() {
+    let topo = Topology::builder()
+        .node(0, [1 << 40])
+        .node(1, [(1 << 40) + 1])
+        .build()
+        .unwrap();
+    let (tx, rx) = NumaLocalChannel::<u8>::partitioned(&topo, 2).unwrap();
+    tx.try_send(1).unwrap(); // this thread's CPU is unknown here: the first node
+    assert_eq!(rx.stats().nodes[0].sent, 1);
+    assert_eq!(rx.try_recv(), Ok(1));
+}
+
+#[test]
 fn unknown_nodes_are_errors() {
     let topo = Topology::uniform(2, 1).unwrap();
     let (tx, rx) = NumaLocalChannel::<u8>::partitioned(&topo, 2).unwrap();

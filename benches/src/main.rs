@@ -10,7 +10,9 @@
 //! e.g. `perf record target/release/nimsync-benches --only nimsync spsc_u64`). Progress goes
 //! to stderr.
 
+mod cancel;
 mod channels;
+mod group;
 mod harness;
 mod progress;
 mod scheduler;
@@ -62,7 +64,12 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Args, String> {
 /// Every registered workload, in run order.
 fn registry() -> Vec<Workload> {
     // One line per workload group (each layer's issue adds its own module).
-    let groups: &[fn() -> Vec<Workload>] = &[channels::workloads, scheduler::workloads];
+    let groups: &[fn() -> Vec<Workload>] = &[
+        channels::workloads,
+        scheduler::workloads,
+        cancel::workloads,
+        group::workloads,
+    ];
     groups.iter().flat_map(|group| group()).collect()
 }
 

@@ -127,6 +127,20 @@ impl CancelScope {
     }
 
     fn build(deadline: Option<Instant>, shield: bool) -> CancelScope {
+        let (mut scope, arm_at) = CancelScope::build_unarmed(deadline, shield);
+        if let Some(d) = arm_at {
+            scope.timer = arm(&scope.token.node, d);
+        }
+        scope
+    }
+
+    /// A scope whose timer is not armed yet: returns the deadline to arm, if the scope's own
+    /// deadline is the effective one (an earlier inherited deadline cancels it through the
+    /// parent). `timeout` arms lazily, only once the future is actually pending.
+    pub(crate) fn build_unarmed(
+        deadline: Option<Instant>,
+        shield: bool,
+    ) -> (CancelScope, Option<Instant>) {
         let current = current_node();
         let inherited = if shield {
             None
@@ -146,18 +160,14 @@ impl CancelScope {
             (Some(parent), false) => Node::child(parent, frame),
             _ => Node::root(frame),
         };
-        // Arm our own timer only when our deadline is the effective one (an earlier
-        // inherited deadline cancels us through the parent).
-        let timer = match deadline {
-            Some(d) if Some(d) == effective => arm(&node, d),
-            _ => None,
-        };
-        CancelScope {
+        let arm_at = deadline.filter(|d| Some(*d) == effective);
+        let scope = CancelScope {
             token: CancelToken::from_node(node),
             linked: None,
-            timer,
+            timer: None,
             caught: AtomicBool::new(false),
-        }
+        };
+        (scope, arm_at)
     }
 
     /// A scope over an existing token (no new node): [`run`](Self::run) makes `token` the
@@ -320,7 +330,7 @@ impl CancelScope {
 
 /// Arms the scheduler timer for `deadline` with a waker that cancels `node` (`Timeout`).
 /// Cancels at once (and arms nothing) if the deadline has passed.
-fn arm(node: &Arc<Node>, deadline: Instant) -> Option<Sleep> {
+pub(crate) fn arm(node: &Arc<Node>, deadline: Instant) -> Option<Sleep> {
     let mut sleep = sleep_until(deadline);
     let waker = Waker::from(node.clone());
     match Pin::new(&mut sleep).poll(&mut Context::from_waker(&waker)) {

@@ -3,10 +3,11 @@
 
 use crate::current::{current_node, install, restore};
 use crate::error::Cancelled;
-use crate::node::{Frame, Node};
-use crate::scope::CancelScope;
+use crate::node::{Frame, Node, TIMEOUT};
+use crate::scope::{CancelScope, arm};
 use crate::token::CancelToken;
 use crate::waiter::WaitForCancel;
+use nimsync_scheduler::{Sleep, now};
 use pin_project_lite::pin_project;
 use std::borrow::Borrow;
 use std::fmt;
@@ -45,6 +46,9 @@ pin_project! {
         waiter: Option<WaitForCancel>,
         // A shielded scope counts itself in its enclosing scopes while it runs.
         shield_counted: bool,
+        // `timeout`: the deadline to arm once the future is pending, and the armed timer.
+        arm_at: Option<Instant>,
+        timer: Option<Sleep>,
         #[pin]
         fut: Option<F>,
     }
@@ -65,8 +69,16 @@ impl<S: Borrow<CancelScope>, F: Future> Scoped<S, F> {
             scope,
             waiter: None,
             shield_counted: false,
+            arm_at: None,
+            timer: None,
             fut: Some(fut),
         }
+    }
+
+    fn lazy(scope: S, arm_at: Option<Instant>, fut: F) -> Self {
+        let mut s = Scoped::new(scope, fut);
+        s.arm_at = arm_at;
+        s
     }
 
     /// The scope the future runs in.
@@ -128,6 +140,13 @@ impl<S: Borrow<CancelScope>, F: Future> Future for Scoped<S, F> {
                 // Shielded work inside is still running; its own wake-ups re-poll us.
                 return Poll::Pending;
             }
+            if let Some(d) = this.arm_at.take() {
+                // Pending for the first time: now the deadline needs the timer.
+                *this.timer = arm(node, d);
+                if node.is_cancelled() {
+                    continue;
+                }
+            }
             let waiter = this
                 .waiter
                 .get_or_insert_with(|| WaitForCancel::new(scope.token().clone()));
@@ -166,7 +185,11 @@ impl<S: Borrow<CancelScope>, F> fmt::Debug for Scoped<S, F> {
 /// });
 /// ```
 pub fn timeout<F: Future>(duration: Duration, fut: F) -> Timeout<F> {
-    Scoped::new(CancelScope::with_timeout(duration), fut)
+    let now = now();
+    match now.checked_add(duration) {
+        Some(deadline) => lazy_timeout(now, deadline, fut),
+        None => Scoped::new(CancelScope::new(), fut), // beyond the clock's range: never
+    }
 }
 
 /// Runs `fut` until `deadline` (on the runtime's clock): `Err(Cancelled::Timeout)` if it has
@@ -182,7 +205,18 @@ pub fn timeout<F: Future>(duration: Duration, fut: F) -> Timeout<F> {
 /// });
 /// ```
 pub fn timeout_at<F: Future>(deadline: Instant, fut: F) -> Timeout<F> {
-    Scoped::new(CancelScope::with_deadline(deadline), fut)
+    lazy_timeout(now(), deadline, fut)
+}
+
+/// The timer is armed only if the future is ever pending (a future that is ready at once
+/// costs no timer registration); a deadline already reached cancels the scope at once.
+fn lazy_timeout<F: Future>(now: Instant, deadline: Instant, fut: F) -> Timeout<F> {
+    let (scope, arm_at) = CancelScope::build_unarmed(Some(deadline), false);
+    if now >= deadline {
+        scope.token().node.cancel(TIMEOUT, None);
+        return Scoped::new(scope, fut);
+    }
+    Scoped::lazy(scope, arm_at, fut)
 }
 
 /// Runs `fut` until `token` is cancelled: `Err` with the token's reason (or the enclosing

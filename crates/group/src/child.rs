@@ -1,4 +1,4 @@
-//! The future each child task runs: the user's future inside a scope over the child's token,
+//! The future each child task runs: the user's future inside a scope over the group's token,
 //! panics caught, the result reported to the group's policy.
 
 use crate::error::TaskError;

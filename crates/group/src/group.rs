@@ -186,9 +186,9 @@ where
     T: Send + 'static,
     E: Send + 'static,
 {
-    /// Spawns `fut` as a child of the group (on the current runtime). It runs under a child
-    /// token of the group's token (so `checkpoint()` inside sees the group's cancellation),
-    /// with panics caught. When the group has a `max_tasks` limit and is full, this waits
+    /// Spawns `fut` as a child of the group (on the current runtime). It runs with the group's
+    /// token as its current scope (so `checkpoint()` inside sees the group's cancellation,
+    /// and groups or scopes created inside are children of it), with panics caught. When the group has a `max_tasks` limit and is full, this waits
     /// for a slot (backpressure). `Err(GroupError::Closed)` if the group is joined or
     /// dropped.
     ///
@@ -274,7 +274,7 @@ where
         }
         let index = tasks.spawned;
         tasks.spawned += 1;
-        let child = run_child(shared.clone(), index, shared.token.child(), fut);
+        let child = run_child(shared.clone(), index, shared.token.clone(), fut);
         tasks.handles.push(nimsync_scheduler::spawn(child));
         Ok(())
     }
@@ -298,7 +298,7 @@ impl<T, E> GroupHandle<T, E> {
         self.shared.token.cancel();
     }
 
-    /// The group's token (children run under child tokens of it).
+    /// The group's token (the current scope of every child; cancelling it cancels the group).
     ///
     /// ```
     /// use nimsync_group::{TaskGroup, CollectAll};

@@ -2,9 +2,12 @@
 //!
 //! A [`TaskGroup`] (Trio's nursery) owns the tasks spawned into it: none outlives the group,
 //! every panic is caught and surfaced, results come back in spawn order, and an error policy
-//! decides what a failure does to the siblings. Built on `nimsync-cancel` (each child runs
-//! under a child token of the group's token, so `checkpoint()` inside a child sees the group's
-//! cancellation, and nested groups cancel recursively) and `nimsync-scheduler`.
+//! decides what a failure does to the siblings. Built on `nimsync-cancel` (each child runs with
+//! the group's token as its current scope, so `checkpoint()` inside a child sees the group's
+//! cancellation, and groups nested in a child are children of that token, so they cancel
+//! recursively) and `nimsync-scheduler`. Children share the group's token rather than each
+//! getting its own child token: nothing in the API can cancel one child alone, and a token
+//! per child would cost an allocation and two locked registry updates per spawn.
 //!
 //! ```
 //! use nimsync_group::{task_group, FailFast, GroupError, TaskError};

@@ -222,7 +222,7 @@ fn checkpoint_inside_a_child_sees_group_cancellation() {
         .unwrap();
     let (spins, c) = out.into_iter().next().unwrap().unwrap();
     assert_eq!(spins, 100);
-    assert_eq!(c, Cancelled::Parent);
+    assert_eq!(c, Cancelled::Explicit(None), "the group's own cancel");
 }
 
 #[test]

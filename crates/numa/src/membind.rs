@@ -40,3 +40,33 @@ pub(crate) fn with_memory_on_node<R>(
     restore.map_err(binding_error)?;
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn thread_binding() -> (NodeSet, Option<MemoryBindingPolicy>) {
+        let hw = hwlocality::Topology::new().unwrap();
+        hw.memory_binding::<NodeSet>(MemoryBindingFlags::THREAD)
+            .unwrap()
+    }
+
+    #[test]
+    fn binds_while_building_then_restores() {
+        let topo = Topology::detect_hwloc().unwrap();
+        let node = topo.nodes()[0].id();
+        let before = thread_binding();
+        let inside = with_memory_on_node(&topo, node, thread_binding).unwrap();
+        let mut expected = NodeSet::new();
+        expected.set(node);
+        assert_eq!(inside, (expected, Some(MemoryBindingPolicy::Bind)));
+        assert_eq!(thread_binding(), before);
+    }
+
+    #[test]
+    fn unknown_node_is_an_error() {
+        let topo = Topology::detect_hwloc().unwrap();
+        let err = with_memory_on_node(&topo, 999, || ()).unwrap_err();
+        assert!(matches!(err, ChannelError::MemoryBinding(_)), "{err}");
+    }
+}

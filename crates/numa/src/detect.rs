@@ -2,7 +2,7 @@
 //! may use.
 //!
 //! Backends: Linux sysfs (the default, [`SysfsReader`] on `/sys`); hwloc with the `hwloc`
-//! feature ([`Topology::detect_hwloc`]); on other systems, one node holding
+//! feature (`Topology::detect_hwloc`); on other systems, one node holding
 //! `available_parallelism()` CPUs numbered from 0. The backend is the one you call: nothing
 //! switches backends behind your back.
 

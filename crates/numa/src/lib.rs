@@ -3,7 +3,7 @@
 //!
 //! - [`Topology`]: NUMA nodes (id, CPUs, memory), the node-distance matrix, physical cores
 //!   and L3-sharing groups. [`Topology::detect`] reads Linux sysfs (honouring the process's
-//!   CPU affinity mask); with the `hwloc` feature [`Topology::detect_hwloc`] asks hwloc and
+//!   CPU affinity mask); with the `hwloc` feature `Topology::detect_hwloc` asks hwloc and
 //!   returns the same type. [`Topology::builder`] / [`Topology::from_spec`] build fake
 //!   topologies for tests; bad input is a [`TopologyError`].
 //! - [`NumaPlacement`]: a [`nimsync_scheduler::Placement`] with the policies

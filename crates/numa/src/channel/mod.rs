@@ -13,7 +13,7 @@
 //! the kernel places a page on the node of the thread that first touches it (first touch),
 //! and the ring's constructor touches its slots. Build the channel on a thread of the node
 //! that will use it most, or, with the `hwloc` feature, ask for
-//! [`bind_memory`](NumaChannelBuilder::bind_memory) to place every shard on its own node.
+//! `NumaChannelBuilder::bind_memory` to place every shard on its own node.
 
 mod receiver;
 mod sender;

@@ -160,11 +160,14 @@ impl BlockingPool {
                 }
             }
         }
+        let all_exited = s.threads == 0;
         let handles: Vec<_> = s.handles.drain().map(|(_, h)| h).collect();
         drop(s);
         let me = std::thread::current().id();
         for h in handles {
-            if h.is_finished() && h.thread().id() != me {
+            // Every thread has left its loop: join them all so their thread-locals are freed
+            // before shutdown returns. Past the deadline, only those already gone.
+            if (all_exited || h.is_finished()) && h.thread().id() != me {
                 let _ = h.join();
             }
             // Otherwise: still running past the deadline; detached.

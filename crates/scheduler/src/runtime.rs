@@ -508,7 +508,7 @@ impl Runtime {
         let me = std::thread::current().id();
         let threads = std::mem::take(&mut self.threads);
         let expected = threads.iter().filter(|t| t.thread().id() != me).count();
-        {
+        let all_exited = {
             let (m, c) = &*self.exited;
             let mut n = lock_std(m);
             while *n < expected {
@@ -526,9 +526,13 @@ impl Runtime {
                     }
                 }
             }
-        }
+            *n >= expected
+        };
+        // Every worker has left its loop: join them all, so their thread-locals and stacks
+        // are freed before shutdown returns (a leak check right after it sees 0 bytes).
+        // Otherwise (deadline hit) join only those already gone and detach the rest.
         for t in threads {
-            if t.thread().id() != me && t.is_finished() {
+            if t.thread().id() != me && (all_exited || t.is_finished()) {
                 let _ = t.join();
             }
         }

@@ -94,11 +94,12 @@ async fn play(script: Script, rng_seed: u64, live: LiveTasks) -> Child {
         }
         Script::Panic => panic!("{PANIC_PREFIX} scripted panic"),
         Script::Fail => Err("scripted failure".into()),
-        Script::TimeOut => match timeout(Duration::from_micros(rng.u64(1..300)), sleep(FOREVER)).await
-        {
-            Err(Cancelled::Timeout) => Ok(script),
-            other => Err(format!("timeout ended as {other:?}")),
-        },
+        Script::TimeOut => {
+            match timeout(Duration::from_micros(rng.u64(1..300)), sleep(FOREVER)).await {
+                Err(Cancelled::Timeout) => Ok(script),
+                other => Err(format!("timeout ended as {other:?}")),
+            }
+        }
         Script::FailFastGroup => {
             let siblings = rng.usize(1..5);
             let inner_live = live.clone();
@@ -191,12 +192,15 @@ pub fn chaos_round(cfg: &Config, seed: u64, children: usize, progress: &Progress
         let scripts = scripts.clone();
         let live = live.clone();
         let seeds: Vec<u64> = (0..children).map(|_| rng.u64(..)).collect();
-        rt.block_on(task_group(CollectAll, move |g: GroupHandle<Script, String>| async move {
-            for (script, seed) in scripts.into_iter().zip(seeds) {
-                g.spawn(play(script, seed, live.clone())).await?;
-            }
-            Ok(())
-        }))
+        rt.block_on(task_group(
+            CollectAll,
+            move |g: GroupHandle<Script, String>| async move {
+                for (script, seed) in scripts.into_iter().zip(seeds) {
+                    g.spawn(play(script, seed, live.clone())).await?;
+                }
+                Ok(())
+            },
+        ))
     };
     report.live_after_join = live.count();
     report.runtime_alive_after_join = rt.metrics().alive;
@@ -206,7 +210,9 @@ pub fn chaos_round(cfg: &Config, seed: u64, children: usize, progress: &Progress
                 let idx = SCRIPTS.iter().position(|s| s == script).unwrap_or(0);
                 report.per_script[idx] += 1;
                 let ok = match (script, &result) {
-                    (Script::Panic, Err(e)) => e.panic_message().is_some_and(|m| m.starts_with(PANIC_PREFIX)),
+                    (Script::Panic, Err(e)) => e
+                        .panic_message()
+                        .is_some_and(|m| m.starts_with(PANIC_PREFIX)),
                     (Script::Fail, Err(TaskError::Failed(e))) => e == "scripted failure",
                     (_, Ok(s)) => s == script,
                     _ => false,
@@ -214,10 +220,12 @@ pub fn chaos_round(cfg: &Config, seed: u64, children: usize, progress: &Progress
                 if !ok {
                     report.wrong_endings += 1;
                     if report.examples.len() < 3 {
-                        report.examples.push(format!("child {i} ({script:?}) ended as {result:?}"));
+                        report
+                            .examples
+                            .push(format!("child {i} ({script:?}) ended as {result:?}"));
                     }
                 }
-                if i % 64 == 0 {
+                if i.is_multiple_of(64) {
                     progress.advance(64.min(children - i) as u64);
                 }
             }
@@ -257,7 +265,11 @@ pub fn apply(out: &mut Outcome, report: &ChaosReport) {
         if report.examples.is_empty() {
             "all as scripted".to_string()
         } else {
-            format!("{} wrong: {}", report.wrong_endings, report.examples.join("; "))
+            format!(
+                "{} wrong: {}",
+                report.wrong_endings,
+                report.examples.join("; ")
+            )
         },
     );
     out.check(

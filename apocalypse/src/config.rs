@@ -91,9 +91,8 @@ impl Config {
             quick,
             duration: duration.unwrap_or(Duration::from_secs(if quick { 10 } else { 60 })),
             seed,
-            workers: workers.unwrap_or_else(|| {
-                std::thread::available_parallelism().map_or(2, |n| n.get())
-            }),
+            workers: workers
+                .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
             pressure_mb,
             out,
             only,
@@ -172,12 +171,28 @@ mod tests {
 
     #[test]
     fn flags() {
-        let c = parse(&["--quick", "--seed", "7", "--only", "swarm", "--workers", "3"]).unwrap();
+        let c = parse(&[
+            "--quick",
+            "--seed",
+            "7",
+            "--only",
+            "swarm",
+            "--workers",
+            "3",
+        ])
+        .unwrap();
         assert!(c.quick && c.seed == 7 && c.workers == 3);
         assert_eq!(c.duration, Duration::from_secs(10));
         assert!(c.runs("swarm") && !c.runs("chaos"));
-        assert_eq!(parse(&["--duration", "24h"]).unwrap().duration.as_secs(), 86_400);
-        assert!(parse(&["--only", "nope"]).unwrap_err().contains("unknown scenario"));
+        assert_eq!(
+            parse(&["--duration", "24h"]).unwrap().duration.as_secs(),
+            86_400
+        );
+        assert!(
+            parse(&["--only", "nope"])
+                .unwrap_err()
+                .contains("unknown scenario")
+        );
         assert!(parse(&["--workers", "0"]).is_err());
         assert!(parse(&["--seed"]).unwrap_err().contains("needs a value"));
         assert_eq!(parse(&["--help"]).unwrap_err(), "");

@@ -76,7 +76,10 @@ pub fn run(cfg: &Config, progress: &Arc<Progress>) -> (Outcome, Vec<MemorySample
     let mut worst_p999 = Duration::ZERO;
     while started.elapsed() < cfg.duration {
         let seed = cfg.seed.wrapping_add(rounds as u64);
-        match nimsync_scheduler::Runtime::builder().workers(cfg.workers).build() {
+        match nimsync_scheduler::Runtime::builder()
+            .workers(cfg.workers)
+            .build()
+        {
             Ok(rt) => {
                 let report = swarm(&rt, cfg, 10_000, progress);
                 messages += report.messages;
@@ -93,7 +96,12 @@ pub fn run(cfg: &Config, progress: &Arc<Progress>) -> (Outcome, Vec<MemorySample
                 chaos.wrong_endings, chaos.live_after_join
             ));
         }
-        let pressure = pressure(cfg, (cfg.pressure_mb / 8).max(1), Duration::from_millis(500), progress);
+        let pressure = pressure(
+            cfg,
+            (cfg.pressure_mb / 8).max(1),
+            Duration::from_millis(500),
+            progress,
+        );
         worst_p999 = worst_p999.max(pressure.latencies.quantile(0.999));
         if !pressure.probe_intact {
             failures.push(format!("round {rounds}: pressure probe lost a message"));
@@ -117,14 +125,22 @@ pub fn run(cfg: &Config, progress: &Arc<Progress>) -> (Outcome, Vec<MemorySample
     out.figure("worst pressure P99.9", format!("{worst_p999:.2?}"));
     out.figure("live bytes after round 1", first);
     out.figure("live bytes range over rounds", hi - lo);
-    out.figure("RSS first / peak (MiB)", format!("{} / {}", rss_first >> 20, rss_peak >> 20));
+    out.figure(
+        "RSS first / peak (MiB)",
+        format!("{} / {}", rss_first >> 20, rss_peak >> 20),
+    );
     out.check(
         "every round clean",
         failures.is_empty() && rounds > 0,
         if failures.is_empty() {
             format!("{rounds} rounds")
         } else {
-            failures.iter().take(3).cloned().collect::<Vec<_>>().join("; ")
+            failures
+                .iter()
+                .take(3)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join("; ")
         },
     );
     out.check(

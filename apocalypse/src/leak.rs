@@ -25,7 +25,10 @@ use crate::swarm::swarm;
 /// were clean; everything else it allocated is dropped before it returns.
 fn one_round(cfg: &Config, seed: u64, progress: &Arc<Progress>) -> bool {
     let swarm_ok = {
-        let rt = match nimsync_scheduler::Runtime::builder().workers(cfg.workers).build() {
+        let rt = match nimsync_scheduler::Runtime::builder()
+            .workers(cfg.workers)
+            .build()
+        {
             Ok(rt) => rt,
             Err(_) => return false,
         };
@@ -60,9 +63,15 @@ pub fn run(cfg: &Config, progress: &Arc<Progress>) -> Outcome {
     let after = alloc::live_bytes();
     let allocs = alloc::allocations() - allocs_before;
     out.elapsed = started.elapsed();
-    out.figure("lazy statics kept by the warm-up (bytes)", baseline as i64 - at_start as i64);
+    out.figure(
+        "lazy statics kept by the warm-up (bytes)",
+        baseline as i64 - at_start as i64,
+    );
     out.figure("allocations in the measured round", allocs);
-    out.figure("bytes outstanding after shutdown", after as i64 - baseline as i64);
+    out.figure(
+        "bytes outstanding after shutdown",
+        after as i64 - baseline as i64,
+    );
     out.check(
         "both rounds ran clean",
         warm_ok && measured_ok,

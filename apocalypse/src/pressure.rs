@@ -61,7 +61,12 @@ pub struct PressureReport {
 }
 
 /// Holds `mb` MiB, churns them, and probes round trips for `probe_time`.
-pub fn pressure(cfg: &Config, mb: usize, probe_time: Duration, progress: &Progress) -> PressureReport {
+pub fn pressure(
+    cfg: &Config,
+    mb: usize,
+    probe_time: Duration,
+    progress: &Progress,
+) -> PressureReport {
     let stop = Arc::new(AtomicBool::new(false));
     let churned = Arc::new(AtomicU64::new(0));
     let ready = Arc::new(std::sync::Barrier::new(2));
@@ -133,7 +138,7 @@ async fn probe(time: Duration, progress: &Progress) -> (Vec<u64>, bool) {
         }
         samples.push(t0.elapsed().as_nanos() as u64);
         i += 1;
-        if i % 1024 == 0 {
+        if i.is_multiple_of(1024) {
             progress.set(start.elapsed().as_millis() as u64);
         }
     }
@@ -152,7 +157,12 @@ pub fn run(cfg: &Config, progress: &Arc<Progress>) -> (Outcome, Latencies) {
     let report = pressure(cfg, cfg.pressure_mb, probe_time, progress);
     out.elapsed = started.elapsed();
     let l = &report.latencies;
-    let (p50, p99, p999, max) = (l.quantile(0.5), l.quantile(0.99), l.quantile(0.999), l.max());
+    let (p50, p99, p999, max) = (
+        l.quantile(0.5),
+        l.quantile(0.99),
+        l.quantile(0.999),
+        l.max(),
+    );
     out.figure("live allocations held (MiB)", report.held_bytes >> 20);
     out.figure("peak live bytes (MiB)", alloc::peak_bytes() >> 20);
     out.figure("churned (MiB)", report.churned_bytes >> 20);

@@ -30,13 +30,21 @@ pub struct Report<'a> {
 /// The overall verdict: the worst scenario's (`Pass` for an empty run is not possible: at
 /// least one scenario always runs).
 pub fn overall(outcomes: &[Outcome]) -> Verdict {
-    outcomes.iter().map(Outcome::verdict).max().unwrap_or(Verdict::Fail)
+    outcomes
+        .iter()
+        .map(Outcome::verdict)
+        .max()
+        .unwrap_or(Verdict::Fail)
 }
 
 /// The summary table printed at the end.
 pub fn table(outcomes: &[Outcome]) -> String {
     let mut s = String::new();
-    let _ = writeln!(s, "{:<10} {:<7} {:>8}  checks", "scenario", "verdict", "time");
+    let _ = writeln!(
+        s,
+        "{:<10} {:<7} {:>8}  checks",
+        "scenario", "verdict", "time"
+    );
     for o in outcomes {
         let _ = writeln!(
             s,
@@ -115,7 +123,10 @@ pub fn write(
     if !latencies_ns.is_empty() {
         std::fs::write(
             dir.join("latency.svg"),
-            crate::svg::latency_histogram(latencies_ns, "pressure: message round trips under 1 GiB churn"),
+            crate::svg::latency_histogram(
+                latencies_ns,
+                "pressure: message round trips under 1 GiB churn",
+            ),
         )?;
     }
     if !memory.is_empty() {

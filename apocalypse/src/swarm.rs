@@ -93,7 +93,10 @@ pub fn swarm(rt: &Runtime, cfg: &Config, tasks: usize, progress: &Arc<Progress>)
     // K+1, 2K. Clusters per mode so each mode gets a quarter of the tasks.
     let quarter = tasks / 4;
     let shapes = [(1, 1), (K, 1), (1, K), (K, K)];
-    let clusters: Vec<usize> = shapes.iter().map(|(p, c)| quarter.div_ceil(p + c)).collect();
+    let clusters: Vec<usize> = shapes
+        .iter()
+        .map(|(p, c)| quarter.div_ceil(p + c))
+        .collect();
     let producers: usize = shapes.iter().zip(&clusters).map(|((p, _), n)| p * n).sum();
     let total_tasks: usize = shapes
         .iter()
@@ -219,7 +222,7 @@ macro_rules! consumer {
                     swarm.receive(id, None);
                 }
                 n += 1;
-                if n % PROGRESS_BATCH == 0 {
+                if n.is_multiple_of(PROGRESS_BATCH) {
                     swarm.progress.advance(PROGRESS_BATCH as u64);
                 }
             }

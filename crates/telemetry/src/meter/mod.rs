@@ -1,0 +1,290 @@
+//! Metrics: a Prometheus recorder behind the `metrics` facade, fed by a sampler thread that
+//! publishes every watched source at a fixed interval and runs the exporter's upkeep.
+//!
+//! Histograms are exported as Prometheus histograms with explicit buckets (never summaries);
+//! in-process quantiles come from [`LatencyHistogram`]. With no recorder installed the
+//! `metrics` macros are no-ops and nothing samples.
+//!
+//! ```
+//! use nimsync_telemetry::{Metrics, Telemetry};
+//! let t = Telemetry::builder().metrics(Metrics::prometheus().global(false)).build().unwrap();
+//! let (tx, rx) = nimsync_core_channels::mpmc::<u32>(8);
+//! let probe = tx.clone();
+//! t.watch_channel("jobs", move || nimsync_telemetry::ChannelSample {
+//!     stats: probe.stats(),
+//!     len: probe.len(),
+//! });
+//! tx.try_send(1).unwrap();
+//! t.publish_now();
+//! let text = t.render_prometheus().unwrap();
+//! assert!(text.contains(r#"nimsync_channel_sent_total{channel="jobs"} 1"#));
+//! # drop(rx);
+//! ```
+
+mod latency;
+mod recorder;
+mod sampler;
+mod sources;
+
+pub use latency::{LatencyHistogram, Quantiles};
+pub(crate) use recorder::MetricsState;
+pub use sources::{ChannelSample, MetricSource};
+
+use crate::telemetry::Telemetry;
+use nimsync_backpressure::ConcurrencyLimiter;
+use nimsync_scheduler::Handle;
+use sources::{ChannelSource, LimiterSource, RuntimeSource};
+use std::net::SocketAddr;
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// Default histogram buckets, in seconds (1 µs .. 10 s), for every histogram.
+pub const DEFAULT_BUCKETS: &[f64] = &[
+    0.000_001, 0.000_005, 0.000_01, 0.000_05, 0.000_1, 0.000_5, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5,
+    1.0, 5.0, 10.0,
+];
+
+/// Metrics configuration.
+///
+/// ```
+/// use std::time::Duration;
+/// let m = nimsync_telemetry::Metrics::prometheus()
+///     .interval(Duration::from_millis(500))
+///     .buckets_for_suffix("_bytes", &[64.0, 1024.0, 65536.0]);
+/// # let _ = m;
+/// ```
+#[derive(Debug, Clone)]
+pub struct Metrics {
+    pub(crate) interval: Duration,
+    pub(crate) global: bool,
+    pub(crate) buckets: Vec<f64>,
+    pub(crate) suffix_buckets: Vec<(String, Vec<f64>)>,
+    pub(crate) listen: Option<SocketAddr>,
+}
+
+impl Metrics {
+    /// Loopback address used by [`serve_prometheus_default`](Self::serve_prometheus_default):
+    /// `127.0.0.1:9000` (the exporter's own default is `0.0.0.0:9000`; we never listen on
+    /// every interface unless asked).
+    pub const DEFAULT_ADDR: SocketAddr =
+        SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 9000);
+
+    /// A Prometheus recorder: 1 s sampling interval, installed as the global `metrics`
+    /// recorder, [`DEFAULT_BUCKETS`], no HTTP listener.
+    ///
+    /// ```
+    /// let m = nimsync_telemetry::Metrics::prometheus();
+    /// # let _ = m;
+    /// ```
+    pub fn prometheus() -> Metrics {
+        Metrics {
+            interval: Duration::from_secs(1),
+            global: true,
+            buckets: DEFAULT_BUCKETS.to_vec(),
+            suffix_buckets: Vec::new(),
+            listen: None,
+        }
+    }
+
+    /// How often the sampler publishes the watched sources (must be > 0).
+    ///
+    /// ```
+    /// let m = nimsync_telemetry::Metrics::prometheus().interval(std::time::Duration::from_secs(5));
+    /// # let _ = m;
+    /// ```
+    pub fn interval(mut self, every: Duration) -> Metrics {
+        self.interval = every;
+        self
+    }
+
+    /// Whether to install the recorder as the process-wide `metrics` recorder (default
+    /// `true`; building fails if another one is installed). Off, only this telemetry's
+    /// sources and histograms reach it.
+    ///
+    /// ```
+    /// let m = nimsync_telemetry::Metrics::prometheus().global(false);
+    /// # let _ = m;
+    /// ```
+    pub fn global(mut self, on: bool) -> Metrics {
+        self.global = on;
+        self
+    }
+
+    /// Buckets (seconds or any unit) for every histogram not matched by a suffix rule.
+    ///
+    /// ```
+    /// let m = nimsync_telemetry::Metrics::prometheus().buckets(&[0.001, 0.01, 0.1]);
+    /// # let _ = m;
+    /// ```
+    pub fn buckets(mut self, bounds: &[f64]) -> Metrics {
+        self.buckets = bounds.to_vec();
+        self
+    }
+
+    /// Buckets for histograms whose name ends with `suffix`.
+    ///
+    /// ```
+    /// let m = nimsync_telemetry::Metrics::prometheus().buckets_for_suffix("_bytes", &[1.0, 1e3, 1e6]);
+    /// # let _ = m;
+    /// ```
+    pub fn buckets_for_suffix(mut self, suffix: &str, bounds: &[f64]) -> Metrics {
+        self.suffix_buckets
+            .push((suffix.to_string(), bounds.to_vec()));
+        self
+    }
+
+    /// Serves the text exposition over HTTP at `addr` with the exporter's own listener
+    /// (feature `http`, on by default). Port 0 picks a free port (see
+    /// [`Telemetry::prometheus_addr`]).
+    ///
+    /// ```
+    /// let m = nimsync_telemetry::Metrics::prometheus().serve_prometheus("127.0.0.1:0".parse().unwrap());
+    /// # let _ = m;
+    /// ```
+    #[cfg(feature = "http")]
+    pub fn serve_prometheus(mut self, addr: SocketAddr) -> Metrics {
+        self.listen = Some(addr);
+        self
+    }
+
+    /// [`serve_prometheus`](Self::serve_prometheus) on [`DEFAULT_ADDR`](Self::DEFAULT_ADDR).
+    ///
+    /// ```
+    /// let m = nimsync_telemetry::Metrics::prometheus().serve_prometheus_default();
+    /// # let _ = m;
+    /// ```
+    #[cfg(feature = "http")]
+    pub fn serve_prometheus_default(self) -> Metrics {
+        self.serve_prometheus(Self::DEFAULT_ADDR)
+    }
+}
+
+impl Telemetry {
+    /// The Prometheus text exposition of everything recorded (after upkeep); `None` without
+    /// metrics.
+    ///
+    /// ```
+    /// let t = nimsync_telemetry::Telemetry::builder().build().unwrap();
+    /// assert_eq!(t.render_prometheus(), None);
+    /// ```
+    pub fn render_prometheus(&self) -> Option<String> {
+        self.metrics_state().map(MetricsState::render)
+    }
+
+    /// Where the HTTP endpoint listens (`GET /metrics` or any path), if one was asked for.
+    ///
+    /// ```
+    /// let t = nimsync_telemetry::Telemetry::builder().build().unwrap();
+    /// assert_eq!(t.prometheus_addr(), None);
+    /// ```
+    pub fn prometheus_addr(&self) -> Option<SocketAddr> {
+        self.metrics_state().and_then(|m| m.listen_addr)
+    }
+
+    /// Publishes every watched source now (the sampler does it every interval).
+    ///
+    /// ```
+    /// nimsync_telemetry::Telemetry::builder().build().unwrap().publish_now(); // no metrics: no-op
+    /// ```
+    pub fn publish_now(&self) {
+        if let Some(m) = self.metrics_state() {
+            m.publish();
+        }
+    }
+
+    /// Publishes `source` at every tick. No-op without metrics.
+    ///
+    /// ```
+    /// let t = nimsync_telemetry::Telemetry::builder()
+    ///     .metrics(nimsync_telemetry::Metrics::prometheus().global(false)).build().unwrap();
+    /// t.watch(|| metrics::gauge!("answer").set(42.0));
+    /// t.publish_now();
+    /// assert!(t.render_prometheus().unwrap().contains("answer 42"));
+    /// ```
+    pub fn watch(&self, source: impl MetricSource) {
+        if let Some(m) = self.metrics_state() {
+            m.add(Box::new(source));
+        }
+    }
+
+    /// Publishes a runtime's metrics (per worker and totals) under the label `runtime=name`.
+    ///
+    /// ```
+    /// let t = nimsync_telemetry::Telemetry::builder()
+    ///     .metrics(nimsync_telemetry::Metrics::prometheus().global(false)).build().unwrap();
+    /// let rt = nimsync_scheduler::Runtime::builder().workers(2).build().unwrap();
+    /// t.watch_runtime("main", rt.handle().clone());
+    /// t.publish_now();
+    /// assert!(t.render_prometheus().unwrap().contains(r#"nimsync_runtime_workers{runtime="main"} 2"#));
+    /// ```
+    pub fn watch_runtime(&self, name: impl Into<String>, handle: Handle) {
+        self.watch(RuntimeSource {
+            name: name.into(),
+            handle,
+            last: Mutex::new(None),
+        });
+    }
+
+    /// Publishes a channel's counters and length (`sample` reads them, e.g. from a clone of
+    /// one of its halves) under the label `channel=name`.
+    ///
+    /// ```
+    /// let t = nimsync_telemetry::Telemetry::builder()
+    ///     .metrics(nimsync_telemetry::Metrics::prometheus().global(false)).build().unwrap();
+    /// let (tx, _rx) = nimsync_core_channels::mpmc::<u8>(2);
+    /// t.watch_channel("c", move || nimsync_telemetry::ChannelSample { stats: tx.stats(), len: tx.len() });
+    /// ```
+    pub fn watch_channel(
+        &self,
+        name: impl Into<String>,
+        sample: impl Fn() -> ChannelSample + Send + Sync + 'static,
+    ) {
+        self.watch(ChannelSource {
+            name: name.into(),
+            sample,
+        });
+    }
+
+    /// Publishes a concurrency limiter's current limit and in-flight count under the label
+    /// `limiter=name`.
+    ///
+    /// ```
+    /// use nimsync_backpressure::{ConcurrencyLimiter, Fixed};
+    /// let t = nimsync_telemetry::Telemetry::builder()
+    ///     .metrics(nimsync_telemetry::Metrics::prometheus().global(false)).build().unwrap();
+    /// t.watch_limiter("db", ConcurrencyLimiter::new(Fixed::new(8).unwrap()));
+    /// t.publish_now();
+    /// assert!(t.render_prometheus().unwrap().contains(r#"nimsync_limiter_limit{limiter="db"} 8"#));
+    /// ```
+    pub fn watch_limiter(&self, name: impl Into<String>, limiter: ConcurrencyLimiter) {
+        self.watch(LimiterSource {
+            name: name.into(),
+            limiter,
+        });
+    }
+
+    /// A latency histogram registered with this telemetry's recorder (Prometheus buckets)
+    /// with in-process quantiles; see [`LatencyHistogram::sampled`] for `max_rate` /
+    /// `keep_one_in` (pass `f64::INFINITY`, 1 to record everything).
+    ///
+    /// ```
+    /// let t = nimsync_telemetry::Telemetry::builder()
+    ///     .metrics(nimsync_telemetry::Metrics::prometheus().global(false)).build().unwrap();
+    /// let h = t.latency_histogram("ask_seconds", f64::INFINITY, 1);
+    /// h.record(std::time::Duration::from_micros(3));
+    /// assert!(t.render_prometheus().unwrap().contains("ask_seconds_bucket"));
+    /// ```
+    pub fn latency_histogram(
+        &self,
+        name: impl Into<metrics::SharedString>,
+        max_rate: f64,
+        keep_one_in: u64,
+    ) -> LatencyHistogram {
+        let name = name.into();
+        let handle = match self.metrics_state() {
+            Some(m) => m.with_recorder(|| metrics::histogram!(name)),
+            None => metrics::Histogram::noop(),
+        };
+        LatencyHistogram::with_handle(handle, max_rate, keep_one_in)
+    }
+}

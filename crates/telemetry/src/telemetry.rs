@@ -1,0 +1,390 @@
+//! The [`Telemetry`] handle and its builder: which tracer (sampler + exporter) and which metrics
+//! recorder to install, and how a runtime is instrumented.
+//!
+//! ```
+//! use nimsync_telemetry::{Telemetry, Tracing, Metrics};
+//! let telemetry = Telemetry::builder()
+//!     .tracing(Tracing::ratio(0.01))             // parent-based, 1 % of new traces
+//!     .metrics(Metrics::prometheus().global(false))
+//!     .build()
+//!     .unwrap();
+//! assert!(telemetry.render_prometheus().is_some());
+//! ```
+
+use crate::error::BuildError;
+use crate::exporter::{Exporter, SpanSink};
+use crate::meter::{Metrics, MetricsState};
+use crate::trace::{frames, hooks};
+use nimsync_scheduler::Builder;
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_sdk::trace::{
+    IdGenerator, RandomIdGenerator, Sampler, SdkTracer, SdkTracerProvider, SpanData,
+};
+use std::fmt;
+use std::sync::{Arc, RwLock};
+
+/// Tracing configuration: sampler, exporter and automatic spans.
+///
+/// ```
+/// use nimsync_telemetry::{Exporter, Tracing};
+/// let t = Tracing::ratio(0.25).exporter(Exporter::Stdout).task_spans(true);
+/// # let _ = t;
+/// ```
+#[derive(Debug)]
+pub struct Tracing {
+    ratio: f64,
+    parent_based: bool,
+    exporter: Exporter,
+    task_spans: bool,
+    ids: Option<Box<dyn IdGenerator>>,
+}
+
+impl Tracing {
+    /// Samples a fraction `p` (0.0..=1.0) of new traces (`TraceIdRatioBased`); children follow
+    /// their parent's decision (parent-based) unless [`parent_based(false)`](Self::parent_based).
+    /// An out-of-range `p` is reported by `build()`.
+    ///
+    /// ```
+    /// let t = nimsync_telemetry::Tracing::ratio(1.0);
+    /// # let _ = t;
+    /// ```
+    pub fn ratio(p: f64) -> Tracing {
+        Tracing {
+            ratio: p,
+            parent_based: true,
+            exporter: Exporter::InMemory,
+            task_spans: false,
+            ids: None,
+        }
+    }
+
+    /// Whether children follow their parent's sampling decision (default `true`).
+    ///
+    /// ```
+    /// let t = nimsync_telemetry::Tracing::ratio(0.5).parent_based(false);
+    /// # let _ = t;
+    /// ```
+    pub fn parent_based(mut self, on: bool) -> Tracing {
+        self.parent_based = on;
+        self
+    }
+
+    /// Where finished spans go (default [`Exporter::InMemory`]).
+    ///
+    /// ```
+    /// let t = nimsync_telemetry::Tracing::ratio(1.0).exporter(nimsync_telemetry::Exporter::Stdout);
+    /// # let _ = t;
+    /// ```
+    pub fn exporter(mut self, exporter: Exporter) -> Tracing {
+        self.exporter = exporter;
+        self
+    }
+
+    /// Automatic `task` spans, one per task lifetime of an instrumented runtime (default off).
+    ///
+    /// ```
+    /// let t = nimsync_telemetry::Tracing::ratio(0.01).task_spans(true);
+    /// # let _ = t;
+    /// ```
+    pub fn task_spans(mut self, on: bool) -> Tracing {
+        self.task_spans = on;
+        self
+    }
+
+    /// Trace and span ids from `ids` instead of random ones (deterministic tests).
+    ///
+    /// ```
+    /// use opentelemetry_sdk::trace::RandomIdGenerator;
+    /// let t = nimsync_telemetry::Tracing::ratio(1.0).id_generator(RandomIdGenerator::default());
+    /// # let _ = t;
+    /// ```
+    pub fn id_generator(mut self, ids: impl IdGenerator + 'static) -> Tracing {
+        self.ids = Some(Box::new(ids));
+        self
+    }
+}
+
+/// An id generator behind a box (the SDK builder wants a sized type).
+#[derive(Debug)]
+struct BoxedIds(Box<dyn IdGenerator>);
+
+impl IdGenerator for BoxedIds {
+    fn new_trace_id(&self) -> opentelemetry::trace::TraceId {
+        self.0.new_trace_id()
+    }
+    fn new_span_id(&self) -> opentelemetry::trace::SpanId {
+        self.0.new_span_id()
+    }
+}
+
+/// The installed tracer, shared by the hooks and the span helpers.
+pub(crate) struct TracingState {
+    pub(crate) provider: SdkTracerProvider,
+    pub(crate) tracer: SdkTracer,
+    pub(crate) sink: SpanSink,
+    pub(crate) task_spans: bool,
+}
+
+impl fmt::Debug for TracingState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TracingState")
+            .field("task_spans", &self.task_spans)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TracingState {
+    fn new(cfg: Tracing) -> Result<TracingState, BuildError> {
+        if !(0.0..=1.0).contains(&cfg.ratio) {
+            return Err(BuildError::SamplingRatio(cfg.ratio));
+        }
+        let ratio = Sampler::TraceIdRatioBased(cfg.ratio);
+        let sampler = if cfg.parent_based {
+            Sampler::ParentBased(Box::new(ratio))
+        } else {
+            ratio
+        };
+        let (builder, sink) = cfg
+            .exporter
+            .attach(SdkTracerProvider::builder().with_sampler(sampler))?;
+        let builder = match cfg.ids {
+            Some(ids) => builder.with_id_generator(BoxedIds(ids)),
+            None => builder.with_id_generator(RandomIdGenerator::default()),
+        };
+        let provider = builder.build();
+        let tracer = provider.tracer("nimsync");
+        Ok(TracingState {
+            provider,
+            tracer,
+            sink,
+            task_spans: cfg.task_spans,
+        })
+    }
+}
+
+static GLOBAL_TRACING: RwLock<Option<Arc<TracingState>>> = RwLock::new(None);
+
+/// The tracing state installed with [`TelemetryBuilder::install`], if any.
+pub(crate) fn global_tracing() -> Option<Arc<TracingState>> {
+    GLOBAL_TRACING.read().ok()?.clone()
+}
+
+/// Builds a [`Telemetry`]; see [`Telemetry::builder`].
+///
+/// ```
+/// let t = nimsync_telemetry::Telemetry::builder().build().unwrap();
+/// assert!(t.render_prometheus().is_none()); // nothing configured, nothing installed
+/// ```
+#[derive(Debug, Default)]
+#[must_use = "a builder does nothing until `build()` or `install()`"]
+pub struct TelemetryBuilder {
+    tracing: Option<Tracing>,
+    metrics: Option<Metrics>,
+}
+
+impl TelemetryBuilder {
+    /// Enables tracing.
+    ///
+    /// ```
+    /// let b = nimsync_telemetry::Telemetry::builder().tracing(nimsync_telemetry::Tracing::ratio(1.0));
+    /// # let _ = b;
+    /// ```
+    pub fn tracing(mut self, tracing: Tracing) -> TelemetryBuilder {
+        self.tracing = Some(tracing);
+        self
+    }
+
+    /// Enables metrics (Prometheus recorder, sampler thread).
+    ///
+    /// ```
+    /// let b = nimsync_telemetry::Telemetry::builder().metrics(nimsync_telemetry::Metrics::prometheus());
+    /// # let _ = b;
+    /// ```
+    pub fn metrics(mut self, metrics: Metrics) -> TelemetryBuilder {
+        self.metrics = Some(metrics);
+        self
+    }
+
+    /// Builds the handle. The metrics recorder is installed as the process-wide `metrics`
+    /// recorder only if [`Metrics::global`](crate::Metrics::global) says so (the
+    /// default); the span helpers outside instrumented tasks need [`install`](Self::install)
+    /// or [`Telemetry::in_scope`].
+    ///
+    /// ```
+    /// let t = nimsync_telemetry::Telemetry::builder()
+    ///     .tracing(nimsync_telemetry::Tracing::ratio(2.0))
+    ///     .build();
+    /// assert!(t.is_err()); // bad ratio: a clear error
+    /// ```
+    pub fn build(self) -> Result<Telemetry, BuildError> {
+        let tracing = self
+            .tracing
+            .map(TracingState::new)
+            .transpose()?
+            .map(Arc::new);
+        let metrics = self.metrics.map(MetricsState::start).transpose()?;
+        Ok(Telemetry {
+            inner: Arc::new(Inner { tracing, metrics }),
+        })
+    }
+
+    /// Builds the handle and makes its tracer the process default for the span helpers
+    /// outside instrumented tasks (replacing any previous one).
+    ///
+    /// ```
+    /// let t = nimsync_telemetry::Telemetry::builder()
+    ///     .tracing(nimsync_telemetry::Tracing::ratio(1.0))
+    ///     .install()
+    ///     .unwrap();
+    /// nimsync_telemetry::start_span("on the main thread");
+    /// nimsync_telemetry::end_span();
+    /// assert!(t.finished_spans().iter().any(|s| s.name == "on the main thread"));
+    /// t.uninstall();
+    /// ```
+    pub fn install(self) -> Result<Telemetry, BuildError> {
+        let telemetry = self.build()?;
+        if let Ok(mut global) = GLOBAL_TRACING.write() {
+            *global = telemetry.inner.tracing.clone();
+        }
+        Ok(telemetry)
+    }
+}
+
+struct Inner {
+    tracing: Option<Arc<TracingState>>,
+    metrics: Option<MetricsState>,
+}
+
+/// Telemetry for nimsync: a tracer (spans carried across tasks by an
+/// [instrumented](Telemetry::instrument) runtime) and a Prometheus metrics recorder fed by a
+/// sampler thread. Cheap to clone; the sampler stops when the last clone is dropped.
+///
+/// ```
+/// use nimsync_telemetry::{Telemetry, Tracing};
+/// let telemetry = Telemetry::builder().tracing(Tracing::ratio(1.0)).build().unwrap();
+/// let rt = telemetry.instrument(nimsync_scheduler::Runtime::builder().workers(1)).build().unwrap();
+/// rt.block_on(async {
+///     nimsync_scheduler::spawn(async {
+///         nimsync_telemetry::start_span("work");
+///         nimsync_telemetry::end_span();
+///     }).await.unwrap();
+/// });
+/// assert_eq!(telemetry.finished_spans().len(), 1);
+/// ```
+#[derive(Clone)]
+pub struct Telemetry {
+    inner: Arc<Inner>,
+}
+
+impl fmt::Debug for Telemetry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Telemetry")
+            .field("tracing", &self.inner.tracing.is_some())
+            .field("metrics", &self.inner.metrics.is_some())
+            .finish()
+    }
+}
+
+impl Telemetry {
+    /// A builder with nothing enabled.
+    ///
+    /// ```
+    /// let b = nimsync_telemetry::Telemetry::builder();
+    /// # let _ = b;
+    /// ```
+    pub fn builder() -> TelemetryBuilder {
+        TelemetryBuilder::default()
+    }
+
+    /// Adds the task hooks that carry trace context across `spawn` (and run automatic task
+    /// spans) to a runtime builder. Without tracing the builder is returned unchanged, so
+    /// the runtime has no hooks at all.
+    ///
+    /// ```
+    /// let t = nimsync_telemetry::Telemetry::builder().build().unwrap();
+    /// let rt = t.instrument(nimsync_scheduler::Runtime::builder().workers(1)).build().unwrap();
+    /// assert_eq!(rt.block_on(async { 1 }), 1);
+    /// ```
+    pub fn instrument(&self, builder: Builder) -> Builder {
+        match &self.inner.tracing {
+            Some(tracing) => hooks::instrument(builder, tracing.clone()),
+            None => builder,
+        }
+    }
+
+    /// Runs `f` with this telemetry's tracer as the current one on this thread (for code
+    /// outside an instrumented runtime, e.g. a `block_on` root or a plain thread).
+    ///
+    /// ```
+    /// use nimsync_telemetry::{Telemetry, Tracing};
+    /// let t = Telemetry::builder().tracing(Tracing::ratio(1.0)).build().unwrap();
+    /// t.in_scope(|| {
+    ///     nimsync_telemetry::start_span("scoped");
+    ///     nimsync_telemetry::end_span();
+    /// });
+    /// assert_eq!(t.finished_spans().len(), 1);
+    /// ```
+    pub fn in_scope<R>(&self, f: impl FnOnce() -> R) -> R {
+        frames::in_thread_frame(self.inner.tracing.clone(), f)
+    }
+
+    /// Spans finished so far, when the exporter is [`Exporter::InMemory`] (flushed first);
+    /// empty otherwise.
+    ///
+    /// ```
+    /// let t = nimsync_telemetry::Telemetry::builder().build().unwrap();
+    /// assert!(t.finished_spans().is_empty());
+    /// ```
+    pub fn finished_spans(&self) -> Vec<SpanData> {
+        match &self.inner.tracing {
+            Some(tracing) => {
+                let _ = tracing.provider.force_flush();
+                tracing.sink.finished()
+            }
+            None => Vec::new(),
+        }
+    }
+
+    /// Forgets the finished spans kept by the in-memory exporter.
+    ///
+    /// ```
+    /// nimsync_telemetry::Telemetry::builder().build().unwrap().clear_finished_spans();
+    /// ```
+    pub fn clear_finished_spans(&self) {
+        if let Some(tracing) = &self.inner.tracing {
+            tracing.sink.clear();
+        }
+    }
+
+    /// Flushes and shuts the tracer down (ending exporters cleanly); spans started afterwards
+    /// are dropped. Call it off the runtime's worker threads (exporters may block).
+    ///
+    /// ```
+    /// let t = nimsync_telemetry::Telemetry::builder()
+    ///     .tracing(nimsync_telemetry::Tracing::ratio(1.0)).build().unwrap();
+    /// t.shutdown_tracing();
+    /// ```
+    pub fn shutdown_tracing(&self) {
+        if let Some(tracing) = &self.inner.tracing {
+            let _ = tracing.provider.force_flush();
+            let _ = tracing.provider.shutdown();
+        }
+    }
+
+    /// Removes this telemetry's tracer as the process default, if it is the installed one.
+    ///
+    /// ```
+    /// nimsync_telemetry::Telemetry::builder().build().unwrap().uninstall();
+    /// ```
+    pub fn uninstall(&self) {
+        if let (Some(mine), Ok(mut global)) = (&self.inner.tracing, GLOBAL_TRACING.write())
+            && global.as_ref().is_some_and(|g| Arc::ptr_eq(g, mine))
+        {
+            *global = None;
+        }
+    }
+
+    pub(crate) fn metrics_state(&self) -> Option<&MetricsState> {
+        self.inner.metrics.as_ref()
+    }
+}

@@ -1,0 +1,146 @@
+//! The scheduler task hooks that carry trace context across `spawn` with no wrapper future.
+//!
+//! * `on_spawn`: the child starts with the spawner's current context (and, when task spans
+//!   are on, a new `task` span under it), wrapped around the slot value the child inherited.
+//! * `before_poll` / `after_poll`: unwrap the slot and make the task's context current for the
+//!   poll; put it back afterwards (the same `Arc` when nothing changed).
+//! * `on_terminate`: end the automatic task span with the outcome.
+//!
+//! ```
+//! use nimsync_telemetry::{Telemetry, Tracing};
+//! let telemetry = Telemetry::builder().tracing(Tracing::ratio(1.0)).build().unwrap();
+//! let rt = telemetry.instrument(nimsync_scheduler::Runtime::builder().workers(1)).build().unwrap();
+//! rt.block_on(async {
+//!     nimsync_scheduler::spawn(async {
+//!         nimsync_telemetry::start_span("parent");
+//!         let child = nimsync_scheduler::spawn(async { nimsync_telemetry::current_span_context() });
+//!         let seen = child.await.unwrap();
+//!         assert_eq!(seen.trace_id(), nimsync_telemetry::current_span_context().trace_id());
+//!         nimsync_telemetry::end_span();
+//!     })
+//!     .await
+//!     .unwrap();
+//! });
+//! ```
+
+use crate::telemetry::TracingState;
+use crate::trace::frames::{self, TaskTrace, is_empty_context};
+use nimsync_scheduler::{
+    Builder, SpawnInfo, TaskContextValue, TaskInfo, TaskOutcome, set_task_context, task_context,
+};
+use opentelemetry::trace::{Span, Status, TraceContextExt, Tracer};
+use opentelemetry::{Context, KeyValue};
+use std::sync::Arc;
+
+/// Adds the four hooks to `builder`.
+pub(crate) fn instrument(builder: Builder, tracing: Arc<TracingState>) -> Builder {
+    let spawn_state = tracing.clone();
+    builder
+        .on_spawn(move |info| on_spawn(&spawn_state, info))
+        .before_poll(move |task| before_poll(&tracing, task))
+        .after_poll(after_poll)
+        .on_terminate(on_terminate)
+}
+
+fn on_spawn(tracing: &Arc<TracingState>, info: &mut SpawnInfo<'_>) {
+    // The scheduler copied the spawner's slot. Normally that is the unwrapped value (spawns
+    // happen during polls); a spawn from a destructor at termination sees the wrapper.
+    let (inner, parent_trace) = match info.context().cloned() {
+        Some(value) => match value.downcast::<TaskTrace>() {
+            Ok(trace) => (trace.inner.clone(), Some(trace)),
+            Err(value) => (Some(value), None),
+        },
+        None => (None, None),
+    };
+    let parent = match &parent_trace {
+        Some(trace) => trace.current.clone(),
+        None => Context::current(),
+    };
+    let task_span = tracing.task_spans.then(|| {
+        let mut span = tracing.tracer.start_with_context("task", &parent);
+        span.set_attribute(KeyValue::new("nimsync.task.id", info.id().as_u64() as i64));
+        parent.with_span(span)
+    });
+    if task_span.is_none() && is_empty_context(&parent) {
+        if parent_trace.is_some() {
+            info.set_context(inner);
+        }
+        return;
+    }
+    let current = task_span.clone().unwrap_or(parent);
+    info.set_context(Some(Arc::new(TaskTrace {
+        tracing: tracing.clone(),
+        current,
+        open: Vec::new(),
+        task_span,
+        inner,
+    })));
+}
+
+fn before_poll(tracing: &Arc<TracingState>, task: &TaskInfo) {
+    let trace = task_context().and_then(|v| v.downcast::<TaskTrace>().ok());
+    if let Some(trace) = &trace {
+        drop(set_task_context(trace.inner.clone()));
+    }
+    frames::push_task_frame(task.id(), tracing, trace);
+}
+
+fn after_poll(task: &TaskInfo) {
+    if let Some(frame) = frames::pop_task_frame(task.id()) {
+        store(frame);
+    }
+}
+
+/// Puts a task frame back into the task's slot (wrapping what the poll left there).
+fn store(frame: frames::Frame) {
+    let inner_now = task_context();
+    if let Some(original) = &frame.original
+        && !frame.dirty
+        && same_value(&original.inner, &inner_now)
+    {
+        drop(set_task_context(Some(original.clone())));
+        return;
+    }
+    if frame.is_empty() {
+        return; // nothing to carry: leave the slot as the poll left it
+    }
+    let Some(tracing) = frame.tracing else { return };
+    drop(set_task_context(Some(Arc::new(TaskTrace {
+        tracing,
+        current: frame.current,
+        open: frame.open,
+        task_span: frame.task_span,
+        inner: inner_now,
+    }))));
+}
+
+fn same_value(a: &Option<TaskContextValue>, b: &Option<TaskContextValue>) -> bool {
+    match (a, b) {
+        (None, None) => true,
+        (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+        _ => false,
+    }
+}
+
+fn on_terminate(task: &TaskInfo, outcome: TaskOutcome) {
+    // After a panic `after_poll` did not run: the frame is still on this thread.
+    let task_span = match frames::pop_task_frame(task.id()) {
+        Some(frame) => frame.task_span.clone(),
+        None => task_context()
+            .and_then(|v| v.downcast::<TaskTrace>().ok())
+            .and_then(|t| t.task_span.clone()),
+    };
+    if let Some(cx) = task_span {
+        let span = cx.span();
+        let outcome = match outcome {
+            TaskOutcome::Completed => "completed",
+            TaskOutcome::Panicked => "panicked",
+            TaskOutcome::Cancelled => "cancelled",
+        };
+        span.set_attribute(KeyValue::new("nimsync.task.outcome", outcome));
+        if outcome == "panicked" {
+            span.set_status(Status::error("task panicked"));
+        }
+        span.end();
+    }
+}

@@ -1,0 +1,173 @@
+//! The seed's span surface as thin helpers over the SDK: `start_span`, `set_attribute`,
+//! `set_baggage`, `end_span`.
+//!
+//! They act on the innermost frame (see [`frames`](super::frames)): the running task of an
+//! instrumented runtime, or the thread (using the [installed](crate::TelemetryBuilder::install)
+//! telemetry). With no telemetry they do nothing and cost a thread-local look-up.
+//!
+//! ```
+//! use nimsync_telemetry::{Telemetry, Tracing, start_span, end_span, set_attribute};
+//! let telemetry = Telemetry::builder().tracing(Tracing::ratio(1.0)).build().unwrap();
+//! let rt = telemetry.instrument(nimsync_scheduler::Runtime::builder().workers(1)).build().unwrap();
+//! rt.block_on(async {
+//!     nimsync_scheduler::spawn(async {
+//!         start_span("checkout");
+//!         set_attribute("cart.items", 3);
+//!         assert!(end_span());
+//!     }).await.unwrap();
+//! });
+//! assert_eq!(telemetry.finished_spans()[0].name, "checkout");
+//! ```
+
+use crate::telemetry::global_tracing;
+use crate::trace::frames::{self, peek_frame, with_frame};
+use opentelemetry::baggage::BaggageExt;
+use opentelemetry::trace::{Span as _, SpanContext, TraceContextExt, Tracer};
+use opentelemetry::{Context, Key, KeyValue, StringValue, Value};
+use std::borrow::Cow;
+
+/// Starts a span named `name` as a child of the current context and makes it current (for the
+/// rest of the running task, or on this thread), until [`end_span`]. Returns its span context
+/// (invalid when no telemetry is installed; not sampled when the sampler dropped it).
+///
+/// ```
+/// // No telemetry installed on this thread: nothing happens.
+/// let sc = nimsync_telemetry::start_span("idle");
+/// assert!(!sc.is_valid());
+/// assert!(!nimsync_telemetry::end_span());
+/// ```
+pub fn start_span(name: impl Into<Cow<'static, str>>) -> SpanContext {
+    start_span_with_parent_opt(name.into(), None)
+}
+
+/// Starts a span under `parent` (typically a context [extracted](crate::extract) from an
+/// incoming request) instead of the current context, and makes it current until [`end_span`].
+/// The parent's baggage comes along.
+///
+/// ```
+/// use std::collections::HashMap;
+/// use nimsync_telemetry::{Telemetry, Tracing};
+/// let telemetry = Telemetry::builder().tracing(Tracing::ratio(1.0)).build().unwrap();
+/// let mut headers = HashMap::new();
+/// headers.insert("traceparent".to_string(),
+///     "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".to_string());
+/// let remote = nimsync_telemetry::extract(&headers);
+/// let sc = telemetry.in_scope(|| {
+///     let sc = nimsync_telemetry::start_span_with_parent("handle", &remote);
+///     nimsync_telemetry::end_span();
+///     sc
+/// });
+/// assert_eq!(sc.trace_id().to_string(), "4bf92f3577b34da6a3ce929d0e0e4736");
+/// ```
+pub fn start_span_with_parent(name: impl Into<Cow<'static, str>>, parent: &Context) -> SpanContext {
+    start_span_with_parent_opt(name.into(), Some(parent))
+}
+
+fn start_span_with_parent_opt(name: Cow<'static, str>, parent: Option<&Context>) -> SpanContext {
+    with_frame(global_tracing, |frame| {
+        let tracing = frame.tracing.clone()?;
+        let restore = frame.current.clone();
+        let parent = parent.cloned().unwrap_or_else(|| restore.clone());
+        let span = tracing.tracer.start_with_context(name, &parent);
+        let sc = span.span_context().clone();
+        frame.open.push(restore);
+        frame.set_current(parent.with_span(span));
+        Some(sc)
+    })
+    .flatten()
+    .unwrap_or_else(SpanContext::empty_context)
+}
+
+/// Ends the innermost span opened by [`start_span`] in the running task (or on this thread)
+/// and makes its parent current again. Returns `false` when there is no such span.
+///
+/// ```
+/// assert!(!nimsync_telemetry::end_span());
+/// ```
+pub fn end_span() -> bool {
+    let ended = with_frame(
+        || None,
+        |frame| {
+            let restore = frame.open.pop()?;
+            let ended = frame.current.clone();
+            frame.set_current(restore);
+            Some(ended)
+        },
+    )
+    .flatten();
+    match ended {
+        Some(cx) => {
+            cx.span().end();
+            drop(cx);
+            frames::trim_thread_frame();
+            true
+        }
+        None => false,
+    }
+}
+
+/// Sets an attribute on the current span (no-op without one).
+///
+/// ```
+/// nimsync_telemetry::set_attribute("http.route", "/users/:id"); // no span: nothing happens
+/// ```
+pub fn set_attribute(key: impl Into<Key>, value: impl Into<Value>) {
+    current_context()
+        .span()
+        .set_attribute(KeyValue::new(key, value));
+}
+
+/// Adds a baggage entry to the current context: it travels with spawned tasks and with
+/// [`inject`](crate::inject). Returns `false` when there is no telemetry to hold it.
+///
+/// ```
+/// use nimsync_telemetry::{Telemetry, Tracing};
+/// use opentelemetry::baggage::BaggageExt;
+/// let telemetry = Telemetry::builder().tracing(Tracing::ratio(1.0)).build().unwrap();
+/// telemetry.in_scope(|| {
+///     assert!(nimsync_telemetry::set_baggage("tenant", "acme"));
+///     let cx = nimsync_telemetry::current_context();
+///     assert_eq!(cx.baggage().get("tenant").map(|v| v.as_str()), Some("acme"));
+/// });
+/// ```
+pub fn set_baggage(key: impl Into<Key>, value: impl Into<StringValue>) -> bool {
+    with_frame(global_tracing, |frame| {
+        let key = key.into();
+        let mut entries: Vec<KeyValue> = frame
+            .current
+            .baggage()
+            .iter()
+            .filter(|(k, _)| **k != key)
+            .map(|(k, (v, _))| KeyValue::new(k.clone(), v.clone()))
+            .collect();
+        entries.push(KeyValue::new(key.clone(), value.into()));
+        let cx = BaggageExt::with_baggage(&frame.current, entries);
+        // Over the size limits the SDK drops the entry; report it.
+        if cx.baggage().get(&key).is_none() {
+            return false;
+        }
+        frame.set_current(cx);
+        true
+    })
+    .unwrap_or(false)
+}
+
+/// The current context: the running task's (instrumented runtime), this thread's, or
+/// OpenTelemetry's own current context.
+///
+/// ```
+/// use opentelemetry::trace::TraceContextExt;
+/// assert!(!nimsync_telemetry::current_context().has_active_span());
+/// ```
+pub fn current_context() -> Context {
+    peek_frame(|f| f.current.clone()).unwrap_or_else(Context::current)
+}
+
+/// The span context of the current span (invalid when there is none).
+///
+/// ```
+/// assert!(!nimsync_telemetry::current_span_context().is_valid());
+/// ```
+pub fn current_span_context() -> SpanContext {
+    current_context().span().span_context().clone()
+}

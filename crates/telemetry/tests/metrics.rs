@@ -1,0 +1,281 @@
+//! Quantile accuracy against exact values, Prometheus text parsed back (names, labels,
+//! histogram buckets, no summaries), runtime/channel sources, adaptive sampling, and the
+//! loopback HTTP endpoint.
+
+use nimsync_telemetry::{ChannelSample, LatencyHistogram, Metrics, Telemetry};
+use std::collections::HashMap;
+use std::time::Duration;
+
+fn metrics_only() -> Telemetry {
+    Telemetry::builder()
+        .metrics(Metrics::prometheus().global(false))
+        .build()
+        .unwrap()
+}
+
+/// Exact quantile by the nearest-rank definition.
+fn exact(sorted: &[u64], q: f64) -> u64 {
+    let rank = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
+    sorted[rank - 1]
+}
+
+#[test]
+fn quantiles_match_exact_values() {
+    // Uniform 1..=1000 µs, recorded in a scrambled order.
+    let h = LatencyHistogram::new("uniform_seconds");
+    let mut values: Vec<u64> = (1..=1000).collect();
+    for i in 0..values.len() {
+        let j = (i * 7919) % values.len();
+        values.swap(i, j);
+    }
+    for v in &values {
+        h.record(Duration::from_micros(*v));
+    }
+    values.sort_unstable();
+    let q = h.quantiles();
+    assert_eq!(q.count, 1000);
+    for (got, p) in [(q.p50, 0.5), (q.p95, 0.95), (q.p99, 0.99), (q.p999, 0.999)] {
+        let want = exact(&values, p) as f64;
+        let got = got.as_nanos() as f64 / 1000.0;
+        assert!(
+            (got - want).abs() <= want * 0.001 + 1e-9,
+            "P{p}: {got} vs exact {want}"
+        );
+    }
+    let max = q.max.as_nanos() as f64;
+    assert!((max - 1e6).abs() <= 1e3, "max {max} ns");
+
+    // A skewed distribution: 990 fast, 10 slow.
+    let h = LatencyHistogram::new("skewed_seconds");
+    let mut values = Vec::new();
+    for i in 0..1000u64 {
+        let v = if i % 100 == 0 {
+            50_000 + i
+        } else {
+            100 + i % 17
+        };
+        values.push(v);
+        h.record(Duration::from_nanos(v));
+    }
+    values.sort_unstable();
+    for p in [0.5, 0.95, 0.99, 0.999] {
+        let want = exact(&values, p) as f64;
+        let got = h.quantile(p).as_nanos() as f64;
+        assert!(
+            (got - want).abs() <= want * 0.001 + 1.0,
+            "P{p}: {got} vs exact {want}"
+        );
+    }
+}
+
+#[test]
+fn adaptive_sampling_keeps_counts_right() {
+    let h = LatencyHistogram::sampled("hot_seconds", 1.0, 8);
+    let total = 40_000u64;
+    for i in 0..total {
+        h.record(Duration::from_nanos(100 + i % 10));
+    }
+    assert_eq!(h.stride(), 8, "far above 1 record/s: sampling is on");
+    let count = h.quantiles().count;
+    assert!(
+        count.abs_diff(total) <= 8 * 2,
+        "weighted count {count} vs {total}"
+    );
+}
+
+/// One sample line: metric name, labels, value.
+type Sample = (String, HashMap<String, String>, f64);
+
+/// Parses the text exposition into (name, labels) -> value, checking every line's shape.
+fn parse(text: &str) -> (HashMap<String, String>, Vec<Sample>) {
+    let mut types = HashMap::new();
+    let mut samples = Vec::new();
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        if let Some(rest) = line.strip_prefix("# TYPE ") {
+            let (name, kind) = rest.split_once(' ').unwrap();
+            types.insert(name.to_string(), kind.to_string());
+            continue;
+        }
+        if line.starts_with('#') {
+            continue;
+        }
+        let (series, value) = line.rsplit_once(' ').unwrap();
+        let value: f64 = value
+            .parse()
+            .unwrap_or_else(|_| panic!("bad value in {line}"));
+        let (name, labels) = match series.split_once('{') {
+            Some((name, rest)) => {
+                let body = rest.strip_suffix('}').unwrap();
+                let labels = body
+                    .split(',')
+                    .filter(|kv| !kv.is_empty())
+                    .map(|kv| {
+                        let (k, v) = kv.split_once('=').unwrap();
+                        (k.to_string(), v.trim_matches('"').to_string())
+                    })
+                    .collect();
+                (name.to_string(), labels)
+            }
+            None => (series.to_string(), HashMap::new()),
+        };
+        assert!(
+            name.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':'),
+            "bad metric name {name}"
+        );
+        samples.push((name, labels, value));
+    }
+    (types, samples)
+}
+
+#[test]
+fn prometheus_text_has_histograms_with_buckets_and_labelled_sources() {
+    let t = metrics_only();
+    let h = t.latency_histogram("request_seconds", f64::INFINITY, 1);
+    for us in 1..=1000u64 {
+        h.record(Duration::from_micros(us));
+    }
+    let rt = nimsync_scheduler::Runtime::builder()
+        .workers(2)
+        .build()
+        .unwrap();
+    rt.block_on(async { nimsync_scheduler::spawn(async {}).await.unwrap() });
+    t.watch_runtime("main", rt.handle().clone());
+    let (tx, rx) = nimsync_core_channels::mpmc::<u32>(8);
+    let probe = tx.clone();
+    t.watch_channel("jobs", move || ChannelSample {
+        stats: probe.stats(),
+        len: probe.len(),
+    });
+    for i in 0..5 {
+        tx.try_send(i).unwrap();
+    }
+    rx.try_recv().unwrap();
+    t.publish_now();
+
+    let text = t.render_prometheus().unwrap();
+    let (types, samples) = parse(&text);
+    assert_eq!(
+        types.get("request_seconds").map(String::as_str),
+        Some("histogram")
+    );
+    assert!(!text.contains("quantile="), "no summaries:\n{text}");
+
+    let buckets: Vec<(f64, f64)> = samples
+        .iter()
+        .filter(|(n, _, _)| n == "request_seconds_bucket")
+        .map(|(_, l, v)| {
+            let le = &l["le"];
+            (
+                if le == "+Inf" {
+                    f64::INFINITY
+                } else {
+                    le.parse().unwrap()
+                },
+                *v,
+            )
+        })
+        .collect();
+    assert_eq!(buckets.len(), nimsync_telemetry::DEFAULT_BUCKETS.len() + 1);
+    assert!(
+        buckets
+            .windows(2)
+            .all(|w| w[0].0 < w[1].0 && w[0].1 <= w[1].1)
+    );
+    let count = |name: &str| samples.iter().find(|(n, _, _)| n == name).map(|s| s.2);
+    assert_eq!(buckets.last().unwrap().1, 1000.0);
+    assert_eq!(count("request_seconds_count"), Some(1000.0));
+    // 1..=1000 µs: 1 µs bucket holds 1, 5 µs holds 5, 10 µs 10, 50 µs 50, 100 µs 100, 500 µs 500.
+    for (le, want) in [
+        (0.000_001, 1.0),
+        (0.000_01, 10.0),
+        (0.000_1, 100.0),
+        (0.000_5, 500.0),
+    ] {
+        let got = buckets
+            .iter()
+            .find(|b| (b.0 - le).abs() < le * 1e-9)
+            .unwrap()
+            .1;
+        assert_eq!(got, want, "bucket le={le}");
+    }
+
+    let labelled = |name: &str, key: &str, value: &str| {
+        samples
+            .iter()
+            .filter(|(n, l, _)| n == name && l.get(key).map(String::as_str) == Some(value))
+            .map(|s| s.2)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        labelled("nimsync_channel_sent_total", "channel", "jobs"),
+        [5.0]
+    );
+    assert_eq!(
+        labelled("nimsync_channel_received_total", "channel", "jobs"),
+        [1.0]
+    );
+    assert_eq!(labelled("nimsync_channel_len", "channel", "jobs"), [4.0]);
+    assert_eq!(
+        labelled("nimsync_runtime_workers", "runtime", "main"),
+        [2.0]
+    );
+    let polls = labelled("nimsync_runtime_worker_polls_total", "runtime", "main");
+    assert_eq!(polls.len(), 2, "one series per worker");
+    assert!(polls.iter().sum::<f64>() >= 1.0);
+    assert!(
+        samples
+            .iter()
+            .any(|(n, l, _)| n == "nimsync_runtime_worker_parks_total"
+                && l.get("worker").map(String::as_str) == Some("1"))
+    );
+}
+
+#[test]
+fn bad_metrics_config_is_an_error() {
+    let b = |m: Metrics| {
+        Telemetry::builder()
+            .metrics(m.global(false))
+            .build()
+            .map(|_| ())
+    };
+    assert!(b(Metrics::prometheus().interval(Duration::ZERO)).is_err());
+    assert!(b(Metrics::prometheus().buckets(&[])).is_err());
+    assert!(b(Metrics::prometheus().buckets(&[1.0, 0.5])).is_err());
+    assert!(b(Metrics::prometheus().buckets(&[1.0, f64::NAN])).is_err());
+}
+
+#[cfg(feature = "http")]
+#[test]
+fn serves_the_exposition_on_loopback() {
+    use std::io::{Read, Write};
+    let t = Telemetry::builder()
+        .metrics(
+            Metrics::prometheus()
+                .global(false)
+                .serve_prometheus("127.0.0.1:0".parse().unwrap()),
+        )
+        .build()
+        .unwrap();
+    let addr = t.prometheus_addr().unwrap();
+    assert!(addr.ip().is_loopback());
+    assert_ne!(addr.port(), 0);
+    t.watch(|| metrics::gauge!("served_gauge").set(7.0));
+    t.publish_now();
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    stream
+        .write_all(b"GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut body = String::new();
+    stream.read_to_string(&mut body).unwrap();
+    assert!(body.starts_with("HTTP/1.1 200"), "{body}");
+    assert!(body.contains("served_gauge 7"), "{body}");
+}
+
+#[test]
+fn default_address_is_loopback() {
+    assert!(Metrics::DEFAULT_ADDR.ip().is_loopback());
+}

@@ -113,19 +113,20 @@ impl BenchArgs {
     }
 }
 
+/// The two paths xtask needs from `cargo metadata`.
 #[derive(Deserialize)]
-struct Metadata {
-    workspace_root: PathBuf,
-    target_directory: PathBuf,
+pub(crate) struct Metadata {
+    pub(crate) workspace_root: PathBuf,
+    pub(crate) target_directory: PathBuf,
 }
 
-fn cargo() -> String {
+pub(crate) fn cargo() -> String {
     std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
 }
 
 /// Asks cargo where the workspace and its target directory are (this respects
 /// `CARGO_TARGET_DIR` and cargo config).
-fn metadata() -> Result<Metadata, String> {
+pub(crate) fn metadata() -> Result<Metadata, String> {
     let out = Command::new(cargo())
         .args([
             "metadata",

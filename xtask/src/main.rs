@@ -2,13 +2,18 @@
 //!
 //! ```text
 //! cargo xtask bench [--quick] [--reps N] [--baseline FILE [--threshold PCT] [--fail-on-regression]] [FILTER...]
+//! cargo xtask apocalypse [--quick] [--duration DUR] [--seed N] [--only SCENARIO]...
 //! ```
 //!
 //! `bench` builds and runs the `nimsync-benches` crate in release mode (it shows a progress bar
 //! on a terminal), prints every workload with nimsync and each peer side by side plus the
 //! nimsync / best-peer ratio, and writes the report to `docs/bench/latest.md`,
 //! `docs/bench/latest.json` and one SVG chart per workload group (`docs/bench/<group>.svg`).
+//!
+//! `apocalypse` builds and runs the `nimsync-apocalypse` suite in release mode (swarm, chaos,
+//! pressure, leak proof, endurance) and writes its report to `target/apocalypse/`.
 
+mod apocalypse;
 mod baseline;
 mod bench;
 mod meta;
@@ -32,13 +37,19 @@ commands:
         --threshold PCT        allowed slowdown in percent (default 10)
         --fail-on-regression   exit 1 when a regression is found (default: only report it)
         FILTER                 run only workloads whose \"group/name\" contains FILTER
-                               (e.g. channels, spsc)";
+                               (e.g. channels, spsc)
+  apocalypse [--quick] [--duration DUR] [--seed N] [--workers N] [--pressure-mb N] [--only NAME]...
+        the stress suite: swarm, chaos, pressure, leak, endurance (pass/fail per check),
+        report in target/apocalypse/ (report.md, report.json, latency.svg, memory.svg)
+        --quick                CI size, <= 60 s; --duration 24h for a soak run";
 
 /// A parsed command line.
 #[derive(Debug, PartialEq)]
 enum Command {
     Help,
     Bench(bench::BenchArgs),
+    /// Arguments are passed through to the suite, which validates them.
+    Apocalypse(Vec<String>),
 }
 
 fn parse(args: &[String]) -> Result<Command, String> {
@@ -49,6 +60,7 @@ fn parse(args: &[String]) -> Result<Command, String> {
         "-h" | "--help" | "help" => Ok(Command::Help),
         "bench" if rest.iter().any(|a| a == "-h" || a == "--help") => Ok(Command::Help),
         "bench" => bench::BenchArgs::parse(rest).map(Command::Bench),
+        "apocalypse" => Ok(Command::Apocalypse(rest.to_vec())),
         other => Err(format!("unknown command {other:?}")),
     }
 }
@@ -72,6 +84,7 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+        Ok(Command::Apocalypse(a)) => apocalypse::run(&a),
         Err(e) => {
             eprintln!("error: {e}\n\n{USAGE}");
             ExitCode::from(2)
@@ -165,5 +178,18 @@ mod tests {
         assert!(p(&["bench", "--reps", "x"]).is_err());
         assert!(p(&["bench", "--reps", "0"]).is_err());
         assert_eq!(p(&["--help"]), Ok(Command::Help));
+    }
+
+    #[test]
+    fn passes_apocalypse_arguments_through() {
+        assert_eq!(
+            p(&["apocalypse", "--quick", "--only", "swarm"]),
+            Ok(Command::Apocalypse(vec![
+                "--quick".into(),
+                "--only".into(),
+                "swarm".into()
+            ]))
+        );
+        assert_eq!(p(&["apocalypse"]), Ok(Command::Apocalypse(vec![])));
     }
 }

@@ -198,7 +198,7 @@ pub fn mem_total(meminfo: &str) -> Option<String> {
     Some(format!("{:.1} GiB", kib / (1024.0 * 1024.0)))
 }
 
-/// "PRETTY_NAME, Linux <kernel>" from /etc/os-release text and the kernel release.
+/// `"PRETTY_NAME, Linux KERNEL"` from /etc/os-release text and the kernel release.
 pub fn os_name(os_release: &str, kernel: &str) -> String {
     let pretty = os_release.lines().find_map(|l| {
         let v = l.strip_prefix("PRETTY_NAME=")?;

@@ -76,7 +76,7 @@ impl BlockingPool {
         let (runnable, task) = spawn_detached_cell(BlockingFn(Some(f)), cancel_runnable);
         let waker = runnable.waker();
         handle.inner.shared.blocking.push(handle, runnable);
-        JoinHandle::new(task, waker)
+        JoinHandle::new(task, Some(waker))
     }
 
     fn push(&self, handle: &Handle, r: Runnable) {

@@ -26,13 +26,15 @@ use std::task::{Context, Poll, Waker};
 /// ```
 pub struct JoinHandle<T> {
     task: Option<async_task::Task<Result<T, JoinError>, TaskMeta>>,
-    waker: Waker,
+    /// How `abort` wakes the task when its runtime registry cannot (blocking-pool cells);
+    /// runtime tasks keep no waker here: `abort` wakes them through their registry slot.
+    waker: Option<Waker>,
 }
 
 impl<T> JoinHandle<T> {
     pub(crate) fn new(
         task: async_task::Task<Result<T, JoinError>, TaskMeta>,
-        waker: Waker,
+        waker: Option<Waker>,
     ) -> Self {
         JoinHandle {
             task: Some(task),
@@ -59,11 +61,15 @@ impl<T> JoinHandle<T> {
     /// });
     /// ```
     pub fn abort(&self) {
-        self.task()
-            .metadata()
-            .aborted
-            .store(true, Ordering::Release);
-        self.waker.wake_by_ref();
+        let meta = self.task().metadata();
+        meta.aborted.store(true, Ordering::Release);
+        match (&self.waker, &meta.shard) {
+            (Some(w), _) => w.wake_by_ref(),
+            // Wake it through its registry slot (a finished task's slot may have been reused:
+            // the other task then gets a spurious wake-up, which is harmless).
+            (None, Some(shard)) => shard.wake_slot(meta.key),
+            (None, None) => {}
+        }
     }
 
     /// Whether the task has finished (completed, panicked or been cancelled).

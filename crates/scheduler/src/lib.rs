@@ -134,7 +134,15 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    Handle::current().spawn(fut)
+    // Fast path on a worker: spawn into its own shard, no `Handle` clone.
+    let mut fut = Some(fut);
+    let local = context::with_worker(|w| {
+        w.map(|w| task::spawn_on_shard(&w.shard, fut.take().expect("future")))
+    });
+    match local {
+        Some(handle) => handle,
+        None => Handle::current().spawn(fut.take().expect("future")),
+    }
 }
 
 /// Runs a blocking closure on the blocking pool of the current (or global) runtime. The pool
@@ -169,5 +177,5 @@ pub fn advance(dur: std::time::Duration) -> bool {
 pub mod loom_support {
     pub use crate::park::Parker;
     pub use crate::queue::idle::Idle;
-    pub use crate::queue::lifo::{LifoNext, LifoSlot};
+    pub use crate::queue::lifo::{LifoCell, LifoNext, LifoSlot};
 }

@@ -5,7 +5,7 @@ use crate::builder::{BuildError, Builder, Config};
 use crate::context;
 use crate::hooks::Hooks;
 use crate::join::JoinHandle;
-use crate::metrics::{RuntimeMetrics, WorkerMetrics};
+use crate::metrics::RuntimeMetrics;
 use crate::park::Parker;
 use crate::placement::victim_groups;
 use crate::queue::idle::Idle;
@@ -16,7 +16,6 @@ use crate::timer::clock::Clock;
 use crate::timer::wheel::Wheel;
 use crate::worker::{Core, WorkerCtx, run_worker};
 use crossbeam_deque::{Injector, Worker};
-use crossbeam_utils::CachePadded;
 use std::cell::Cell;
 use std::fmt;
 use std::future::Future;
@@ -84,15 +83,16 @@ impl Handle {
         F::Output: Send + 'static,
     {
         let shared_ptr = Arc::as_ptr(&self.inner.shared);
+        let mut fut = Some(fut);
         let local = context::with_worker(|w| match w {
             Some(w) if std::ptr::eq(Arc::as_ptr(&w.handle.inner.shared), shared_ptr) => {
-                Some(w.shard.clone())
+                Some(spawn_on_shard(&w.shard, fut.take().expect("future")))
             }
             _ => None,
         });
         match local {
-            Some(shard) => spawn_on_shard(&shard, fut),
-            None => spawn_on_shard(self.remote_shard(), fut),
+            Some(handle) => handle,
+            None => spawn_on_shard(self.remote_shard(), fut.take().expect("future")),
         }
     }
 
@@ -220,12 +220,8 @@ impl Runtime {
         let workers: Box<[WorkerShared]> = locals
             .iter()
             .enumerate()
-            .map(|(i, w)| WorkerShared {
-                stealer: w.stealer(),
-                parker: Arc::new(Parker::new()),
-                metrics: CachePadded::new(WorkerMetrics::default()),
-                next_timer: CachePadded::new(AtomicU64::new(u64::MAX)),
-                victim_groups: victim_groups(cfg.placement.as_ref(), i, n),
+            .map(|(i, w)| {
+                WorkerShared::new(w.stealer(), victim_groups(cfg.placement.as_ref(), i, n))
             })
             .collect();
         let mut cores: Vec<Box<Core>> = locals
@@ -247,6 +243,8 @@ impl Runtime {
             block_on_active: AtomicUsize::new(0),
             ct_core: Mutex::new(None),
             current_thread,
+            watchers: AtomicUsize::new(0),
+            watchdog_waking: AtomicBool::new(false),
         });
         let shards = (0..n + REMOTE_SHARDS)
             .map(|_| Arc::new(TaskShard::new(shared.clone())))
@@ -539,7 +537,7 @@ impl Runtime {
         // The current-thread core, if no block_on holds it.
         let core = lock(&shared.ct_core).take();
         if let Some(core) = core {
-            core.drain();
+            core.drain(&shared);
         }
         // Cancel every task still alive, wherever it waits.
         for shard in self.handle.inner.shards.iter() {
@@ -550,6 +548,9 @@ impl Runtime {
         shared.drain_injector();
         let timers = lock(&shared.remote_timers).drain();
         drop(timers);
+        for w in shared.workers.iter() {
+            drop(w.drain_timers());
+        }
         shared.blocking.shutdown_join(deadline);
         shared.drain_injector();
     }

@@ -12,6 +12,7 @@ use crate::hooks::Hooks;
 use crate::metrics::WorkerMetrics;
 use crate::park::Parker;
 use crate::queue::idle::Idle;
+use crate::queue::lifo::LifoCell;
 use crate::sync::std_lock as lock;
 use crate::task::{TaskMeta, cancel_runnable};
 use crate::timer::clock::Clock;
@@ -33,10 +34,71 @@ pub(crate) struct WorkerShared {
     pub(crate) stealer: Stealer<Runnable>,
     pub(crate) parker: Arc<Parker>,
     pub(crate) metrics: CachePadded<WorkerMetrics>,
-    /// The worker's next timer tick (published before parking; `u64::MAX` if none).
+    /// The LIFO slot (pushed and taken by the owner; stolen only from a stuck owner).
+    pub(crate) lifo: CachePadded<LifoCell<Runnable>>,
+    /// The worker's timer wheel. The owner inserts and fires; another worker fires it only
+    /// when it is overdue (the owner is stuck in a long poll). Held only briefly.
+    pub(crate) wheel: CachePadded<Mutex<Wheel<Arc<TimerEntry>>>>,
+    /// Lower bound of the wheel's next deadline tick (`u64::MAX` if empty), kept up to date
+    /// under the wheel lock, read without it.
     pub(crate) next_timer: CachePadded<AtomicU64>,
     /// Other workers ordered for stealing: groups of equal distance, nearest first.
     pub(crate) victim_groups: Vec<Vec<usize>>,
+}
+
+impl WorkerShared {
+    pub(crate) fn new(stealer: Stealer<Runnable>, victim_groups: Vec<Vec<usize>>) -> Self {
+        WorkerShared {
+            stealer,
+            parker: Arc::new(Parker::new()),
+            metrics: CachePadded::new(WorkerMetrics::default()),
+            lifo: CachePadded::new(LifoCell::new()),
+            wheel: CachePadded::new(Mutex::new(Wheel::new())),
+            next_timer: CachePadded::new(AtomicU64::new(u64::MAX)),
+            victim_groups,
+        }
+    }
+
+    /// Inserts a timer; gives it back when it is already due.
+    pub(crate) fn insert_timer(
+        &self,
+        when: u64,
+        entry: Arc<TimerEntry>,
+    ) -> Result<(), Arc<TimerEntry>> {
+        let mut wheel = lock(&self.wheel);
+        wheel.insert(when, entry)?;
+        prune_if_needed(&mut wheel);
+        self.next_timer
+            .store(wheel.next_deadline(), Ordering::Release);
+        Ok(())
+    }
+
+    /// Moves the due timers to `fired` (to be fired by the caller, outside the lock). With
+    /// `helping` (another worker's wheel) it only `try_lock`s: the owner may be at it.
+    pub(crate) fn poll_timers(&self, now: u64, fired: &mut Vec<Arc<TimerEntry>>, helping: bool) {
+        if self.next_timer.load(Ordering::Acquire) > now {
+            return;
+        }
+        let mut wheel = if helping {
+            match self.wheel.try_lock() {
+                Ok(w) => w,
+                Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
+                Err(std::sync::TryLockError::WouldBlock) => return,
+            }
+        } else {
+            lock(&self.wheel)
+        };
+        wheel.poll(now, fired);
+        self.next_timer
+            .store(wheel.next_deadline(), Ordering::Release);
+    }
+
+    /// Removes every timer (shutdown).
+    pub(crate) fn drain_timers(&self) -> Vec<Arc<TimerEntry>> {
+        let mut wheel = lock(&self.wheel);
+        self.next_timer.store(u64::MAX, Ordering::Release);
+        wheel.drain()
+    }
 }
 
 /// State shared by every thread of a runtime.
@@ -57,6 +119,10 @@ pub(crate) struct Shared {
     /// The current-thread flavour's single core, taken by `block_on` while it runs.
     pub(crate) ct_core: Mutex<Option<Box<Core>>>,
     pub(crate) current_thread: bool,
+    /// Workers parked with the watchdog timeout (see `worker.rs`).
+    pub(crate) watchers: AtomicUsize,
+    /// A worker was woken to become a watcher and has not parked yet.
+    pub(crate) watchdog_waking: AtomicBool,
 }
 
 /// A shard of the task registry: the wakers of the live tasks spawned through it, so shutdown
@@ -129,6 +195,17 @@ impl TaskShard {
         drop(waker);
     }
 
+    /// Wakes the task registered in slot `key`, if any (`JoinHandle::abort`).
+    pub(crate) fn wake_slot(&self, key: usize) {
+        let waker = {
+            let reg = lock(&self.registry);
+            reg.slots.get(key).and_then(|w| w.clone())
+        };
+        if let Some(w) = waker {
+            w.wake();
+        }
+    }
+
     /// Closes the shard and returns the wakers of every live task.
     pub(crate) fn close(&self) -> Vec<Waker> {
         let mut reg = lock(&self.registry);
@@ -140,24 +217,37 @@ impl TaskShard {
     }
 }
 
+/// The schedule function of every runtime task.
+///
+/// It captures nothing: the runtime comes from the task's metadata. On one of that runtime's
+/// workers (the hot path) the worker's own `Handle` keeps the runtime alive while `r` is
+/// handed over; elsewhere we hold a clone of `Arc<Shared>` across the call, since once `r`
+/// is queued another thread may run and free the task (and its metadata) at any moment.
+pub(crate) fn schedule_task(r: Runnable, info: async_task::ScheduleInfo) {
+    let Some(shard) = r.metadata().shard.as_ref() else {
+        // Not a runtime task (never happens: blocking cells have their own function).
+        return;
+    };
+    let shared_ptr = Arc::as_ptr(&shard.shared);
+    let r = context::with_worker(|w| match w {
+        Some(w) if std::ptr::eq(Arc::as_ptr(&w.handle.inner.shared), shared_ptr) => {
+            w.schedule_local(r, info.woken_while_running);
+            None
+        }
+        _ => Some(r),
+    });
+    if let Some(r) = r {
+        let shared = match r.metadata().shard.as_ref() {
+            Some(s) => s.shared.clone(),
+            None => return,
+        };
+        shared.schedule_remote(r);
+    }
+}
+
 impl Shared {
     pub(crate) fn is_shutdown(&self) -> bool {
         self.shutdown.load(Ordering::Acquire)
-    }
-
-    /// The schedule function of every worker task.
-    pub(crate) fn schedule(&self, shard: &Arc<TaskShard>, r: Runnable, yielded: bool) {
-        let r = context::with_worker(|w| match w {
-            Some(w) if std::ptr::eq(Arc::as_ptr(&w.handle.inner.shared), self) => {
-                w.schedule_local(r, yielded);
-                None
-            }
-            _ => Some(r),
-        });
-        if let Some(r) = r {
-            let _ = shard;
-            self.schedule_remote(r);
-        }
     }
 
     /// Schedules from outside the runtime's workers: the global injector.
@@ -181,6 +271,36 @@ impl Shared {
     pub(crate) fn notify_parked(&self) {
         if let Some(i) = self.idle.notify_parked() {
             self.workers[i].parker.unpark();
+        }
+    }
+
+    /// [`notify_parked`](Self::notify_parked) for a worker that just pushed to its *own* queue.
+    ///
+    /// That worker runs the task itself before it parks, so waking another worker only buys
+    /// parallelism, never liveness: a relaxed look at the idle word (no fence) skips the
+    /// notification when nobody sleeps or somebody already searches. (A stale read can at worst
+    /// leave the task to its worker, or to the watchdog, see `worker.rs`.)
+    pub(crate) fn notify_parked_local(&self) {
+        if self.workers.len() > 1 && self.idle.may_need_notify() {
+            self.notify_parked();
+        }
+    }
+
+    /// A task just entered a LIFO slot: if no idle worker watches (parks with the watchdog
+    /// timeout) while some are parked, wake one so that it does; it re-parks as a watcher
+    /// because this worker is busy. Two relaxed loads when a watcher exists or nobody sleeps.
+    pub(crate) fn ensure_watchdog(&self) {
+        if self.workers.len() > 1
+            && self.watchers.load(Ordering::Relaxed) == 0
+            && self.idle.num_parked_relaxed() > 0
+            && !self.watchdog_waking.swap(true, Ordering::AcqRel)
+        {
+            // `watchdog_waking` stays set until some worker parks again, so a burst of LIFO
+            // pushes wakes one worker only.
+            match self.idle.unpark_any() {
+                Some(i) => self.workers[i].parker.unpark(),
+                None => self.watchdog_waking.store(false, Ordering::Release),
+            }
         }
     }
 

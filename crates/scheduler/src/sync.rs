@@ -7,12 +7,12 @@
 //! rest of the runtime uses `std` directly: it is exercised by ordinary multi-threaded tests.
 
 #[cfg(not(nimsync_loom))]
-pub(crate) use std::sync::atomic::{AtomicUsize, Ordering, fence};
+pub(crate) use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering, fence};
 #[cfg(not(nimsync_loom))]
 pub(crate) use std::sync::{Condvar, Mutex, MutexGuard};
 
 #[cfg(nimsync_loom)]
-pub(crate) use loom::sync::atomic::{AtomicUsize, Ordering, fence};
+pub(crate) use loom::sync::atomic::{AtomicPtr, AtomicUsize, Ordering, fence};
 #[cfg(nimsync_loom)]
 pub(crate) use loom::sync::{Condvar, Mutex, MutexGuard};
 

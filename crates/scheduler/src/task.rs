@@ -85,6 +85,11 @@ pub(crate) struct TaskMeta {
     pub(crate) id: TaskId,
     /// Set by `JoinHandle::abort`; checked by whoever runs the task.
     pub(crate) aborted: AtomicBool,
+    /// The registry shard of a runtime task (`None` for blocking-pool cells): the schedule
+    /// function finds its runtime through it, and `abort` the task's waker.
+    pub(crate) shard: Option<Arc<TaskShard>>,
+    /// The task's slot in that shard's registry (`usize::MAX`: none).
+    pub(crate) key: usize,
 }
 
 pin_project! {
@@ -201,22 +206,22 @@ where
         ctx,
         done: false,
     };
-    let sched = shard.clone();
+    // The schedule function captures nothing (it finds the runtime through the metadata), so
+    // async-task takes no extra reference around each schedule call.
     let (runnable, task) = async_task::Builder::new()
         .metadata(TaskMeta {
             id,
             aborted: AtomicBool::new(false),
+            shard: Some(shard.clone()),
+            key: key.unwrap_or(usize::MAX),
         })
         .spawn(
             move |_| wrapper,
-            async_task::WithInfo(move |r: Runnable, info: async_task::ScheduleInfo| {
-                sched.shared.schedule(&sched, r, info.woken_while_running)
-            }),
+            async_task::WithInfo(crate::shared::schedule_task),
         );
-    let waker = runnable.waker();
     match key {
         Some(k) => {
-            reg.fill(k, waker.clone());
+            reg.fill(k, runnable.waker());
             drop(reg);
             runnable.schedule();
         }
@@ -226,7 +231,7 @@ where
             run_runnable(runnable, true);
         }
     }
-    JoinHandle::new(task, waker)
+    JoinHandle::new(task, None)
 }
 
 /// Spawns a task that is not scheduled on the workers (blocking pool): no registry, no hooks.
@@ -255,6 +260,8 @@ where
         .metadata(TaskMeta {
             id,
             aborted: AtomicBool::new(false),
+            shard: None,
+            key: usize::MAX,
         })
         .spawn(move |_| wrapper, schedule)
 }

@@ -1,4 +1,5 @@
-//! The worker: its run loop, local queue + LIFO slot, stealing, timers and parking.
+//! The worker: its run loop, local queue + LIFO slot, stealing, timers, parking and the
+//! watchdog.
 //!
 //! One tick = one task taken from a queue (plus at most `max_lifo_polls` follow-ups from the
 //! LIFO slot). Where a worker looks for its next task:
@@ -8,27 +9,51 @@
 //! 2. its local FIFO queue (a `crossbeam_deque::Worker`, capped: on overflow half of it moves
 //!    to the injector);
 //! 3. the injector (taking a batch proportional to its length);
-//! 4. due timers;
+//! 4. due timers (its own wheel, the remote wheel, and any other worker's wheel that is
+//!    overdue — see the watchdog below);
 //! 5. stealing, if it may search (at most half the workers search at once): the last
 //!    successful victim first, then victims grouped by the placement's distance, nearest
 //!    group first, random start within a group; a thief takes up to half the victim's queue;
 //! 6. a bounded spin with exponential backoff then `yield` (crossbeam's `Backoff`), re-checking;
 //! 7. park, with a timeout at its next timer, following the idle protocol of `queue::idle`.
+//!
+//! **Watchdog.** A worker stuck in one long poll services neither its LIFO slot nor its timer
+//! wheel. So while some worker is busy, an idle worker parks with a timeout of at most
+//! [`WATCHDOG_PERIOD`] (one worker is woken into that role when a task enters a LIFO slot
+//! and no worker watches); each time it wakes it fires any other worker's timers that are a
+//! tick overdue (wheels are behind a per-worker mutex the owner holds only briefly), and
+//! steals the task in a busy worker's LIFO slot when that worker has not started a new poll
+//! for [`STUCK_AFTER`]. A busy worker that is making progress never has its slot stolen, so
+//! message passing keeps its locality; an idle runtime (every worker parked) has no watchdog
+//! and no periodic wake-up.
 
 use crate::context;
 use crate::queue::lifo::{LifoNext, LifoSlot};
 use crate::runtime::Handle;
-use crate::shared::{Runnable, Shared, TaskShard, prune_if_needed};
+use crate::shared::{Runnable, Shared, TaskShard, WorkerShared};
 use crate::task::{cancel_runnable, run_runnable};
 use crate::timer::entry::TimerEntry;
-use crate::timer::wheel::Wheel;
 use crossbeam_deque::{Steal, Worker};
 use crossbeam_utils::Backoff;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::Instant;
+use std::time::{Duration, Instant};
+
+/// Longest park of an idle worker while another worker is busy (see the module docs).
+pub(crate) const WATCHDOG_PERIOD: Duration = Duration::from_millis(1);
+/// How long a worker must go without starting a poll before its LIFO-slot task is stolen.
+pub(crate) const STUCK_AFTER: Duration = Duration::from_micros(500);
+/// Timer ticks (ms) another worker's wheel must be overdue before an idle worker fires it.
+const OVERDUE_TICKS: u64 = 1;
+
+/// What a worker last saw of another worker's progress (for the stuck test).
+#[derive(Debug, Clone, Copy)]
+struct Seen {
+    polls: u64,
+    since: Instant,
+}
 
 /// The thread-owned part of a worker (moved into its thread; for the current-thread flavour,
 /// kept in the runtime while no `block_on` runs).
@@ -36,12 +61,15 @@ use std::time::Instant;
 pub(crate) struct Core {
     pub(crate) index: usize,
     pub(crate) local: Worker<Runnable>,
-    lifo: RefCell<LifoSlot<Runnable>>,
-    pub(crate) wheel: RefCell<Wheel<Arc<TimerEntry>>>,
+    lifo: RefCell<LifoSlot>,
     tick: Cell<u32>,
+    /// Ticks left until the next injector-first tick / timer check (countdowns, no division).
+    global_countdown: Cell<u32>,
+    event_countdown: Cell<u32>,
     rng: RefCell<fastrand::Rng>,
     last_victim: Cell<Option<usize>>,
     fired: RefCell<Vec<Arc<TimerEntry>>>,
+    seen: RefCell<Vec<Option<Seen>>>,
 }
 
 impl Core {
@@ -50,27 +78,29 @@ impl Core {
             index,
             local,
             lifo: RefCell::new(LifoSlot::new(lifo, max_lifo)),
-            wheel: RefCell::new(Wheel::new()),
             tick: Cell::new(0),
+            global_countdown: Cell::new(1),
+            event_countdown: Cell::new(1),
             rng: RefCell::new(fastrand::Rng::with_seed(
                 0x9E37_79B9_7F4A_7C15 ^ index as u64,
             )),
             last_victim: Cell::new(None),
             fired: RefCell::new(Vec::new()),
+            seen: RefCell::new(Vec::new()),
         }
     }
 
     /// Cancels every task this core holds and drops its timers (shutdown).
-    pub(crate) fn drain(&self) {
+    pub(crate) fn drain(&self, shared: &Shared) {
+        let me = &shared.workers[self.index];
         loop {
-            let next = self.lifo.borrow_mut().take();
-            let next = next.or_else(|| self.local.pop());
+            let next = me.lifo.take().or_else(|| self.local.pop());
             match next {
                 Some(r) => cancel_runnable(r),
                 None => break,
             }
         }
-        let entries = self.wheel.borrow_mut().drain();
+        let entries = me.drain_timers();
         drop(entries);
     }
 }
@@ -103,25 +133,31 @@ impl WorkerCtx {
         &self.handle.inner.shared
     }
 
+    fn me(&self) -> &WorkerShared {
+        &self.shared().workers[self.core.index]
+    }
+
     fn metrics(&self) -> &crate::metrics::WorkerMetrics {
-        &self.shared().workers[self.core.index].metrics
+        &self.me().metrics
     }
 
     /// Schedules a task woken on this worker's thread.
     pub(crate) fn schedule_local(&self, r: Runnable, yielded: bool) {
         if !yielded && self.in_task.get() {
-            let evicted = self.core.lifo.borrow_mut().push(r);
+            let evicted = self.core.lifo.borrow().push(&self.me().lifo, r);
             match evicted {
-                None => return,
+                None => {
+                    // Nobody needs waking for this task (we run it next), unless we get stuck
+                    // in the current poll: make sure some idle worker watches.
+                    self.shared().ensure_watchdog();
+                    return;
+                }
                 Some(e) => self.push_back(e),
             }
         } else {
             self.push_back(r);
         }
-        let shared = self.shared();
-        if shared.workers.len() > 1 {
-            shared.notify_parked();
-        }
+        self.shared().notify_parked_local();
     }
 
     /// Pushes to the back of the local queue, spilling half of it to the injector when full.
@@ -164,14 +200,19 @@ impl WorkerCtx {
 
     /// The next task from the injector (every `global_queue_interval` ticks) or local queue.
     pub(crate) fn next_task(&self) -> Option<Runnable> {
-        let tick = self.core.tick.get().wrapping_add(1);
-        self.core.tick.set(tick);
-        if tick.is_multiple_of(self.shared().cfg.global_queue_interval)
-            && let Some(t) = self.pop_injector()
-        {
-            return Some(t);
+        let core = &self.core;
+        core.tick.set(core.tick.get().wrapping_add(1));
+        let left = core.global_countdown.get() - 1;
+        if left == 0 {
+            core.global_countdown
+                .set(self.shared().cfg.global_queue_interval);
+            if let Some(t) = self.pop_injector() {
+                return Some(t);
+            }
+        } else {
+            core.global_countdown.set(left);
         }
-        self.core.local.pop().or_else(|| self.pop_injector())
+        core.local.pop().or_else(|| self.pop_injector())
     }
 
     fn steal_from(&self, victim: usize) -> Option<Runnable> {
@@ -190,10 +231,11 @@ impl WorkerCtx {
         None
     }
 
-    /// Tries to steal from the other workers (adaptive victim order), then the injector.
+    /// Tries to steal from the other workers (adaptive victim order), then the injector, then
+    /// the LIFO slot of a stuck worker.
     fn steal(&self) -> Option<Runnable> {
         let shared = self.shared();
-        let me = &shared.workers[self.core.index];
+        let me = self.me();
         if shared.workers.len() > 1 {
             bump(&self.metrics().steal_attempts);
             let last = self.core.last_victim.get();
@@ -218,15 +260,58 @@ impl WorkerCtx {
                 }
             }
         }
-        self.pop_injector()
+        self.pop_injector().or_else(|| self.steal_stranded())
+    }
+
+    /// Whether worker `v` has started no poll for [`STUCK_AFTER`] (as seen by us across
+    /// calls), i.e. it is inside one long poll.
+    fn is_stuck(&self, v: usize, now: Instant) -> bool {
+        let polls = self.shared().workers[v]
+            .metrics
+            .polls
+            .load(Ordering::Relaxed);
+        let mut seen = self.core.seen.borrow_mut();
+        if seen.len() < self.shared().workers.len() {
+            seen.resize(self.shared().workers.len(), None);
+        }
+        match seen[v] {
+            Some(s) if s.polls == polls => now.duration_since(s.since) >= STUCK_AFTER,
+            _ => {
+                seen[v] = Some(Seen { polls, since: now });
+                false
+            }
+        }
+    }
+
+    /// Steals the LIFO-slot task of a worker stuck in a long poll (see the module docs).
+    fn steal_stranded(&self) -> Option<Runnable> {
+        let shared = self.shared();
+        if shared.workers.len() < 2 {
+            return None;
+        }
+        let mut now = None;
+        for (v, w) in shared.workers.iter().enumerate() {
+            if v == self.core.index || !w.lifo.is_occupied() {
+                continue;
+            }
+            let t = *now.get_or_insert_with(Instant::now);
+            if self.is_stuck(v, t)
+                && let Some(r) = w.lifo.take()
+            {
+                bump(&self.metrics().steal_successes);
+                return Some(r);
+            }
+        }
+        None
     }
 
     /// Runs one task, then what it woke into the LIFO slot (capped per tick).
     pub(crate) fn run_task(&self, task: Runnable) {
         self.core.lifo.borrow_mut().start_tick();
         self.run_one(task);
+        let cell = &self.me().lifo;
         loop {
-            let next = self.core.lifo.borrow_mut().next();
+            let next = self.core.lifo.borrow_mut().next(cell);
             match next {
                 LifoNext::Empty => break,
                 LifoNext::Run(t) => {
@@ -235,9 +320,7 @@ impl WorkerCtx {
                 }
                 LifoNext::Requeue(t) => {
                     self.push_back(t);
-                    if self.shared().workers.len() > 1 {
-                        self.shared().notify_parked();
-                    }
+                    self.shared().notify_parked_local();
                     break;
                 }
             }
@@ -254,28 +337,27 @@ impl WorkerCtx {
 
     /// Registers a timer in this worker's wheel.
     pub(crate) fn register_timer(&self, when: u64, entry: Arc<TimerEntry>) {
-        let mut wheel = self.core.wheel.borrow_mut();
-        match wheel.insert(when, entry) {
-            Ok(()) => prune_if_needed(&mut wheel),
-            Err(e) => {
-                drop(wheel);
-                e.fire();
-            }
+        if let Err(e) = self.me().insert_timer(when, entry) {
+            e.fire();
         }
     }
 
-    /// Fires due timers (own wheel and the remote wheel). Returns whether any fired.
+    /// Fires due timers: this worker's wheel, the remote wheel, and other workers' wheels
+    /// that are overdue (their owner is busy). Returns whether any fired.
     pub(crate) fn process_timers(&self) -> bool {
         let shared = self.shared();
         let now = shared.clock.now_ticks();
         let mut fired = std::mem::take(&mut *self.core.fired.borrow_mut());
-        {
-            let mut wheel = self.core.wheel.borrow_mut();
-            if wheel.next_deadline() <= now {
-                wheel.poll(now, &mut fired);
+        self.me().poll_timers(now, &mut fired, false);
+        shared.process_remote_timers(now, &mut fired);
+        if shared.workers.len() > 1 {
+            let overdue = now.saturating_sub(OVERDUE_TICKS);
+            for (v, w) in shared.workers.iter().enumerate() {
+                if v != self.core.index && w.next_timer.load(Ordering::Acquire) <= overdue {
+                    w.poll_timers(now, &mut fired, true);
+                }
             }
         }
-        shared.process_remote_timers(now, &mut fired);
         let any = !fired.is_empty();
         for e in fired.drain(..) {
             e.fire();
@@ -286,7 +368,7 @@ impl WorkerCtx {
 
     /// The tick this worker must wake up at for timers.
     fn next_timer_tick(&self) -> u64 {
-        let own = self.core.wheel.borrow().next_deadline();
+        let own = self.me().next_timer.load(Ordering::Acquire);
         own.min(self.shared().remote_next.load(Ordering::Acquire))
     }
 
@@ -298,16 +380,17 @@ impl WorkerCtx {
         }
     }
 
-    /// Parks this worker until notified, a timer is due, or shutdown.
+    /// Parks this worker until notified, a timer is due, the watchdog period ends, or shutdown.
     pub(crate) fn park(&self) {
         let shared = self.shared();
         let idx = self.core.index;
         let me = &shared.workers[idx];
-        let own_next = self.core.wheel.borrow().next_deadline();
-        me.next_timer.store(own_next, Ordering::Release);
         let busy = self.busy_since.get().elapsed();
-        self.metrics().busy_ns.fetch_add(
-            u64::try_from(busy.as_nanos()).unwrap_or(u64::MAX),
+        let busy_ns = &self.metrics().busy_ns;
+        busy_ns.store(
+            busy_ns
+                .load(Ordering::Relaxed)
+                .saturating_add(u64::try_from(busy.as_nanos()).unwrap_or(u64::MAX)),
             Ordering::Relaxed,
         );
         let searching = self.is_searching.replace(false);
@@ -316,27 +399,41 @@ impl WorkerCtx {
         }
         // A task may have been pushed to our own queue by a timer fired above; never sleep on
         // local work.
-        if !self.core.local.is_empty() {
+        if !self.core.local.is_empty() || me.lifo.is_occupied() {
             me.parker.unpark();
         }
         shared.maybe_auto_advance();
         if !shared.is_shutdown() {
             bump(&self.metrics().parks);
-            let timeout = shared.clock.timeout_until_tick(self.next_timer_tick());
+            let mut timeout = shared.clock.timeout_until_tick(self.next_timer_tick());
+            // Watch while another worker is busy (multi-threaded runtimes only).
+            let watch = !shared.current_thread
+                && shared.workers.len() > 1
+                && shared.idle.num_unparked() > 0;
+            if watch {
+                timeout = Some(timeout.map_or(WATCHDOG_PERIOD, |t| t.min(WATCHDOG_PERIOD)));
+                shared.watchers.fetch_add(1, Ordering::SeqCst);
+            }
+            shared.watchdog_waking.store(false, Ordering::Release);
             me.parker.park(timeout);
+            if watch {
+                shared.watchers.fetch_sub(1, Ordering::SeqCst);
+            }
         }
         let woken_as_searcher = shared.idle.wake_self(idx);
         self.is_searching.set(woken_as_searcher);
-        me.next_timer.store(u64::MAX, Ordering::Release);
         self.busy_since.set(Instant::now());
     }
 
     /// One scheduling step. Returns `false` when there was nothing to do (the caller parks).
     pub(crate) fn step(&self, allow_spin: bool) -> bool {
-        let cfg = &self.shared().cfg;
-        let tick = self.core.tick.get();
-        if tick.is_multiple_of(cfg.event_interval) {
+        let core = &self.core;
+        let left = core.event_countdown.get() - 1;
+        if left == 0 {
+            core.event_countdown.set(self.shared().cfg.event_interval);
             self.process_timers();
+        } else {
+            core.event_countdown.set(left);
         }
         if let Some(t) = self.next_task() {
             self.found_work();
@@ -357,7 +454,7 @@ impl WorkerCtx {
             self.run_task(t);
             return true;
         }
-        if allow_spin && cfg.spin_before_park {
+        if allow_spin && self.shared().cfg.spin_before_park {
             let backoff = Backoff::new();
             while !backoff.is_completed() {
                 backoff.snooze();
@@ -376,12 +473,22 @@ impl WorkerCtx {
                 }
             }
         }
+        // Not allowed to search (throttled): still rescue a stranded LIFO task.
+        if !self.is_searching.get()
+            && let Some(t) = self.steal_stranded()
+        {
+            self.run_task(t);
+            return true;
+        }
         false
     }
 }
 
+/// Increments a counter of this worker. Each worker's counters have a single writer (the
+/// thread holding its core), so a plain load + store suffices: no locked read-modify-write on
+/// the hot path; readers (metrics snapshots) see a relaxed, monotonic value.
 fn bump(c: &std::sync::atomic::AtomicU64) {
-    c.fetch_add(1, Ordering::Relaxed);
+    c.store(c.load(Ordering::Relaxed).wrapping_add(1), Ordering::Relaxed);
 }
 
 /// Body of a multi-threaded worker thread.
@@ -396,5 +503,5 @@ pub(crate) fn run_worker(handle: Handle, core: Box<Core>) {
     }
     // Leave the worker context first: wakes during the drain go to the (closed) injector.
     context::set_worker(None);
-    ctx.core.drain();
+    ctx.core.drain(ctx.shared());
 }

@@ -6,13 +6,14 @@
 //!   searcher re-scans) and wake; a lost wake-up shows up as a loom deadlock (every thread
 //!   parked with work left);
 //! * the hand-off between the LIFO slot, the local queue (stealable) and the injector: every
-//!   task runs exactly once and none is stranded in the LIFO slot.
+//!   task runs exactly once and none is stranded in the LIFO slot, with a thief that also
+//!   steals from the slot itself (the watchdog's rescue of a stuck worker's task).
 #![cfg(nimsync_loom)]
 
 use loom::sync::atomic::{AtomicUsize, Ordering};
 use loom::sync::{Arc, Mutex};
 use loom::thread;
-use nimsync_scheduler::loom_support::{Idle, LifoNext, LifoSlot, Parker};
+use nimsync_scheduler::loom_support::{Idle, LifoCell, LifoNext, LifoSlot, Parker};
 use std::collections::VecDeque;
 
 fn model(f: impl Fn() + Sync + Send + 'static) {
@@ -184,8 +185,9 @@ fn idle_protocol_no_lost_wakeup_two_workers_unthrottled() {
 
 /// LIFO slot + local queue + injector hand-off: the owner schedules tasks the running task
 /// wakes (LIFO, evicting the previous one to the local queue, which spills to the injector
-/// when full) and runs them with the per-tick cap; a thief steals from the local queue and
-/// the injector concurrently. Every task must run exactly once; the slot ends empty.
+/// when full) and runs them with the per-tick cap; a thief steals from the local queue, the
+/// injector and the LIFO cell concurrently. Every task must run exactly once; the slot ends
+/// empty.
 #[test]
 fn lifo_slot_handoff_runs_every_task_once() {
     model(|| {
@@ -193,12 +195,14 @@ fn lifo_slot_handoff_runs_every_task_once() {
         const CAP: usize = 2;
         let local: Arc<Mutex<VecDeque<usize>>> = Arc::new(Mutex::new(VecDeque::new()));
         let injector: Arc<Mutex<VecDeque<usize>>> = Arc::new(Mutex::new(VecDeque::new()));
+        let cell: Arc<LifoCell<Box<usize>>> = Arc::new(LifoCell::new());
         let runs = Arc::new((0..TASKS).map(|_| AtomicUsize::new(0)).collect::<Vec<_>>());
 
-        let (l2, i2, r2) = (local.clone(), injector.clone(), runs.clone());
+        let (l2, i2, c2, r2) = (local.clone(), injector.clone(), cell.clone(), runs.clone());
         let thief = thread::spawn(move || {
             for _ in 0..2 {
-                let t = l2.lock().unwrap().pop_front();
+                let t = c2.take().map(|b| *b);
+                let t = t.or_else(|| l2.lock().unwrap().pop_front());
                 let t = t.or_else(|| i2.lock().unwrap().pop_front());
                 if let Some(t) = t {
                     r2[t].fetch_add(1, Ordering::SeqCst);
@@ -220,17 +224,17 @@ fn lifo_slot_handoff_runs_every_task_once() {
         lifo.start_tick();
         // The running task wakes every other task (message fan-out).
         for t in 0..TASKS {
-            if let Some(evicted) = lifo.push(t) {
-                push_back(evicted);
+            if let Some(evicted) = lifo.push(&cell, Box::new(t)) {
+                push_back(*evicted);
             }
         }
         // Run from the LIFO slot (capped), then drain the queues like the worker would.
         loop {
-            match lifo.next() {
+            match lifo.next(&cell) {
                 LifoNext::Run(t) => {
-                    runs[t].fetch_add(1, Ordering::SeqCst);
+                    runs[*t].fetch_add(1, Ordering::SeqCst);
                 }
-                LifoNext::Requeue(t) => push_back(t),
+                LifoNext::Requeue(t) => push_back(*t),
                 LifoNext::Empty => {
                     let t = local.lock().unwrap().pop_front();
                     let t = t.or_else(|| injector.lock().unwrap().pop_front());
@@ -244,11 +248,37 @@ fn lifo_slot_handoff_runs_every_task_once() {
                 }
             }
         }
-        assert!(!lifo.is_occupied());
         thief.join().unwrap();
+        assert!(!cell.is_occupied());
         // Whatever the thief did not take, the owner did; nothing ran twice or got lost.
         for r in runs.iter() {
             assert_eq!(r.load(Ordering::SeqCst), 1);
         }
+    });
+}
+
+/// The LIFO cell alone: the owner pushes (evicting) and takes while a thief steals; each task
+/// is taken exactly once, by one side.
+#[test]
+fn lifo_cell_push_take_steal_exactly_once() {
+    model(|| {
+        let cell: Arc<LifoCell<Box<usize>>> = Arc::new(LifoCell::new());
+        let c2 = cell.clone();
+        let thief = thread::spawn(move || c2.take().map(|b| *b));
+        let mut got = Vec::new();
+        for t in 0..2 {
+            if let Some(old) = cell.push(Box::new(t)) {
+                got.push(*old);
+            }
+        }
+        if let Some(t) = cell.take() {
+            got.push(*t);
+        }
+        if let Some(t) = thief.join().unwrap() {
+            got.push(t);
+        }
+        got.sort_unstable();
+        assert_eq!(got, [0, 1]);
+        assert!(!cell.is_occupied());
     });
 }

@@ -107,6 +107,19 @@ impl Idle {
         }
     }
 
+    /// A relaxed, fence-free pre-check of [`notify_parked`](Self::notify_parked): `false` when
+    /// nobody is parked or somebody searches (for producers that run the work themselves
+    /// otherwise; see `Shared::notify_parked_local`).
+    pub fn may_need_notify(&self) -> bool {
+        let state = self.state.load(Ordering::Relaxed);
+        (state & SEARCH_MASK) == 0 && (state >> UNPARK_SHIFT) < self.num_workers
+    }
+
+    /// Number of parked workers (a relaxed snapshot).
+    pub fn num_parked_relaxed(&self) -> usize {
+        self.num_workers - (self.state.load(Ordering::Relaxed) >> UNPARK_SHIFT)
+    }
+
     fn notify_should_wakeup(&self) -> bool {
         let state = self.state.load(Ordering::SeqCst);
         (state & SEARCH_MASK) == 0 && (state >> UNPARK_SHIFT) < self.num_workers

@@ -99,3 +99,27 @@ pub fn rss_bytes() -> usize {
         .unwrap_or(0);
     pages * 4096
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The test binary runs with the counting allocator installed (it is declared in
+    /// `main.rs`), so a leak shows up in `live_bytes` — the property the leak proof rests on.
+    #[test]
+    fn a_leaked_block_stays_counted_and_a_freed_one_does_not() {
+        const SIZE: usize = 64 << 20;
+        // Other tests may allocate and free meanwhile: allow 1 MiB of their noise.
+        let slack = 1 << 20;
+        let before = live_bytes();
+        let kept = vec![1u8; SIZE];
+        assert!(live_bytes() + slack >= before + SIZE);
+        assert!(peak_bytes() >= SIZE);
+        drop(kept);
+        assert!(live_bytes() < before + slack);
+        let leaked: &'static mut [u8] = Box::leak(vec![2u8; SIZE].into_boxed_slice());
+        assert_eq!(leaked[SIZE - 1], 2);
+        assert!(live_bytes() + slack >= before + SIZE);
+        assert!(allocations() >= 2);
+    }
+}

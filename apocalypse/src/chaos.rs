@@ -12,6 +12,7 @@ use nimsync_cancel::{CancelToken, Cancelled, timeout, with_cancel};
 use nimsync_group::{CollectAll, FailFast, GroupError, GroupHandle, TaskError, task_group};
 use nimsync_scheduler::{Runtime, sleep, spawn, yield_now};
 
+use crate::actors::{ActorChaosReport, supervised_round};
 use crate::config::Config;
 use crate::progress::Progress;
 use crate::scenario::Outcome;
@@ -254,7 +255,34 @@ pub fn run(cfg: &Config, progress: &Arc<Progress>) -> Outcome {
     }
     out.figure("seed", cfg.seed);
     apply(&mut out, &report);
+    let (askers, per_asker) = cfg.actor_chaos_size();
+    let actors = supervised_round(cfg, cfg.seed, askers, per_asker);
+    out.elapsed = started.elapsed();
+    out.figure("actor asks", actors.asks);
+    out.figure("actor crashes (restarted)", actors.crashes);
+    apply_actors(&mut out, &actors);
     out
+}
+
+/// Turns a supervised round's tallies into checks.
+pub fn apply_actors(out: &mut Outcome, r: &ActorChaosReport) {
+    out.check(
+        "supervised actors: every ask answered, every crash reported as no reply",
+        r.wrong == 0 && r.asks > 0,
+        if r.examples.is_empty() {
+            format!("{} asks, {} crashes", r.asks, r.crashes)
+        } else {
+            format!("{} wrong: {}", r.wrong, r.examples.join("; "))
+        },
+    );
+    out.check(
+        "the supervisor kept the tree alive, and stopping it stopped every worker",
+        r.supervisor_alive && r.alive_after == 16 && r.alive_after_stop == 0,
+        format!(
+            "supervisor alive: {}, workers alive {} of 16, after stop {}",
+            r.supervisor_alive, r.alive_after, r.alive_after_stop
+        ),
+    );
 }
 
 /// Turns a round's tallies into checks.

@@ -119,6 +119,11 @@ impl Config {
         if self.quick { 4_000 } else { 20_000 }
     }
 
+    /// Supervised-actor chaos: (asking tasks, asks per task).
+    pub fn actor_chaos_size(&self) -> (usize, usize) {
+        if self.quick { (100, 50) } else { (500, 100) }
+    }
+
     /// How long the pressure scenario probes latency.
     pub fn pressure_time(&self) -> Duration {
         Duration::from_secs(if self.quick { 4 } else { 15 })

@@ -96,6 +96,14 @@ pub fn run(cfg: &Config, progress: &Arc<Progress>) -> (Outcome, Vec<MemorySample
                 chaos.wrong_endings, chaos.live_after_join
             ));
         }
+        let (askers, per_asker) = cfg.actor_chaos_size();
+        let actors = crate::actors::supervised_round(cfg, seed, askers / 2, per_asker);
+        if actors.wrong != 0 || actors.alive_after_stop != 0 {
+            failures.push(format!(
+                "round {rounds}: supervised actors: {} wrong, {} alive after stop",
+                actors.wrong, actors.alive_after_stop
+            ));
+        }
         let pressure = pressure(
             cfg,
             (cfg.pressure_mb / 8).max(1),

@@ -21,7 +21,8 @@ use crate::progress::Progress;
 use crate::scenario::Outcome;
 use crate::swarm::swarm;
 
-/// Builds, runs and drops one runtime with a swarm, then a chaos round. Returns whether both
+/// Builds, runs and drops a runtime with a swarm, then a chaos round and a supervised-actor
+/// round (each on a runtime of its own). Returns whether both
 /// were clean; everything else it allocated is dropped before it returns.
 fn one_round(cfg: &Config, seed: u64, progress: &Arc<Progress>) -> bool {
     let swarm_ok = {
@@ -42,7 +43,12 @@ fn one_round(cfg: &Config, seed: u64, progress: &Arc<Progress>) -> bool {
         let report = chaos_round(cfg, seed, cfg.chaos_tasks() / 2, progress);
         report.wrong_endings == 0 && report.live_after_shutdown == 0
     };
-    swarm_ok && chaos_ok
+    let actors_ok = {
+        let (askers, per_asker) = cfg.actor_chaos_size();
+        let r = crate::actors::supervised_round(cfg, seed, askers, per_asker);
+        r.wrong == 0 && r.alive_after_stop == 0
+    };
+    swarm_ok && chaos_ok && actors_ok
 }
 
 /// The leak-proof scenario.

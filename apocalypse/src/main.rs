@@ -7,6 +7,7 @@
 //! counting global allocator) and **endurance** (all of it in a loop for `--duration`, memory
 //! flat). Exit status 1 on any failed check, 2 on bad arguments.
 
+mod actors;
 mod alloc;
 mod chaos;
 mod config;

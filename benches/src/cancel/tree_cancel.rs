@@ -76,7 +76,10 @@ fn tokio_util(p: &Params) -> f64 {
         let start = Instant::now();
         root.cancel();
         total += start.elapsed();
-        assert!(all.iter().all(tokio_util::sync::CancellationToken::is_cancelled));
+        assert!(
+            all.iter()
+                .all(tokio_util::sync::CancellationToken::is_cancelled)
+        );
     }
     total.as_nanos() as f64 / f64::from(n)
 }

@@ -12,12 +12,11 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use event_listener::EventListener;
 use futures_core::Stream;
 use futures_sink::Sink;
 use nimsync_scheduler::Sleep;
 
-use crate::concurrency::{ConcurrencyLimiter, Permit, poll_acquire};
+use crate::concurrency::{ConcurrencyLimiter, Permit, Waiting, poll_acquire};
 use crate::error::Rejected;
 use crate::rate::RateLimiter;
 
@@ -249,7 +248,7 @@ pin_project_lite::pin_project! {
         #[pin]
         stream: S,
         limiter: ConcurrencyLimiter,
-        listener: Option<EventListener>,
+        listener: Option<Waiting>,
         permit: Option<Permit>,
     }
 }

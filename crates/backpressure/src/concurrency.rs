@@ -3,7 +3,10 @@
 //!
 //! Admission is a CAS on an in-flight counter (no lock); only a permit that reports a sample
 //! takes the algorithm's mutex. Waiters park on an `event-listener` queue and each release
-//! wakes one more waiter (plus one per unit the limit grew), so no wake-up is lost. A permit
+//! wakes one more waiter (plus one per unit the limit grew), so no wake-up is lost. A count
+//! of waiters lets a release with nobody waiting skip the queue: the releaser decrements
+//! `inflight` then reads `waiters`, a waiter increments `waiters` then re-reads `inflight`,
+//! all `SeqCst`, so at least one of them sees the other. A permit
 //! releases its slot exactly once: on `success`, `dropped`, `ignore` or drop — also when the
 //! future holding it is cancelled.
 
@@ -23,6 +26,8 @@ use crate::limit::{Limiter, Sample};
 struct Shared {
     inflight: AtomicUsize,
     limit: AtomicUsize,
+    /// Registered `Waiting`s.
+    waiters: AtomicUsize,
     algorithm: Mutex<Box<dyn Limiter>>,
     released: Event,
 }
@@ -66,6 +71,7 @@ impl ConcurrencyLimiter {
             shared: Arc::new(Shared {
                 inflight: AtomicUsize::new(0),
                 limit: AtomicUsize::new(limit),
+                waiters: AtomicUsize::new(0),
                 algorithm: Mutex::new(Box::new(algorithm)),
                 released: Event::new(),
             }),
@@ -93,9 +99,9 @@ impl ConcurrencyLimiter {
     /// ```
     pub fn try_acquire(&self) -> Result<Permit, Rejected> {
         let s = &self.shared;
-        let mut cur = s.inflight.load(Ordering::Acquire);
+        let mut cur = s.inflight.load(Ordering::SeqCst);
         loop {
-            let limit = s.limit.load(Ordering::Acquire);
+            let limit = s.limit.load(Ordering::SeqCst);
             if cur >= limit {
                 return Err(Rejected {
                     limit,
@@ -157,8 +163,8 @@ fn record(shared: &Shared, sample: &Sample) {
             .unwrap_or_else(PoisonError::into_inner);
         alg.update(sample).max(1)
     };
-    let old = shared.limit.swap(new, Ordering::AcqRel);
-    if new > old {
+    let old = shared.limit.swap(new, Ordering::SeqCst);
+    if new > old && shared.waiters.load(Ordering::SeqCst) > 0 {
         shared.released.notify((new - old).additional());
     }
 }
@@ -167,7 +173,7 @@ fn record(shared: &Shared, sample: &Sample) {
 #[must_use = "futures do nothing unless awaited"]
 pub struct Acquire<'a> {
     limiter: &'a ConcurrencyLimiter,
-    listener: Option<EventListener>,
+    listener: Option<Waiting>,
 }
 
 impl fmt::Debug for Acquire<'_> {
@@ -185,24 +191,46 @@ impl Future for Acquire<'_> {
     }
 }
 
+/// A registered waiter: its listener, counted in `Shared::waiters` while it exists.
+pub(crate) struct Waiting {
+    listener: EventListener,
+    shared: Arc<Shared>,
+}
+
+impl Waiting {
+    fn new(shared: &Arc<Shared>) -> Self {
+        shared.waiters.fetch_add(1, Ordering::SeqCst);
+        Self {
+            listener: shared.released.listen(),
+            shared: shared.clone(),
+        }
+    }
+}
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        self.shared.waiters.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
 /// The acquire loop shared by [`Acquire`] and the adapters: try, register, re-try, wait.
 pub(crate) fn poll_acquire(
     limiter: &ConcurrencyLimiter,
-    listener: &mut Option<EventListener>,
+    waiting: &mut Option<Waiting>,
     cx: &mut Context<'_>,
 ) -> Poll<Permit> {
     loop {
         if let Ok(permit) = limiter.try_acquire() {
-            *listener = None;
+            *waiting = None;
             return Poll::Ready(permit);
         }
-        match listener {
-            None => *listener = Some(limiter.shared.released.listen()),
-            Some(l) => {
-                if Pin::new(l).poll(cx).is_pending() {
+        match waiting {
+            None => *waiting = Some(Waiting::new(&limiter.shared)),
+            Some(w) => {
+                if Pin::new(&mut w.listener).poll(cx).is_pending() {
                     return Poll::Pending;
                 }
-                *listener = None;
+                *waiting = None;
             }
         }
     }
@@ -275,11 +303,13 @@ impl Permit {
         let Some(shared) = self.shared.take() else {
             return;
         };
-        shared.inflight.fetch_sub(1, Ordering::AcqRel);
+        shared.inflight.fetch_sub(1, Ordering::SeqCst);
         if let Some(sample) = sample {
             record(&shared, &sample);
         }
-        shared.released.notify(1.additional());
+        if shared.waiters.load(Ordering::SeqCst) > 0 {
+            shared.released.notify(1.additional());
+        }
     }
 }
 

@@ -23,22 +23,38 @@
 //!
 //! ```
 //! use std::time::Duration;
-//! use nimsync_backpressure::{Aimd, AimdConfig, ConcurrencyLimiter};
+//! use nimsync_backpressure::{Aimd, AimdConfig, ConcurrencyLimiter, credit_channel};
 //!
-//! let limiter = ConcurrencyLimiter::new(Aimd::new(AimdConfig {
-//!     min_limit: 1,
-//!     initial_limit: 4,
-//!     max_limit: 100,
-//!     timeout: Duration::from_millis(100),
-//!     ..AimdConfig::default()
-//! })?);
+//! // Adaptive concurrency: AIMD backs off when a call is slower than its timeout.
+//! let limiter = ConcurrencyLimiter::new(
+//!     Aimd::new(AimdConfig {
+//!         min_limit: 1,
+//!         initial_limit: 4,
+//!         max_limit: 100,
+//!         timeout: Duration::from_millis(100),
+//!         ..AimdConfig::default()
+//!     })
+//!     .unwrap(),
+//! );
 //! futures_executor::block_on(async {
-//!     let permit = limiter.acquire().await;
+//!     let permit = limiter.acquire().await; // waits while 4 calls are in flight
 //!     // ... call the service ...
 //!     permit.success(Duration::from_millis(250)); // too slow: the limit backs off
 //! });
 //! assert_eq!(limiter.limit(), 3);
-//! # Ok::<(), nimsync_backpressure::ConfigError>(())
+//! let held: Vec<_> = (0..3).map(|_| limiter.try_acquire().unwrap()).collect();
+//! assert!(limiter.try_acquire().is_err()); // load shedding: reject at once when full
+//! drop(held);
+//!
+//! // Credits: the receiver says how much it can take; the sender never sends more.
+//! let (tx, mut rx) = credit_channel::<&str>(16, 1).unwrap();
+//! futures_executor::block_on(async {
+//!     tx.send("a").await.unwrap();
+//!     assert!(tx.try_send("b").is_err()); // no credit left
+//!     assert_eq!(rx.recv().await.unwrap(), "a");
+//!     rx.grant(1).unwrap();
+//!     tx.send("b").await.unwrap();
+//! });
 //! ```
 
 #![forbid(unsafe_code)]

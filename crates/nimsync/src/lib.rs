@@ -1,8 +1,8 @@
 //! # nimsync — one crate for the whole toolkit
 //!
 //! nimsync is a layered concurrency toolkit: lock-free channels at the bottom, a
-//! work-stealing async runtime on top of them, and (as they land) cancellation, task groups,
-//! streams, backpressure, actors, supervision, NUMA placement and telemetry. Each layer is its
+//! work-stealing async runtime on top of them, then cancellation, task groups, NUMA placement,
+//! streams, backpressure, actors, supervision and telemetry. Each layer is its
 //! own small crate; this facade re-exports every one as a module behind a cargo feature of
 //! the same name, all on by default. Depend on `nimsync` for everything, or on
 //! `nimsync = { default-features = false, features = ["channels"] }` for the channels alone
@@ -49,20 +49,22 @@
 //!
 //! | module | crate | feature | layer | status |
 //! |---|---|---|---|---|
-//! | [`channels`] | `nimsync-core-channels` | `channels` | L0 | available |
-//! | [`scheduler`] | `nimsync-scheduler` | `scheduler` | L1 | available |
-//! | `cancel` | `nimsync-cancel` | `cancel` | L2 | being built |
-//! | `group` | `nimsync-group` | `group` | L3 | being built |
-//! | `numa` | `nimsync-numa` | `numa` | L3 | being built |
-//! | `streams` | `nimsync-streams` | `streams` | L4 | being built |
-//! | `backpressure` | `nimsync-backpressure` | `backpressure` | L4 | being built |
-//! | `actors` | `nimsync-actors` | `actors` | L5 | being built |
-//! | `supervision` | `nimsync-supervision` | `supervision` | L6 | being built |
-//! | `telemetry` | `nimsync-telemetry` | `telemetry` | L7 | being built |
+//! | [`channels`] | `nimsync-core-channels` | `channels` | L0 | lock-free SPSC/MPSC/SPMC/MPMC channels, select |
+//! | [`scheduler`] | `nimsync-scheduler` | `scheduler` | L1 | work-stealing runtime, timers, blocking pool |
+//! | [`cancel`] | `nimsync-cancel` | `cancel` | L2 | cancel tokens, scopes, deadlines, timeouts |
+//! | [`group`] | `nimsync-group` | `group` | L3 | task groups with error policies |
+//! | [`numa`] | `nimsync-numa` | `numa` | L3 | topology, placement, NUMA-local channels |
+//! | [`streams`] | `nimsync-streams` | `streams` | L4 | bounded stream stages |
+//! | [`backpressure`] | `nimsync-backpressure` | `backpressure` | L4 | credits, adaptive limits, rate limits |
+//! | [`actors`] | `nimsync-actors` | `actors` | L5 | typed actors, tell/ask |
+//! | [`supervision`] | `nimsync-supervision` | `supervision` | L6 | supervisor trees, breaker, bulkhead |
+//! | [`telemetry`] | `nimsync-telemetry` | `telemetry` | L7 | OpenTelemetry tracing, Prometheus metrics |
 //!
-//! The `macros` feature (on by default, implies `scheduler`) provides [`main`] and [`test`].
-//! Top-level shortcuts: [`block_on`], [`spawn`], [`sleep`] (feature `scheduler`). The
-//! [`prelude`] brings the everyday names of every enabled layer into scope.
+//! Every layer crate pulls in the layers below it that it needs, whatever features are on
+//! here. The `macros` feature (on by default, implies `scheduler`) provides [`main`] and
+//! [`test`]. Top-level shortcuts: [`block_on`], [`spawn`], [`sleep`] (feature `scheduler`),
+//! [`timeout`] (`cancel`), [`task_group`] (`group`). The [`prelude`] brings the everyday
+//! names of every enabled layer into scope.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -70,16 +72,47 @@
 pub mod prelude;
 
 // One re-export per layer: `#[cfg(feature = "<name>")] #[doc(inline)] pub use <crate> as <name>;`
+#[cfg(feature = "actors")]
+#[doc(inline)]
+pub use nimsync_actors as actors;
+#[cfg(feature = "backpressure")]
+#[doc(inline)]
+pub use nimsync_backpressure as backpressure;
+#[cfg(feature = "cancel")]
+#[doc(inline)]
+pub use nimsync_cancel as cancel;
 #[cfg(feature = "channels")]
 #[doc(inline)]
 pub use nimsync_core_channels as channels;
+#[cfg(feature = "group")]
+#[doc(inline)]
+pub use nimsync_group as group;
+#[cfg(feature = "numa")]
+#[doc(inline)]
+pub use nimsync_numa as numa;
 #[cfg(feature = "scheduler")]
 #[doc(inline)]
 pub use nimsync_scheduler as scheduler;
+#[cfg(feature = "streams")]
+#[doc(inline)]
+pub use nimsync_streams as streams;
+#[cfg(feature = "supervision")]
+#[doc(inline)]
+pub use nimsync_supervision as supervision;
+#[cfg(feature = "telemetry")]
+#[doc(inline)]
+pub use nimsync_telemetry as telemetry;
 
 #[cfg(feature = "scheduler")]
 #[doc(inline)]
 pub use nimsync_scheduler::{block_on, sleep, spawn};
+
+#[cfg(feature = "cancel")]
+#[doc(inline)]
+pub use nimsync_cancel::timeout;
+#[cfg(feature = "group")]
+#[doc(inline)]
+pub use nimsync_group::task_group;
 
 #[cfg(feature = "macros")]
 #[doc(inline)]

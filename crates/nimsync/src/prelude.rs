@@ -22,3 +22,15 @@ pub use nimsync_core_channels::{
 pub use nimsync_scheduler::{
     JoinError, JoinHandle, Runtime, block_on, sleep, spawn, spawn_blocking, yield_now,
 };
+
+#[cfg(feature = "cancel")]
+pub use nimsync_cancel::{CancelScope, CancelToken, Cancelled, timeout, timeout_at, with_cancel};
+
+#[cfg(feature = "group")]
+pub use nimsync_group::{CollectAll, FailFast, FirstSuccess, GroupError, Supervise, task_group};
+
+#[cfg(feature = "streams")]
+pub use nimsync_streams::StreamExt;
+
+#[cfg(feature = "actors")]
+pub use nimsync_actors::{Actor, ActorRef, Context, spawn_actor};

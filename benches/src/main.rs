@@ -10,6 +10,7 @@
 //! e.g. `perf record target/release/nimsync-benches --only nimsync spsc_u64`). Progress goes
 //! to stderr.
 
+mod actors;
 mod cancel;
 mod channels;
 mod group;
@@ -69,6 +70,7 @@ fn registry() -> Vec<Workload> {
         scheduler::workloads,
         cancel::workloads,
         group::workloads,
+        actors::workloads,
     ];
     groups.iter().flat_map(|group| group()).collect()
 }

@@ -83,6 +83,13 @@
 //! });
 //! ```
 //!
+//! ## SQLite
+//!
+//! With the feature `sqlite`, `nimsync_pool::sqlite::SqliteManager` pools rusqlite
+//! connections (SQLite bundled, so no server and no system library): calls and transactions
+//! run on the scheduler's blocking pool, and a connection left mid-call or mid-transaction by
+//! a cancelled caller is discarded, never handed out again.
+//!
 //! ## Design
 //!
 //! One mutex guards the slot count, the idle queue, the waiter queue (a `BTreeMap` keyed by
@@ -100,6 +107,8 @@ mod leak;
 mod manager;
 mod object;
 mod pool;
+#[cfg(feature = "sqlite")]
+pub mod sqlite;
 mod state;
 
 pub use config::{Builder, QueueMode};

@@ -15,6 +15,7 @@ mod cancel;
 mod channels;
 mod group;
 mod harness;
+mod numa;
 mod progress;
 mod scheduler;
 
@@ -70,6 +71,7 @@ fn registry() -> Vec<Workload> {
         scheduler::workloads,
         cancel::workloads,
         group::workloads,
+        numa::workloads,
         actors::workloads,
     ];
     groups.iter().flat_map(|group| group()).collect()

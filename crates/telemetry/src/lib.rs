@@ -16,13 +16,15 @@
 //! **Zero cost when not installed:** without tracing the runtime gets no hooks; without
 //! metrics there is no recorder and no sampler.
 //!
+//! The README's example (kept identical):
+//!
 //! ```
-//! use nimsync_telemetry::{Metrics, Telemetry, Tracing};
 //! use nimsync_scheduler::{Runtime, spawn};
+//! use nimsync_telemetry::{Metrics, Telemetry, Tracing, end_span, start_span};
 //!
 //! let telemetry = Telemetry::builder()
-//!     .tracing(Tracing::ratio(1.0))
-//!     .metrics(Metrics::prometheus().global(false))
+//!     .tracing(Tracing::ratio(1.0)) // parent-based; in-memory exporter (Stdout, OTLP: `otlp`)
+//!     .metrics(Metrics::prometheus().global(false)) // `.serve_prometheus(addr)`: loopback HTTP
 //!     .build()
 //!     .unwrap();
 //! let rt = telemetry.instrument(Runtime::builder().workers(2)).build().unwrap();
@@ -30,15 +32,10 @@
 //!
 //! rt.block_on(async {
 //!     spawn(async {
-//!         nimsync_telemetry::start_span("request");
-//!         // The child task starts inside "request": no wrapper needed.
-//!         spawn(async {
-//!             nimsync_telemetry::start_span("query");
-//!             nimsync_telemetry::end_span();
-//!         })
-//!         .await
-//!         .unwrap();
-//!         nimsync_telemetry::end_span();
+//!         start_span("request");
+//!         // The child task starts inside "request": no wrapper at the spawn site.
+//!         spawn(async { start_span("query"); end_span(); }).await.unwrap();
+//!         end_span();
 //!     })
 //!     .await
 //!     .unwrap();
@@ -49,8 +46,12 @@
 //! let query = spans.iter().find(|s| s.name == "query").unwrap();
 //! assert_eq!(query.parent_span_id, request.span_context.span_id());
 //!
+//! let latency = telemetry.latency_histogram("query_seconds", f64::INFINITY, 1);
+//! latency.record(std::time::Duration::from_micros(420));
 //! telemetry.publish_now();
-//! assert!(telemetry.render_prometheus().unwrap().contains("nimsync_runtime_worker_polls_total"));
+//! let text = telemetry.render_prometheus().unwrap();
+//! assert!(text.contains("nimsync_runtime_worker_polls_total"));
+//! assert!(text.contains(r#"query_seconds_bucket{le="0.0005"} 1"#));
 //! ```
 
 #![forbid(unsafe_code)]

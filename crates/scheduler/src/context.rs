@@ -34,9 +34,21 @@ use std::sync::Arc;
 /// The value stored in a task's context slot.
 pub type TaskContextValue = Arc<dyn Any + Send + Sync>;
 
+/// Per-thread state of the task being polled (one thread-local, so a poll pays one look-up).
+struct TaskLocal {
+    /// The running task's context slot.
+    ctx: Cell<Option<TaskContextValue>>,
+    /// Set while a runner asks the task wrapper to cancel instead of polling.
+    cancel_run: Cell<bool>,
+}
+
 thread_local! {
-    static TASK_CTX: Cell<Option<TaskContextValue>> = const { Cell::new(None) };
-    static CANCEL_RUN: Cell<bool> = const { Cell::new(false) };
+    static TASK: TaskLocal = const {
+        TaskLocal {
+            ctx: Cell::new(None),
+            cancel_run: Cell::new(false),
+        }
+    };
     static CURRENT: RefCell<Option<Handle>> = const { RefCell::new(None) };
     static WORKER: RefCell<Option<Rc<WorkerCtx>>> = const { RefCell::new(None) };
     static IN_BLOCK_ON: Cell<bool> = const { Cell::new(false) };
@@ -49,10 +61,10 @@ thread_local! {
 /// assert!(nimsync_scheduler::task_context().is_none());
 /// ```
 pub fn task_context() -> Option<TaskContextValue> {
-    TASK_CTX.with(|c| {
-        let v = c.take();
+    TASK.with(|t| {
+        let v = t.ctx.take();
         let out = v.clone();
-        c.set(v);
+        t.ctx.set(v);
         out
     })
 }
@@ -71,21 +83,23 @@ pub fn task_context() -> Option<TaskContextValue> {
 /// });
 /// ```
 pub fn set_task_context(value: Option<TaskContextValue>) -> Option<TaskContextValue> {
-    TASK_CTX.with(|c| c.replace(value))
+    swap_task_context(value)
 }
 
 pub(crate) fn swap_task_context(value: Option<TaskContextValue>) -> Option<TaskContextValue> {
-    TASK_CTX.with(|c| c.replace(value))
+    TASK.with(|t| t.ctx.replace(value))
+}
+
+/// Installs a task's context for its poll: returns the previous slot value and whether the
+/// runner asked for cancellation instead of a poll (one thread-local look-up for both).
+pub(crate) fn enter_task_poll(value: Option<TaskContextValue>) -> (Option<TaskContextValue>, bool) {
+    TASK.with(|t| (t.ctx.replace(value), t.cancel_run.get()))
 }
 
 /// Set by whoever runs a task's `Runnable` to ask the task wrapper to cancel instead of
 /// polling (abort, shutdown).
 pub(crate) fn set_cancel_run(v: bool) {
-    CANCEL_RUN.with(|c| c.set(v));
-}
-
-pub(crate) fn cancel_run_requested() -> bool {
-    CANCEL_RUN.with(|c| c.get())
+    TASK.with(|t| t.cancel_run.set(v));
 }
 
 /// The runtime entered on this thread (by a worker, `block_on` or the blocking pool).

@@ -27,6 +27,8 @@ pub(crate) struct WorkerMetrics {
     pub(crate) parks: AtomicU64,
     pub(crate) busy_ns: AtomicU64,
     pub(crate) overflows: AtomicU64,
+    /// Tasks of other shards this worker finished and whose registry removal it batched.
+    pub(crate) deferred_removals: AtomicU64,
 }
 
 /// Snapshot of one worker's counters (cumulative since the runtime started).

@@ -142,13 +142,19 @@ impl Handle {
             .iter()
             .map(|w| w.metrics.snapshot(w.stealer.len()))
             .collect();
-        let (mut spawned, mut completed, mut alive) = (0, 0, 0);
+        let (mut spawned, mut completed) = (0, 0);
         for s in self.inner.shards.iter() {
             let reg = lock(&s.registry);
             spawned += reg.spawned;
             completed += reg.completed;
-            alive += reg.live();
         }
+        // Removals a worker deferred (batched) are counted by that worker.
+        completed += shared
+            .workers
+            .iter()
+            .map(|w| w.metrics.deferred_removals.load(Ordering::Relaxed))
+            .sum::<u64>();
+        let alive = usize::try_from(spawned.saturating_sub(completed)).unwrap_or(usize::MAX);
         let (threads, idle, depth) = shared.blocking.stats();
         RuntimeMetrics {
             workers,
@@ -247,7 +253,7 @@ impl Runtime {
             watchdog_waking: AtomicBool::new(false),
         });
         let shards = (0..n + REMOTE_SHARDS)
-            .map(|_| Arc::new(TaskShard::new(shared.clone())))
+            .map(|i| Arc::new(TaskShard::new(shared.clone(), i)))
             .collect();
         let handle = Handle {
             inner: Arc::new(HandleInner { shared, shards }),
@@ -423,6 +429,9 @@ impl Runtime {
         }
         impl Drop for Restore {
             fn drop(&mut self) {
+                if let Some(ctx) = &self.ctx {
+                    ctx.flush_removals();
+                }
                 context::set_worker(None);
                 if let Some(ctx) = self.ctx.take()
                     && let Ok(ctx) = Rc::try_unwrap(ctx)

@@ -132,6 +132,8 @@ pub(crate) struct Shared {
 #[derive(Debug)]
 pub(crate) struct TaskShard {
     pub(crate) shared: Arc<Shared>,
+    /// Position in the runtime's shard list.
+    pub(crate) index: usize,
     pub(crate) registry: CachePadded<Mutex<Registry>>,
 }
 
@@ -164,16 +166,13 @@ impl Registry {
     pub(crate) fn fill(&mut self, key: usize, waker: Waker) {
         self.slots[key] = Some(waker);
     }
-
-    pub(crate) fn live(&self) -> usize {
-        self.slots.len() - self.free.len()
-    }
 }
 
 impl TaskShard {
-    pub(crate) fn new(shared: Arc<Shared>) -> Self {
+    pub(crate) fn new(shared: Arc<Shared>, index: usize) -> Self {
         TaskShard {
             shared,
+            index,
             registry: CachePadded::new(Mutex::new(Registry::default())),
         }
     }
@@ -195,6 +194,25 @@ impl TaskShard {
         drop(waker);
     }
 
+    /// Unregisters a batch of finished tasks (removals deferred by another worker, already
+    /// counted as completed by it) under one lock.
+    pub(crate) fn remove_deferred(&self, keys: &mut Vec<usize>) {
+        let wakers: Vec<Waker> = {
+            let mut reg = lock(&self.registry);
+            if reg.closed {
+                keys.clear();
+                return;
+            }
+            let mut out = Vec::with_capacity(keys.len());
+            for key in keys.drain(..) {
+                reg.free.push(key);
+                out.extend(reg.slots[key].take());
+            }
+            out
+        };
+        drop(wakers);
+    }
+
     /// Wakes the task registered in slot `key`, if any (`JoinHandle::abort`).
     pub(crate) fn wake_slot(&self, key: usize) {
         let waker = {
@@ -214,6 +232,30 @@ impl TaskShard {
         let live = reg.slots.iter().filter(|s| s.is_some()).count() as u64;
         reg.completed += live;
         reg.slots.drain(..).flatten().collect()
+    }
+}
+
+/// Unregisters a finished task. On a worker of the same runtime that does not own the
+/// task's shard, the removal is deferred and batched (see `WorkerCtx::defer_remove`): the
+/// spawner's registry lock and slots then stay in its cache instead of bouncing per task.
+pub(crate) fn remove_task(shard: &Arc<TaskShard>, key: usize) {
+    if key == usize::MAX {
+        return;
+    }
+    let deferred = context::with_worker(|w| match w {
+        Some(w)
+            if !Arc::ptr_eq(&w.shard, shard)
+                && std::ptr::eq(
+                    Arc::as_ptr(&w.handle.inner.shared),
+                    Arc::as_ptr(&shard.shared),
+                ) =>
+        {
+            w.defer_remove(shard.index, key)
+        }
+        _ => false,
+    });
+    if !deferred {
+        shard.remove(key);
     }
 }
 

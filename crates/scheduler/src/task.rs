@@ -93,25 +93,28 @@ pub(crate) struct TaskMeta {
 }
 
 pin_project! {
-    /// The wrapper around every spawned future (see the module docs).
-    pub(crate) struct TaskFuture<F> {
+    /// The wrapper around every spawned future (see the module docs). It borrows its task's
+    /// metadata (id, registry shard and key), which lives in the same `async-task` allocation
+    /// and outlives the future.
+    pub(crate) struct TaskFuture<'m, F> {
         #[pin]
         fut: Option<F>,
-        shard: Option<Arc<TaskShard>>,
-        key: usize,
-        id: TaskId,
+        meta: &'m TaskMeta,
         ctx: Option<context::TaskContextValue>,
         done: bool,
+        // Whether the runtime has a `before_poll` or `after_poll` hook (fixed at build time):
+        // without one a poll does not look the hooks up.
+        poll_hooks: bool,
     }
 
-    impl<F> PinnedDrop for TaskFuture<F> {
+    impl<'m, F> PinnedDrop for TaskFuture<'m, F> {
         fn drop(this: Pin<&mut Self>) {
             let mut this = this.project();
             if !*this.done {
                 *this.done = true;
                 let prev = context::swap_task_context(this.ctx.take());
                 let _ = catch_unwind(AssertUnwindSafe(|| this.fut.as_mut().set(None)));
-                finish(this.shard.as_ref(), *this.key, *this.id, TaskOutcome::Cancelled);
+                finish(this.meta, TaskOutcome::Cancelled);
                 *this.ctx = context::swap_task_context(prev);
             }
         }
@@ -119,8 +122,10 @@ pin_project! {
 }
 
 /// Runs the terminate hook and removes the task from its registry.
-fn finish(shard: Option<&Arc<TaskShard>>, key: usize, id: TaskId, outcome: TaskOutcome) {
-    let Some(shard) = shard else { return };
+fn finish(meta: &TaskMeta, outcome: TaskOutcome) {
+    let (Some(shard), key, id) = (meta.shard.as_ref(), meta.key, meta.id) else {
+        return;
+    };
     if let Some(hook) = shard
         .shared
         .hooks
@@ -129,34 +134,45 @@ fn finish(shard: Option<&Arc<TaskShard>>, key: usize, id: TaskId, outcome: TaskO
     {
         let _ = catch_unwind(AssertUnwindSafe(|| hook(&TaskInfo { id }, outcome)));
     }
-    shard.remove(key);
+    crate::shared::remove_task(shard, key);
 }
 
-impl<F: Future> Future for TaskFuture<F> {
+impl<F: Future> Future for TaskFuture<'_, F> {
     type Output = Result<F::Output, JoinError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
-        let id = *this.id;
-        let prev = context::swap_task_context(this.ctx.take());
-        let result = if context::cancel_run_requested() {
+        let meta: &TaskMeta = this.meta;
+        let id = meta.id;
+        let (prev, cancel) = context::enter_task_poll(this.ctx.take());
+        let result = if cancel {
             Err(None)
         } else {
-            let hooks = this.shard.as_ref().and_then(|s| s.shared.hooks.as_deref());
+            let hooks = if *this.poll_hooks {
+                meta.shard.as_ref().and_then(|s| s.shared.hooks.as_deref())
+            } else {
+                None
+            };
             let fut = this.fut.as_mut();
-            match catch_unwind(AssertUnwindSafe(|| {
-                let info = TaskInfo { id };
-                if let Some(h) = hooks.and_then(|h| h.before_poll.as_ref()) {
-                    h(&info);
-                }
-                let r = match fut.as_pin_mut() {
+            match catch_unwind(AssertUnwindSafe(|| match hooks {
+                None => match fut.as_pin_mut() {
                     Some(f) => f.poll(cx),
                     None => Poll::Pending,
-                };
-                if let Some(h) = hooks.and_then(|h| h.after_poll.as_ref()) {
-                    h(&info);
+                },
+                Some(hooks) => {
+                    let info = TaskInfo { id };
+                    if let Some(h) = &hooks.before_poll {
+                        h(&info);
+                    }
+                    let r = match fut.as_pin_mut() {
+                        Some(f) => f.poll(cx),
+                        None => Poll::Pending,
+                    };
+                    if let Some(h) = &hooks.after_poll {
+                        h(&info);
+                    }
+                    r
                 }
-                r
             })) {
                 Ok(Poll::Pending) => {
                     *this.ctx = context::swap_task_context(prev);
@@ -175,7 +191,7 @@ impl<F: Future> Future for TaskFuture<F> {
             Err(Some(p)) => (Err(JoinError::panic(id, p)), TaskOutcome::Panicked),
             Err(None) => (Err(JoinError::cancelled(id)), TaskOutcome::Cancelled),
         };
-        finish(this.shard.as_ref(), *this.key, id, outcome);
+        finish(meta, outcome);
         drop(context::swap_task_context(prev));
         Poll::Ready(out)
     }
@@ -196,29 +212,36 @@ where
             context: &mut ctx,
         });
     }
+    let poll_hooks = shared
+        .hooks
+        .as_ref()
+        .is_some_and(|h| h.before_poll.is_some() || h.after_poll.is_some());
     let mut reg = lock(&shard.registry);
     let key = reg.reserve();
-    let wrapper = TaskFuture {
-        fut: Some(fut),
+    let meta = TaskMeta {
+        id,
+        aborted: AtomicBool::new(false),
         shard: Some(shard.clone()),
         key: key.unwrap_or(usize::MAX),
-        id,
-        ctx,
-        done: false,
     };
     // The schedule function captures nothing (it finds the runtime through the metadata), so
     // async-task takes no extra reference around each schedule call.
-    let (runnable, task) = async_task::Builder::new()
-        .metadata(TaskMeta {
-            id,
-            aborted: AtomicBool::new(false),
-            shard: Some(shard.clone()),
-            key: key.unwrap_or(usize::MAX),
-        })
-        .spawn(
-            move |_| wrapper,
-            async_task::WithInfo(crate::shared::schedule_task),
-        );
+    let schedule = async_task::WithInfo(crate::shared::schedule_task);
+    // SAFETY: `spawn_unchecked` only lets the future borrow the task's own metadata, which is
+    // allowed by its contract (the metadata lives in the task allocation and is dropped after
+    // the future); everything else is `Send + 'static`, as `spawn` would require.
+    let (runnable, task) = unsafe {
+        async_task::Builder::new().metadata(meta).spawn_unchecked(
+            move |meta: &TaskMeta| TaskFuture {
+                fut: Some(fut),
+                meta,
+                ctx,
+                done: false,
+                poll_hooks,
+            },
+            schedule,
+        )
+    };
     match key {
         Some(k) => {
             reg.fill(k, runnable.waker());
@@ -248,22 +271,27 @@ where
     S: Fn(Runnable) + Send + Sync + 'static,
 {
     let id = TaskId::next();
-    let wrapper = TaskFuture {
-        fut: Some(fut),
+    let meta = TaskMeta {
+        id,
+        aborted: AtomicBool::new(false),
         shard: None,
         key: usize::MAX,
-        id,
-        ctx: context::task_context(),
-        done: false,
     };
-    async_task::Builder::new()
-        .metadata(TaskMeta {
-            id,
-            aborted: AtomicBool::new(false),
-            shard: None,
-            key: usize::MAX,
-        })
-        .spawn(move |_| wrapper, schedule)
+    let ctx = context::task_context();
+    // SAFETY: as in `spawn_on_shard`: the future borrows only its own task's metadata; the
+    // future, its output and `schedule` are `Send + 'static`.
+    unsafe {
+        async_task::Builder::new().metadata(meta).spawn_unchecked(
+            move |meta: &TaskMeta| TaskFuture {
+                fut: Some(fut),
+                meta,
+                ctx,
+                done: false,
+                poll_hooks: false,
+            },
+            schedule,
+        )
+    }
 }
 
 /// Runs a task's `Runnable`, cancelling it instead when it was aborted or `cancel` is set.

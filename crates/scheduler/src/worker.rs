@@ -47,6 +47,8 @@ pub(crate) const WATCHDOG_PERIOD: Duration = Duration::from_millis(1);
 pub(crate) const STUCK_AFTER: Duration = Duration::from_micros(500);
 /// Timer ticks (ms) another worker's wheel must be overdue before an idle worker fires it.
 const OVERDUE_TICKS: u64 = 1;
+/// Finished tasks of another worker's registry shard removed under one lock.
+const REMOVAL_BATCH: usize = 64;
 
 /// What a worker last saw of another worker's progress (for the stuck test).
 #[derive(Debug, Clone, Copy)]
@@ -70,6 +72,8 @@ pub(crate) struct Core {
     last_victim: Cell<Option<usize>>,
     fired: RefCell<Vec<Arc<TimerEntry>>>,
     seen: RefCell<Vec<Option<Seen>>>,
+    /// Per registry shard: keys of finished tasks of that shard awaiting a batched removal.
+    pending_removals: RefCell<Vec<Vec<usize>>>,
 }
 
 impl Core {
@@ -87,6 +91,7 @@ impl Core {
             last_victim: Cell::new(None),
             fired: RefCell::new(Vec::new()),
             seen: RefCell::new(Vec::new()),
+            pending_removals: RefCell::new(Vec::new()),
         }
     }
 
@@ -139,6 +144,37 @@ impl WorkerCtx {
 
     fn metrics(&self) -> &crate::metrics::WorkerMetrics {
         &self.me().metrics
+    }
+
+    /// Defers the registry removal of a finished task of another shard; flushed in batches
+    /// of [`REMOVAL_BATCH`], when the worker parks, and when it stops. Returns `false` (the
+    /// caller removes it itself) when re-entered.
+    pub(crate) fn defer_remove(&self, shard: usize, key: usize) -> bool {
+        let Ok(mut pending) = self.core.pending_removals.try_borrow_mut() else {
+            return false;
+        };
+        if pending.len() <= shard {
+            pending.resize_with(self.handle.inner.shards.len().max(shard + 1), Vec::new);
+        }
+        let keys = &mut pending[shard];
+        keys.push(key);
+        bump(&self.metrics().deferred_removals);
+        if keys.len() >= REMOVAL_BATCH {
+            self.handle.inner.shards[shard].remove_deferred(keys);
+        }
+        true
+    }
+
+    /// Performs every deferred registry removal.
+    pub(crate) fn flush_removals(&self) {
+        let Ok(mut pending) = self.core.pending_removals.try_borrow_mut() else {
+            return;
+        };
+        for (shard, keys) in pending.iter_mut().enumerate() {
+            if !keys.is_empty() {
+                self.handle.inner.shards[shard].remove_deferred(keys);
+            }
+        }
     }
 
     /// Schedules a task woken on this worker's thread.
@@ -393,6 +429,7 @@ impl WorkerCtx {
                 .saturating_add(u64::try_from(busy.as_nanos()).unwrap_or(u64::MAX)),
             Ordering::Relaxed,
         );
+        self.flush_removals();
         let searching = self.is_searching.replace(false);
         if shared.idle.transition_worker_to_parked(idx, searching) {
             shared.notify_if_work_pending();
@@ -501,6 +538,7 @@ pub(crate) fn run_worker(handle: Handle, core: Box<Core>) {
             ctx.park();
         }
     }
+    ctx.flush_removals();
     // Leave the worker context first: wakes during the drain go to the (closed) injector.
     context::set_worker(None);
     ctx.core.drain(ctx.shared());

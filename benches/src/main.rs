@@ -11,6 +11,7 @@
 //! to stderr.
 
 mod actors;
+mod backpressure;
 mod cancel;
 mod channels;
 mod group;
@@ -18,6 +19,7 @@ mod harness;
 mod numa;
 mod progress;
 mod scheduler;
+mod streams;
 
 use std::process::ExitCode;
 
@@ -72,6 +74,8 @@ fn registry() -> Vec<Workload> {
         cancel::workloads,
         group::workloads,
         numa::workloads,
+        streams::workloads,
+        backpressure::workloads,
         actors::workloads,
     ];
     groups.iter().flat_map(|group| group()).collect()

@@ -20,6 +20,7 @@ mod numa;
 mod progress;
 mod scheduler;
 mod streams;
+mod telemetry;
 
 use std::process::ExitCode;
 
@@ -77,6 +78,7 @@ fn registry() -> Vec<Workload> {
         streams::workloads,
         backpressure::workloads,
         actors::workloads,
+        telemetry::workloads,
     ];
     groups.iter().flat_map(|group| group()).collect()
 }

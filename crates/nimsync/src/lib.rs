@@ -56,6 +56,8 @@
 //! | [`numa`] | `nimsync-numa` | `numa` | L3 | topology, placement, NUMA-local channels |
 //! | [`streams`] | `nimsync-streams` | `streams` | L4 | bounded stream stages |
 //! | [`backpressure`] | `nimsync-backpressure` | `backpressure` | L4 | credits, adaptive limits, rate limits |
+//! | [`pool`] | `nimsync-pool` | `pool` (+ `sqlite`, off by default) | L4 | leak-free connection pool, SQLite manager |
+//! | [`net`] | `async-net` | `net` | L4 | TCP/UDP/Unix sockets on the async-io reactor |
 //! | [`actors`] | `nimsync-actors` | `actors` | L5 | typed actors, tell/ask |
 //! | [`supervision`] | `nimsync-supervision` | `supervision` | L6 | supervisor trees, breaker, bulkhead |
 //! | [`telemetry`] | `nimsync-telemetry` | `telemetry` | L7 | OpenTelemetry tracing, Prometheus metrics |
@@ -87,9 +89,14 @@ pub use nimsync_core_channels as channels;
 #[cfg(feature = "group")]
 #[doc(inline)]
 pub use nimsync_group as group;
+#[cfg(feature = "net")]
+pub mod net;
 #[cfg(feature = "numa")]
 #[doc(inline)]
 pub use nimsync_numa as numa;
+#[cfg(feature = "pool")]
+#[doc(inline)]
+pub use nimsync_pool as pool;
 #[cfg(feature = "scheduler")]
 #[doc(inline)]
 pub use nimsync_scheduler as scheduler;

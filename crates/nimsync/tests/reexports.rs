@@ -222,3 +222,52 @@ fn telemetry_layer() {
             .any(|s| s.name == "facade")
     );
 }
+
+#[cfg(feature = "pool")]
+#[test]
+fn pool_layer() {
+    struct Numbers;
+    impl nimsync::pool::Manager for Numbers {
+        type Connection = u32;
+        type Error = std::convert::Infallible;
+        async fn create(&self) -> Result<u32, Self::Error> {
+            Ok(7)
+        }
+    }
+    let v = nimsync::block_on(async {
+        let pool = nimsync::pool::Pool::builder(Numbers)
+            .max_size(1)
+            .build()
+            .unwrap();
+        let conn = pool.get().await.unwrap();
+        assert_eq!(pool.status().in_use, 1);
+        *conn
+    });
+    assert_eq!(v, 7);
+}
+
+#[cfg(all(feature = "net", feature = "scheduler"))]
+#[test]
+fn net_layer_runs_on_the_nimsync_runtime() {
+    use nimsync::net::{AsyncReadExt, AsyncWriteExt, TcpListener, TcpStream};
+    let rt = nimsync::scheduler::Runtime::builder()
+        .workers(2)
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = nimsync::spawn(async move {
+            let (mut conn, _) = listener.accept().await.unwrap();
+            let mut buf = [0u8; 4];
+            conn.read_exact(&mut buf).await.unwrap();
+            conn.write_all(&buf).await.unwrap();
+        });
+        let mut client = TcpStream::connect(addr).await.unwrap();
+        client.write_all(b"ping").await.unwrap();
+        let mut back = [0u8; 4];
+        client.read_exact(&mut back).await.unwrap();
+        assert_eq!(&back, b"ping");
+        server.await.unwrap();
+    });
+}

@@ -59,6 +59,7 @@ pub struct Metrics {
     pub(crate) global: bool,
     pub(crate) buckets: Vec<f64>,
     pub(crate) suffix_buckets: Vec<(String, Vec<f64>)>,
+    #[cfg(feature = "http")]
     pub(crate) listen: Option<SocketAddr>,
 }
 
@@ -82,6 +83,7 @@ impl Metrics {
             global: true,
             buckets: DEFAULT_BUCKETS.to_vec(),
             suffix_buckets: Vec::new(),
+            #[cfg(feature = "http")]
             listen: None,
         }
     }

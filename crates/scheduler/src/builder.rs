@@ -144,7 +144,7 @@ impl Builder {
                 max_lifo_polls: 3,
                 global_queue_interval: 61,
                 event_interval: 61,
-                local_queue_capacity: if cfg!(nimsync_loom) { 4 } else { 1024 },
+                local_queue_capacity: if cfg!(nimsync_loom) { 4 } else { 1 << 16 },
                 search_throttle: true,
                 spin_before_park: true,
                 start_paused: false,
@@ -248,11 +248,12 @@ impl Builder {
         self
     }
 
-    /// Cap of a worker's local queue (default 1024, at least 2); on overflow half of it moves
-    /// to the global injector. The deque grows on demand, so the cap only decides when excess
-    /// work becomes visible in the injector (idle workers steal from local queues anyway);
-    /// 1024 keeps a thousand always-ready tasks per worker off the injector, where 256 made
-    /// every `yield_now` of a 1000-task load cycle through it.
+    /// Cap of a worker's local queue (default 65 536, at least 2); on overflow half of it
+    /// moves to the global injector. The deque grows on demand, so the cap only decides when
+    /// excess work is pushed to the injector one task at a time; below it, idle workers take
+    /// work by stealing half a queue in one batch, which is much cheaper (a low cap, like
+    /// tokio's 256, sent most of a spawn burst or of a 1000-task `yield_now` load through the
+    /// injector). Lower it to make a hoarding worker's backlog visible to the injector sooner.
     pub fn local_queue_capacity(mut self, n: usize) -> Self {
         self.cfg.local_queue_capacity = n;
         self

@@ -6,8 +6,8 @@
 //!
 //! 1. every `global_queue_interval` ticks, the global injector first (so outside spawns
 //!    cannot starve behind a busy local queue);
-//! 2. its local FIFO queue (a `crossbeam_deque::Worker`, capped: on overflow half of it moves
-//!    to the injector);
+//! 2. its local FIFO queue (a `crossbeam_deque::Worker`, capped at `local_queue_capacity`:
+//!    on overflow half of it moves to the injector);
 //! 3. the injector (taking a batch proportional to its length);
 //! 4. due timers (its own wheel, the remote wheel, and any other worker's wheel that is
 //!    overdue — see the watchdog below);
@@ -24,8 +24,9 @@
 //! tick overdue (wheels are behind a per-worker mutex the owner holds only briefly), and
 //! steals the task in a busy worker's LIFO slot when that worker has not started a new poll
 //! for [`STUCK_AFTER`]. A busy worker that is making progress never has its slot stolen, so
-//! message passing keeps its locality; an idle runtime (every worker parked) has no watchdog
-//! and no periodic wake-up.
+//! message passing keeps its locality; a watchdog wake-up looks once and does not spin (so
+//! it does not catch the tasks a busy worker briefly requeues); an idle runtime (every worker
+//! parked) has no watchdog and no periodic wake-up.
 
 use crate::context;
 use crate::queue::lifo::{LifoNext, LifoSlot};
@@ -44,7 +45,7 @@ use std::time::{Duration, Instant};
 /// Longest park of an idle worker while another worker is busy (see the module docs).
 pub(crate) const WATCHDOG_PERIOD: Duration = Duration::from_millis(1);
 /// How long a worker must go without starting a poll before its LIFO-slot task is stolen.
-pub(crate) const STUCK_AFTER: Duration = Duration::from_micros(500);
+pub(crate) const STUCK_AFTER: Duration = Duration::from_millis(1);
 /// Timer ticks (ms) another worker's wheel must be overdue before an idle worker fires it.
 const OVERDUE_TICKS: u64 = 1;
 /// Finished tasks of another worker's registry shard removed under one lock.
@@ -119,6 +120,8 @@ pub(crate) struct WorkerCtx {
     in_task: Cell<bool>,
     is_searching: Cell<bool>,
     busy_since: Cell<Instant>,
+    /// Woken by the watchdog timeout rather than for work: look once, do not spin.
+    watch_wake: Cell<bool>,
 }
 
 impl WorkerCtx {
@@ -131,6 +134,7 @@ impl WorkerCtx {
             in_task: Cell::new(false),
             is_searching: Cell::new(false),
             busy_since: Cell::new(Instant::now()),
+            watch_wake: Cell::new(false),
         }
     }
 
@@ -410,6 +414,7 @@ impl WorkerCtx {
 
     /// Leaves the searching state after finding work (waking the next searcher if needed).
     fn found_work(&self) {
+        self.watch_wake.set(false);
         if self.is_searching.replace(false) && self.shared().idle.transition_worker_from_searching()
         {
             self.shared().notify_parked();
@@ -456,9 +461,13 @@ impl WorkerCtx {
             if watch {
                 shared.watchers.fetch_sub(1, Ordering::SeqCst);
             }
+            self.watch_wake.set(watch);
         }
         let woken_as_searcher = shared.idle.wake_self(idx);
         self.is_searching.set(woken_as_searcher);
+        if woken_as_searcher {
+            self.watch_wake.set(false);
+        }
         self.busy_since.set(Instant::now());
     }
 
@@ -491,7 +500,9 @@ impl WorkerCtx {
             self.run_task(t);
             return true;
         }
-        if allow_spin && self.shared().cfg.spin_before_park {
+        // A watchdog wake-up looks once (above) and parks again: spinning here would keep
+        // catching the tasks a busy worker briefly requeues, splitting message-passing pairs.
+        if allow_spin && self.shared().cfg.spin_before_park && !self.watch_wake.get() {
             let backoff = Backoff::new();
             while !backoff.is_completed() {
                 backoff.snooze();

@@ -16,6 +16,7 @@ mod cancel;
 mod channels;
 mod group;
 mod harness;
+mod net;
 mod numa;
 mod progress;
 mod scheduler;
@@ -79,6 +80,7 @@ fn registry() -> Vec<Workload> {
         backpressure::workloads,
         actors::workloads,
         telemetry::workloads,
+        net::workloads,
     ];
     groups.iter().flat_map(|group| group()).collect()
 }

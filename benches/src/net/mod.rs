@@ -1,0 +1,13 @@
+//! Networking workloads: smol-ecosystem sockets (`async-net`, readiness from the async-io
+//! reactor) on nimsync's runtime against the same sockets on async-executor, the smol
+//! pattern where idle executor threads drive the reactor themselves (`async_io::block_on`).
+//! The gap between the two is the cost of nimsync's reactor-thread → worker hand-off.
+
+use crate::harness::Workload;
+
+pub mod echo_round_trip;
+
+/// Every networking workload, in run order.
+pub fn workloads() -> Vec<Workload> {
+    vec![echo_round_trip::workload()]
+}

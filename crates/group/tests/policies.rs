@@ -272,6 +272,19 @@ fn spawn_after_join_is_closed() {
 fn max_tasks_applies_backpressure_and_counts() {
     let rt = paused(2);
     rt.block_on(async {
+        // A group whose slots are held by children that never finish is full: try_spawn fails
+        // fast and gives the future back. (Not checked on the group below, whose sleeping
+        // children may end between its last spawn and a try_spawn.)
+        let full = TaskGroup::with_max_tasks(CollectAll, NonZeroUsize::new(2).unwrap());
+        for _ in 0..2 {
+            full.spawn(std::future::pending::<Result<u32, u32>>())
+                .await
+                .unwrap();
+        }
+        let back = full.try_spawn(async { Ok(99) });
+        assert!(matches!(back, Err(TrySpawnError::Full(_))));
+        drop(full);
+
         let g = TaskGroup::with_max_tasks(CollectAll, NonZeroUsize::new(3).unwrap());
         let peak = Arc::new(AtomicUsize::new(0));
         let live = Arc::new(AtomicUsize::new(0));
@@ -292,9 +305,6 @@ fn max_tasks_applies_backpressure_and_counts() {
             .unwrap();
             assert!(g.running() <= 3);
         }
-        // Full right now: try_spawn fails fast and gives the future back.
-        let back = g.try_spawn(async { Ok(99) });
-        assert!(matches!(back, Err(TrySpawnError::Full(_))));
         let handle = g.handle();
         let results = g.join().await.unwrap();
         assert_eq!(results.len(), 30);

@@ -89,20 +89,11 @@ type Group = GroupHandle<usize, String>;
 /// Runs one swarm of `tasks` tasks on `rt`.
 pub fn swarm(rt: &Runtime, cfg: &Config, tasks: usize, progress: &Arc<Progress>) -> SwarmReport {
     let per_producer = cfg.swarm_messages_per_producer();
-    // Producers per mode cluster: SPSC 1, MPSC K, SPMC 1, MPMC K; tasks per cluster 2, K+1,
-    // K+1, 2K. Clusters per mode so each mode gets a quarter of the tasks.
-    let quarter = tasks / 4;
-    let shapes = [(1, 1), (K, 1), (1, K), (K, K)];
-    let clusters: Vec<usize> = shapes
-        .iter()
-        .map(|(p, c)| quarter.div_ceil(p + c))
-        .collect();
-    let producers: usize = shapes.iter().zip(&clusters).map(|((p, _), n)| p * n).sum();
-    let total_tasks: usize = shapes
-        .iter()
-        .zip(&clusters)
-        .map(|((p, c), n)| (p + c) * n)
-        .sum();
+    let Sizing {
+        clusters,
+        total_tasks,
+        producers,
+    } = Sizing::of(tasks);
     let messages = producers * per_producer;
     progress.set(0);
     let swarm = Arc::new(Swarm {
@@ -329,12 +320,30 @@ pub fn run(cfg: &Config, progress: &Arc<Progress>) -> Outcome {
     out
 }
 
+/// Producers and consumers per cluster, in mode order: SPSC 1→1, MPSC K→1, SPMC 1→K, MPMC K→K.
+const SHAPES: [(usize, usize); 4] = [(1, 1), (K, 1), (1, K), (K, K)];
+
+/// How a swarm of about `tasks` tasks is split: clusters per mode so each mode gets a quarter
+/// of the tasks.
+struct Sizing {
+    clusters: [usize; 4],
+    total_tasks: usize,
+    producers: usize,
+}
+
+impl Sizing {
+    fn of(tasks: usize) -> Sizing {
+        let clusters = SHAPES.map(|(p, c)| (tasks / 4).div_ceil(p + c));
+        let per_mode = SHAPES.iter().zip(clusters);
+        Sizing {
+            clusters,
+            total_tasks: per_mode.clone().map(|((p, c), n)| (p + c) * n).sum(),
+            producers: per_mode.map(|((p, _), n)| p * n).sum(),
+        }
+    }
+}
+
 /// Messages a swarm of `tasks` tasks will send (for the progress bar).
 pub fn estimate_messages(cfg: &Config, tasks: usize) -> usize {
-    let quarter = tasks / 4;
-    [(1, 1), (K, 1), (1, K), (K, K)]
-        .iter()
-        .map(|(p, c)| quarter.div_ceil(p + c) * p)
-        .sum::<usize>()
-        * cfg.swarm_messages_per_producer()
+    Sizing::of(tasks).producers * cfg.swarm_messages_per_producer()
 }

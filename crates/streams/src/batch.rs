@@ -7,6 +7,8 @@ use std::task::{Context, Poll, ready};
 
 use futures_core::Stream;
 
+use crate::error::{StageError, at_least_one, initial_capacity};
+
 pin_project_lite::pin_project! {
     /// Stream of [`StreamExt::batch`](crate::StreamExt::batch).
     #[must_use = "streams do nothing unless polled"]
@@ -20,14 +22,14 @@ pin_project_lite::pin_project! {
 }
 
 impl<S: Stream> Batch<S> {
-    pub(crate) fn new(stream: S, size: usize) -> Self {
-        assert!(size > 0, "batch size must be at least 1");
-        Self {
+    pub(crate) fn new(stream: S, size: usize) -> Result<Self, StageError> {
+        let size = at_least_one(size, "batch size")?;
+        Ok(Self {
             stream,
-            items: Vec::with_capacity(size),
+            items: Vec::with_capacity(initial_capacity(size)),
             size,
             done: false,
-        }
+        })
     }
 }
 
@@ -54,7 +56,10 @@ impl<S: Stream> Stream for Batch<S> {
                 Some(item) => {
                     this.items.push(item);
                     if this.items.len() == *this.size {
-                        let full = std::mem::replace(this.items, Vec::with_capacity(*this.size));
+                        let full = std::mem::replace(
+                            this.items,
+                            Vec::with_capacity(initial_capacity(*this.size)),
+                        );
                         return Poll::Ready(Some(full));
                     }
                 }

@@ -16,6 +16,8 @@ use std::time::Duration;
 use futures_core::Stream;
 use nimsync_scheduler::{Sleep, sleep};
 
+use crate::error::{StageError, at_least_one, initial_capacity};
+
 pin_project_lite::pin_project! {
     /// Stream of [`StreamExt::batch_timeout`](crate::StreamExt::batch_timeout).
     #[must_use = "streams do nothing unless polled"]
@@ -31,16 +33,16 @@ pin_project_lite::pin_project! {
 }
 
 impl<S: Stream> BatchTimeout<S> {
-    pub(crate) fn new(stream: S, size: usize, timeout: Duration) -> Self {
-        assert!(size > 0, "batch size must be at least 1");
-        Self {
+    pub(crate) fn new(stream: S, size: usize, timeout: Duration) -> Result<Self, StageError> {
+        let size = at_least_one(size, "batch size")?;
+        Ok(Self {
             stream,
-            items: Vec::with_capacity(size),
+            items: Vec::with_capacity(initial_capacity(size)),
             size,
             timeout,
             timer: None,
             done: false,
-        }
+        })
     }
 }
 
@@ -72,7 +74,10 @@ impl<S: Stream> Stream for BatchTimeout<S> {
                     this.items.push(item);
                     if this.items.len() == *this.size {
                         *this.timer = None;
-                        let full = std::mem::replace(this.items, Vec::with_capacity(*this.size));
+                        let full = std::mem::replace(
+                            this.items,
+                            Vec::with_capacity(initial_capacity(*this.size)),
+                        );
                         return Poll::Ready(Some(full));
                     }
                 }
@@ -92,7 +97,10 @@ impl<S: Stream> Stream for BatchTimeout<S> {
                         return Poll::Pending;
                     }
                     *this.timer = None;
-                    let partial = std::mem::replace(this.items, Vec::with_capacity(*this.size));
+                    let partial = std::mem::replace(
+                        this.items,
+                        Vec::with_capacity(initial_capacity(*this.size)),
+                    );
                     return Poll::Ready(Some(partial));
                 }
             }

@@ -16,6 +16,7 @@ use std::task::{Context, Poll, Waker};
 
 use futures_core::Stream;
 
+use crate::error::{StageError, at_least_one, initial_capacity};
 use crate::wakers::WakerList;
 
 struct State<S: Stream> {
@@ -70,17 +71,17 @@ pub(crate) fn broadcast<S: Stream>(
     stream: S,
     consumers: usize,
     capacity: usize,
-) -> Vec<Broadcast<S>>
+) -> Result<Vec<Broadcast<S>>, StageError>
 where
     S::Item: Clone,
 {
-    assert!(consumers > 0, "broadcast needs at least one consumer");
-    assert!(capacity > 0, "broadcast capacity must be at least 1");
+    let consumers = at_least_one(consumers, "broadcast consumers")?;
+    let capacity = at_least_one(capacity, "broadcast capacity")?;
     let waiters = WakerList::new(consumers);
     let shared = Arc::new(Shared {
         state: Mutex::new(State {
             stream: Box::pin(stream),
-            buffer: VecDeque::with_capacity(capacity),
+            buffer: VecDeque::with_capacity(initial_capacity(capacity)),
             base: 0,
             cursors: vec![Some(0); consumers],
             capacity,
@@ -89,12 +90,12 @@ where
         upstream_waker: Waker::from(waiters.clone()),
         waiters,
     });
-    (0..consumers)
+    Ok((0..consumers)
         .map(|index| Broadcast {
             shared: shared.clone(),
             index,
         })
-        .collect()
+        .collect())
 }
 
 impl<S: Stream> Broadcast<S> {

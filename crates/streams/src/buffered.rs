@@ -15,6 +15,8 @@ use std::task::{Context, Poll};
 use futures_core::Stream;
 use futures_util::stream::{FuturesOrdered, FuturesUnordered};
 
+use crate::error::{StageError, at_least_one};
+
 /// The in-flight set: ordered or unordered.
 pub(crate) trait InFlight<F: Future>: Stream<Item = F::Output> + Unpin + Default {
     fn push(&mut self, fut: F);
@@ -59,14 +61,14 @@ pub type Buffered<S> = BufferedWith<S, FuturesOrdered<<S as Stream>::Item>>;
 pub type BufferUnordered<S> = BufferedWith<S, FuturesUnordered<<S as Stream>::Item>>;
 
 impl<S, Q: Default> BufferedWith<S, Q> {
-    pub(crate) fn new(stream: S, limit: usize) -> Self {
-        assert!(limit > 0, "buffered concurrency must be at least 1");
-        Self {
+    pub(crate) fn new(stream: S, limit: usize) -> Result<Self, StageError> {
+        let limit = at_least_one(limit, "buffered concurrency")?;
+        Ok(Self {
             stream,
             in_flight: Q::default(),
             limit,
             input_done: false,
-        }
+        })
     }
 }
 

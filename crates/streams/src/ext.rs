@@ -14,6 +14,7 @@ use crate::batch::Batch;
 use crate::batch_timeout::BatchTimeout;
 use crate::broadcast::{self, Broadcast};
 use crate::buffered::{BufferUnordered, Buffered};
+use crate::error::{StageError, or_panic};
 use crate::fan_out::{self, FanOut};
 use crate::filter::{Filter, FilterMap};
 use crate::forward::Forward;
@@ -105,8 +106,20 @@ pub trait StreamExt: Stream + Sized {
     /// ```
     ///
     /// # Panics
-    /// If `size` is 0.
+    /// If `size` is 0; [`try_batch`](Self::try_batch) returns the error instead.
+    #[track_caller]
     fn batch(self, size: usize) -> Batch<Self> {
+        or_panic(Batch::new(self, size))
+    }
+
+    /// [`batch`](Self::batch) for a size that may be 0 (say, from configuration).
+    ///
+    /// ```
+    /// use nimsync_streams::{StageError, StreamExt, iter};
+    /// assert!(iter(0..3).try_batch(2).is_ok());
+    /// assert_eq!(iter(0..3).try_batch(0).unwrap_err(), StageError::Zero { what: "batch size" });
+    /// ```
+    fn try_batch(self, size: usize) -> Result<Batch<Self>, StageError> {
         Batch::new(self, size)
     }
 
@@ -133,8 +146,26 @@ pub trait StreamExt: Stream + Sized {
     /// ```
     ///
     /// # Panics
-    /// If `size` is 0.
+    /// If `size` is 0; [`try_batch_timeout`](Self::try_batch_timeout) returns the error
+    /// instead.
+    #[track_caller]
     fn batch_timeout(self, size: usize, timeout: Duration) -> BatchTimeout<Self> {
+        or_panic(BatchTimeout::new(self, size, timeout))
+    }
+
+    /// [`batch_timeout`](Self::batch_timeout) for a size that may be 0.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use nimsync_streams::{StreamExt, iter};
+    /// let err = iter(0..3).try_batch_timeout(0, Duration::from_millis(5)).unwrap_err();
+    /// assert_eq!(err.to_string(), "batch size must not be zero");
+    /// ```
+    fn try_batch_timeout(
+        self,
+        size: usize,
+        timeout: Duration,
+    ) -> Result<BatchTimeout<Self>, StageError> {
         BatchTimeout::new(self, size, timeout)
     }
 
@@ -149,8 +180,23 @@ pub trait StreamExt: Stream + Sized {
     /// ```
     ///
     /// # Panics
-    /// If `n` is 0.
+    /// If `n` is 0; [`try_buffered`](Self::try_buffered) returns the error instead.
+    #[track_caller]
     fn buffered(self, n: usize) -> Buffered<Self>
+    where
+        Self::Item: Future,
+    {
+        or_panic(Buffered::<Self>::new(self, n))
+    }
+
+    /// [`buffered`](Self::buffered) for a concurrency that may be 0.
+    ///
+    /// ```
+    /// use nimsync_streams::{StageError, StreamExt, iter};
+    /// let err = iter(1..=4).map(|x| async move { x }).try_buffered(0).unwrap_err();
+    /// assert_eq!(err, StageError::Zero { what: "buffered concurrency" });
+    /// ```
+    fn try_buffered(self, n: usize) -> Result<Buffered<Self>, StageError>
     where
         Self::Item: Future,
     {
@@ -169,8 +215,24 @@ pub trait StreamExt: Stream + Sized {
     /// ```
     ///
     /// # Panics
-    /// If `n` is 0.
+    /// If `n` is 0; [`try_buffer_unordered`](Self::try_buffer_unordered) returns the error
+    /// instead.
+    #[track_caller]
     fn buffer_unordered(self, n: usize) -> BufferUnordered<Self>
+    where
+        Self::Item: Future,
+    {
+        or_panic(BufferUnordered::<Self>::new(self, n))
+    }
+
+    /// [`buffer_unordered`](Self::buffer_unordered) for a concurrency that may be 0.
+    ///
+    /// ```
+    /// use nimsync_streams::{StreamExt, iter};
+    /// let s = iter(1..=4).map(|x| async move { x });
+    /// assert!(s.try_buffer_unordered(0).is_err());
+    /// ```
+    fn try_buffer_unordered(self, n: usize) -> Result<BufferUnordered<Self>, StageError>
     where
         Self::Item: Future,
     {
@@ -245,8 +307,20 @@ pub trait StreamExt: Stream + Sized {
     /// ```
     ///
     /// # Panics
-    /// If `consumers` is 0.
+    /// If `consumers` is 0; [`try_fan_out`](Self::try_fan_out) returns the error instead.
+    #[track_caller]
     fn fan_out(self, consumers: usize) -> Vec<FanOut<Self>> {
+        or_panic(fan_out::fan_out(self, consumers))
+    }
+
+    /// [`fan_out`](Self::fan_out) for a consumer count that may be 0.
+    ///
+    /// ```
+    /// use nimsync_streams::{StreamExt, iter};
+    /// assert_eq!(iter(0..4).try_fan_out(3).unwrap().len(), 3);
+    /// assert!(iter(0..4).try_fan_out(0).is_err());
+    /// ```
+    fn try_fan_out(self, consumers: usize) -> Result<Vec<FanOut<Self>>, StageError> {
         fan_out::fan_out(self, consumers)
     }
 
@@ -265,8 +339,28 @@ pub trait StreamExt: Stream + Sized {
     /// ```
     ///
     /// # Panics
-    /// If `consumers` or `capacity` is 0.
+    /// If `consumers` or `capacity` is 0; [`try_broadcast`](Self::try_broadcast) returns
+    /// the error instead.
+    #[track_caller]
     fn broadcast(self, consumers: usize, capacity: usize) -> Vec<Broadcast<Self>>
+    where
+        Self::Item: Clone,
+    {
+        or_panic(broadcast::broadcast(self, consumers, capacity))
+    }
+
+    /// [`broadcast`](Self::broadcast) for counts that may be 0.
+    ///
+    /// ```
+    /// use nimsync_streams::{StageError, StreamExt, iter};
+    /// let err = iter(0..3).try_broadcast(2, 0).unwrap_err();
+    /// assert_eq!(err, StageError::Zero { what: "broadcast capacity" });
+    /// ```
+    fn try_broadcast(
+        self,
+        consumers: usize,
+        capacity: usize,
+    ) -> Result<Vec<Broadcast<Self>>, StageError>
     where
         Self::Item: Clone,
     {
@@ -324,8 +418,27 @@ pub trait StreamExt: Stream + Sized {
     /// ```
     ///
     /// # Panics
-    /// If `capacity` is 0 or above the channels' maximum.
+    /// If `capacity` is 0 or above the channels' maximum;
+    /// [`try_spawn_stage`](Self::try_spawn_stage) returns the error instead.
+    #[track_caller]
     fn spawn_stage(self, capacity: usize) -> SpawnStage<Self::Item>
+    where
+        Self: Send + 'static,
+        Self::Item: Send + 'static,
+    {
+        or_panic(spawn_stage::spawn_stage(self, capacity))
+    }
+
+    /// [`spawn_stage`](Self::spawn_stage) for a capacity that may be invalid. Nothing is
+    /// spawned when it fails.
+    ///
+    /// ```
+    /// use nimsync_core_channels::BuildError;
+    /// use nimsync_streams::{StageError, StreamExt, iter};
+    /// let err = iter(0..3).try_spawn_stage(usize::MAX).unwrap_err();
+    /// assert!(matches!(err, StageError::Channel(BuildError::CapacityTooLarge { .. })));
+    /// ```
+    fn try_spawn_stage(self, capacity: usize) -> Result<SpawnStage<Self::Item>, StageError>
     where
         Self: Send + 'static,
         Self::Item: Send + 'static,

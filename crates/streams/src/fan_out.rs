@@ -13,6 +13,7 @@ use std::task::{Context, Poll, Waker};
 
 use futures_core::Stream;
 
+use crate::error::{StageError, at_least_one};
 use crate::wakers::WakerList;
 
 struct Upstream<S> {
@@ -41,8 +42,11 @@ impl<S> fmt::Debug for FanOut<S> {
     }
 }
 
-pub(crate) fn fan_out<S: Stream>(stream: S, consumers: usize) -> Vec<FanOut<S>> {
-    assert!(consumers > 0, "fan_out needs at least one consumer");
+pub(crate) fn fan_out<S: Stream>(
+    stream: S,
+    consumers: usize,
+) -> Result<Vec<FanOut<S>>, StageError> {
+    let consumers = at_least_one(consumers, "fan_out consumers")?;
     let waiters = WakerList::new(consumers);
     let shared = Arc::new(Shared {
         upstream: Mutex::new(Upstream {
@@ -52,12 +56,12 @@ pub(crate) fn fan_out<S: Stream>(stream: S, consumers: usize) -> Vec<FanOut<S>> 
         upstream_waker: Waker::from(waiters.clone()),
         waiters,
     });
-    (0..consumers)
+    Ok((0..consumers)
         .map(|index| FanOut {
             shared: shared.clone(),
             index,
         })
-        .collect()
+        .collect())
 }
 
 impl<S: Stream> Stream for FanOut<S> {

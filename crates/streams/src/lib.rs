@@ -33,6 +33,11 @@
 //! assert!(batches.iter().all(|b| b.len() == 100));
 //! ```
 //!
+//! **Sizes.** A sized stage given 0 (`batch(0)`, `buffered(0)`, `fan_out(0)`, ...) panics
+//! at construction with a message naming the argument, as futures-util does; each has a
+//! `try_*` twin (`try_batch`, `try_buffered`, ..., [`try_ticks`]) returning a
+//! [`StageError`] for sizes that come from configuration. Nothing panics once built.
+//!
 //! Timers (`batch_timeout`, `throttle`, `ticks`) are the scheduler's, so a runtime built
 //! with `start_paused(true)` tests them exactly and instantly.
 
@@ -43,6 +48,7 @@ mod batch;
 mod batch_timeout;
 mod broadcast;
 mod buffered;
+mod error;
 mod ext;
 mod fan_out;
 mod filter;
@@ -59,13 +65,14 @@ pub use batch::Batch;
 pub use batch_timeout::BatchTimeout;
 pub use broadcast::Broadcast;
 pub use buffered::{BufferUnordered, Buffered, BufferedWith};
+pub use error::StageError;
 pub use ext::{CollectVec, Next, StreamExt};
 pub use fan_out::FanOut;
 pub use filter::{Filter, FilterMap};
 pub use forward::Forward;
 pub use map::{Map, Then};
 pub use merge::{Merge, merge};
-pub use source::{Iter, Ticks, from_receiver, iter, ticks};
+pub use source::{Iter, Ticks, from_receiver, iter, ticks, try_ticks};
 pub use spawn_stage::SpawnStage;
 pub use take_until::TakeUntil;
 pub use throttle::{Rate, Throttle};

@@ -9,6 +9,8 @@ use futures_core::Stream;
 use nimsync_core_channels::{Mode, Receiver};
 use nimsync_scheduler::Interval;
 
+use crate::error::{StageError, or_panic};
+
 /// A stream of an iterator's items (always ready).
 ///
 /// ```
@@ -79,11 +81,29 @@ pub fn from_receiver<T: Send, M: Mode>(rx: Receiver<T, M>) -> Receiver<T, M> {
 /// ```
 ///
 /// # Panics
-/// If `period` is zero (as `nimsync_scheduler::interval`).
+/// If `period` is zero (as `nimsync_scheduler::interval`); [`try_ticks`] returns the error
+/// instead.
+#[track_caller]
 pub fn ticks(period: Duration) -> Ticks {
-    Ticks {
-        interval: nimsync_scheduler::interval(period),
+    or_panic(try_ticks(period))
+}
+
+/// [`ticks`] for a period that may be zero.
+///
+/// ```
+/// use std::time::Duration;
+/// use nimsync_streams::{StageError, try_ticks};
+/// assert_eq!(try_ticks(Duration::ZERO).unwrap_err(), StageError::Zero { what: "ticks period" });
+/// ```
+pub fn try_ticks(period: Duration) -> Result<Ticks, StageError> {
+    if period.is_zero() {
+        return Err(StageError::Zero {
+            what: "ticks period",
+        });
     }
+    Ok(Ticks {
+        interval: nimsync_scheduler::interval(period),
+    })
 }
 
 /// Stream of [`ticks`].

@@ -11,6 +11,8 @@ use futures_core::Stream;
 use nimsync_core_channels::{Builder, mpsc};
 use nimsync_scheduler::JoinHandle;
 
+use crate::error::{StageError, at_least_one};
+
 /// Stream of [`StreamExt::spawn_stage`](crate::StreamExt::spawn_stage).
 #[must_use = "streams do nothing unless polled"]
 pub struct SpawnStage<T: Send> {
@@ -27,15 +29,15 @@ impl<T: Send> fmt::Debug for SpawnStage<T> {
     }
 }
 
-pub(crate) fn spawn_stage<S>(stream: S, capacity: usize) -> SpawnStage<S::Item>
+pub(crate) fn spawn_stage<S>(stream: S, capacity: usize) -> Result<SpawnStage<S::Item>, StageError>
 where
     S: Stream + Send + 'static,
     S::Item: Send + 'static,
 {
-    let (tx, rx) = match Builder::new(capacity).mpsc::<S::Item>() {
-        Ok(pair) => pair,
-        Err(e) => panic!("spawn_stage: {e}"),
-    };
+    let capacity = at_least_one(capacity, "spawn_stage capacity")?;
+    let (tx, rx) = Builder::new(capacity)
+        .mpsc::<S::Item>()
+        .map_err(StageError::Channel)?;
     let task = nimsync_scheduler::spawn(async move {
         let mut stream = Box::pin(stream);
         while let Some(item) = std::future::poll_fn(|cx| stream.as_mut().poll_next(cx)).await {
@@ -44,7 +46,7 @@ where
             }
         }
     });
-    SpawnStage { rx, task }
+    Ok(SpawnStage { rx, task })
 }
 
 impl<T: Send> SpawnStage<T> {

@@ -114,7 +114,7 @@ fn buffered_never_runs_more_than_n_futures() {
 }
 
 #[test]
-#[should_panic(expected = "at least 1")]
+#[should_panic(expected = "buffered concurrency must not be zero")]
 fn zero_sizes_are_rejected_at_construction() {
     let _ = iter(0..1).map(|x| async move { x }).buffered(0);
 }

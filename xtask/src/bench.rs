@@ -210,6 +210,20 @@ pub fn run(args: &BenchArgs) -> Result<(), BenchError> {
         println!("\n{}", c.terminal());
     }
     write_outputs(&md.workspace_root, &meta, &summary, comparison.as_ref())?;
+    if args.filters.is_empty() {
+        let path = md.workspace_root.join("README.md");
+        let readme = std::fs::read_to_string(&path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let updated = crate::readme::splice(&readme, &crate::readme::section(&summary, &meta))?;
+        std::fs::write(&path, updated)
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        eprintln!(
+            "xtask bench: updated the performance section of {}",
+            path.display()
+        );
+    } else {
+        eprintln!("xtask bench: filtered run; README's performance section left as it was");
+    }
     let failed: Vec<String> = summary
         .rows
         .iter()

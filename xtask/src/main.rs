@@ -3,21 +3,27 @@
 //! ```text
 //! cargo xtask bench [--quick] [--reps N] [--baseline FILE [--threshold PCT] [--fail-on-regression]] [FILTER...]
 //! cargo xtask apocalypse [--quick] [--duration DUR] [--seed N] [--only SCENARIO]...
+//! cargo xtask stress [TEST-HARNESS ARGS...]
 //! ```
 //!
 //! `bench` builds and runs the `nimsync-benches` crate in release mode (it shows a progress bar
 //! on a terminal), prints every workload with nimsync and each peer side by side plus the
 //! nimsync / best-peer ratio, and writes the report to `docs/bench/latest.md`,
-//! `docs/bench/latest.json` and one SVG chart per workload group (`docs/bench/<group>.svg`).
+//! `docs/bench/latest.json` and one SVG chart per workload group (`docs/bench/<group>.svg`);
+//! an unfiltered run also regenerates README's performance table.
 //!
 //! `apocalypse` builds and runs the `nimsync-apocalypse` suite in release mode (swarm, chaos,
 //! pressure, leak proof, endurance) and writes its report to `target/apocalypse/`.
+//!
+//! `stress` runs the long `#[ignore]`d tests (full-size stress runs) in release mode.
 
 mod apocalypse;
 mod baseline;
 mod bench;
 mod meta;
+mod readme;
 mod report;
+mod stress;
 mod svg;
 
 use std::io::Write as _;
@@ -29,7 +35,8 @@ usage: cargo xtask <command>
 commands:
   bench [--quick] [--reps N] [--baseline FILE [--threshold PCT] [--fail-on-regression]] [FILTER...]
         run the benchmark crate (benches/) with nimsync and its peers side by side,
-        print the table and write docs/bench/latest.md, latest.json and <group>.svg
+        print the table and write docs/bench/latest.md, latest.json and <group>.svg;
+        without FILTER also regenerate README.md's performance table
         --quick                fewer messages per repetition and 3 repetitions (default 5)
         --reps N               repetitions per contender (medians are over these)
         --baseline FILE        compare with an earlier latest.json; report nimsync contenders
@@ -41,7 +48,11 @@ commands:
   apocalypse [--quick] [--duration DUR] [--seed N] [--workers N] [--pressure-mb N] [--only NAME]...
         the stress suite: swarm, chaos, pressure, leak, endurance (pass/fail per check),
         report in target/apocalypse/ (report.md, report.json, latency.svg, memory.svg)
-        --quick                CI size, <= 60 s; --duration 24h for a soak run";
+        --quick                CI size, <= 60 s; --duration 24h for a soak run
+  stress [ARGS...]
+        the long #[ignore]d tests (1M-message channel stress, 10M-item streams, 10 000
+        actors under chaos, 10 000 SQLite tasks, ...) in release mode; ARGS go to the test
+        harness (a name filter, --nocapture)";
 
 /// A parsed command line.
 #[derive(Debug, PartialEq)]
@@ -50,6 +61,8 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Arguments are passed through to the suite, which validates them.
     Apocalypse(Vec<String>),
+    /// Arguments are passed through to the test harness.
+    Stress(Vec<String>),
 }
 
 fn parse(args: &[String]) -> Result<Command, String> {
@@ -61,6 +74,7 @@ fn parse(args: &[String]) -> Result<Command, String> {
         "bench" if rest.iter().any(|a| a == "-h" || a == "--help") => Ok(Command::Help),
         "bench" => bench::BenchArgs::parse(rest).map(Command::Bench),
         "apocalypse" => Ok(Command::Apocalypse(rest.to_vec())),
+        "stress" => Ok(Command::Stress(rest.to_vec())),
         other => Err(format!("unknown command {other:?}")),
     }
 }
@@ -85,6 +99,7 @@ fn main() -> ExitCode {
             }
         },
         Ok(Command::Apocalypse(a)) => apocalypse::run(&a),
+        Ok(Command::Stress(a)) => stress::run(&a),
         Err(e) => {
             eprintln!("error: {e}\n\n{USAGE}");
             ExitCode::from(2)
@@ -191,5 +206,17 @@ mod tests {
             ]))
         );
         assert_eq!(p(&["apocalypse"]), Ok(Command::Apocalypse(vec![])));
+    }
+
+    #[test]
+    fn stress_runs_only_ignored_tests_in_release() {
+        assert_eq!(
+            p(&["stress", "chaos"]),
+            Ok(Command::Stress(vec!["chaos".into()]))
+        );
+        let args = stress::cargo_args();
+        assert!(args.contains(&"--release"));
+        let harness = args.iter().position(|a| *a == "--").unwrap();
+        assert_eq!(&args[harness + 1..], ["--ignored"]);
     }
 }

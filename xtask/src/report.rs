@@ -522,7 +522,7 @@ impl Summary {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     fn contender(name: &str, samples: &[f64]) -> RawContender {
@@ -533,7 +533,7 @@ mod tests {
         }
     }
 
-    fn raw() -> RawReport {
+    pub(crate) fn raw() -> RawReport {
         RawReport {
             quick: true,
             reps: 3,
@@ -575,7 +575,7 @@ mod tests {
         }
     }
 
-    fn meta() -> Meta {
+    pub(crate) fn meta() -> Meta {
         Meta {
             date: "2026-01-01 00:00 UTC".into(),
             cpu: "Test CPU".into(),

@@ -155,6 +155,8 @@ pub trait RawChan<T>: Clone + Send + Sync + Unpin {
     fn receivers(&self) -> &AtomicUsize;
     /// Identity of the channel allocation.
     fn addr(&self) -> *const ();
+    /// The slot array's bytes.
+    fn slot_memory(&self) -> &crate::SlotMemory;
 }
 
 impl<T: Send, Q: Queue<T>> RawChan<T> for Arc<Q> {
@@ -378,6 +380,10 @@ impl<T: Send, Q: Queue<T>> RawChan<T> for Arc<Q> {
 
     fn addr(&self) -> *const () {
         Arc::as_ptr(self).cast()
+    }
+
+    fn slot_memory(&self) -> &crate::SlotMemory {
+        Queue::slot_memory(&**self)
     }
 }
 

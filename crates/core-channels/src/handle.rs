@@ -127,6 +127,24 @@ macro_rules! common_ops {
         pub fn receiver_count(&self) -> usize {
             self.chan.receivers().load(Ordering::Relaxed)
         }
+
+        /// The memory of the channel's slot array (the ring's values and, for most modes,
+        /// their sequence stamps), as bytes: its address and length, for tools that place
+        /// memory, such as binding it to a NUMA node (hwloc's area binding, `mbind`). The
+        /// view reads nothing; reading or writing through it needs `unsafe` and is never
+        /// sound while the channel is in use. The array is allocated once, when the channel
+        /// is built, and never moves. The shared header and the `Overflow` spill queue are
+        /// separate allocations and not included.
+        ///
+        /// ```
+        /// let (tx, rx) = nimsync_core_channels::mpmc::<u64>(1024);
+        /// let slots = tx.slot_memory();
+        /// assert!(slots.len() >= 1024 * 8); // at least one u64 per slot
+        /// assert_eq!(slots.as_ptr(), rx.slot_memory().as_ptr()); // one array per channel
+        /// ```
+        pub fn slot_memory(&self) -> &crate::SlotMemory {
+            self.chan.slot_memory()
+        }
     };
 }
 

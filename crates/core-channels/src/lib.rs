@@ -144,6 +144,11 @@ pub use permit::Permit;
 pub use select::{ReadyFuture, Select, SelectTimeout};
 pub use stats::Stats;
 
+/// The bytes of a channel's slot array, as returned by
+/// [`Sender::slot_memory`] / [`Receiver::slot_memory`]: interior-mutable, possibly
+/// uninitialised bytes, so the view is sound while the channel keeps writing its slots.
+pub type SlotMemory = [core::cell::UnsafeCell<core::mem::MaybeUninit<u8>>];
+
 macro_rules! mode_module {
     ($name:ident, $mode:ident, $doc:literal) => {
         #[doc = $doc]

@@ -212,4 +212,7 @@ impl<T: Send> RawChan<T> for SpscChan<T> {
     fn addr(&self) -> *const () {
         delegate!(self, c => c.addr())
     }
+    fn slot_memory(&self) -> &crate::SlotMemory {
+        delegate!(self, c => RawChan::slot_memory(c))
+    }
 }

@@ -9,7 +9,7 @@ use core::mem::MaybeUninit;
 
 use crossbeam_utils::CachePadded;
 
-use super::{CLOSED, ONE, Pop, Push, Queue, alloc_slots, free_slots};
+use super::{CLOSED, ONE, Pop, Push, Queue, alloc_slots, free_slots, slot_bytes};
 use crate::chan::{RxShared, TxShared};
 use crate::sync::{AtomicUsize, Ordering, UnsafeCell};
 
@@ -157,6 +157,12 @@ impl<T: Send> Queue<T> for LamportRing<T> {
 
     fn capacity(&self) -> usize {
         self.tx.mask + 1
+    }
+
+    fn slot_memory(&self) -> &crate::SlotMemory {
+        // SAFETY: pointer and length come from `alloc_slots` in `new`; the array lives until
+        // the ring is dropped, which `&self` outlasts.
+        unsafe { slot_bytes(self.tx.slots, self.tx.mask + 1) }
     }
 
     fn tail_word(&self) -> usize {

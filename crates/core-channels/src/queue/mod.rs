@@ -13,6 +13,8 @@
 pub(crate) mod lamport;
 pub(crate) mod stamped;
 
+use core::mem::MaybeUninit;
+
 use crate::chan::{RxShared, TxShared};
 
 /// One position step (the low bit is reserved for [`CLOSED`]).
@@ -68,6 +70,8 @@ pub trait Queue<T>: Send + Sync + Sized {
     fn receivers(&self) -> &crate::sync::AtomicUsize;
     /// Slot count.
     fn capacity(&self) -> usize;
+    /// The slot array's memory, as bytes (see [`slot_bytes`]).
+    fn slot_memory(&self) -> &crate::SlotMemory;
     /// The tail word (position and closed mark).
     fn tail_word(&self) -> usize;
     /// The head word (position).
@@ -124,4 +128,20 @@ pub(crate) unsafe fn free_slots<S>(ptr: *mut S, capacity: usize) {
     // SAFETY: the caller passes back exactly the pointer and length `alloc_slots` produced from
     // a boxed slice, so rebuilding the box is sound and frees it once.
     drop(unsafe { Box::from_raw(core::ptr::slice_from_raw_parts_mut(ptr, capacity)) });
+}
+
+/// Views the slot array made by [`alloc_slots`] as its bytes (for memory placement tools such
+/// as hwloc's area binding, which only need the address range).
+///
+/// # Safety
+/// `ptr` and `capacity` must come from one `alloc_slots` call, and the array must outlive `'a`.
+pub(crate) unsafe fn slot_bytes<'a, S>(ptr: *mut S, capacity: usize) -> &'a crate::SlotMemory {
+    let len = capacity * core::mem::size_of::<S>();
+    // SAFETY: the array is one live allocation of `len` bytes (caller contract). Every byte is
+    // viewed through `UnsafeCell<MaybeUninit<u8>>`, which allows the ring to keep writing the
+    // slots through its own pointers and allows uninitialised bytes; the view itself reads and
+    // writes nothing (doing either through it requires `unsafe`).
+    unsafe {
+        core::slice::from_raw_parts(ptr.cast::<core::cell::UnsafeCell<MaybeUninit<u8>>>(), len)
+    }
 }

@@ -19,7 +19,7 @@ use crossbeam_utils::CachePadded;
 
 use crate::sync::Backoff;
 
-use super::{CLOSED, ONE, Pop, Push, Queue, alloc_slots, free_slots};
+use super::{CLOSED, ONE, Pop, Push, Queue, alloc_slots, free_slots, slot_bytes};
 use crate::chan::{RxShared, TxShared};
 use crate::sync::{AtomicUsize, Ordering, UnsafeCell, spin_hint};
 
@@ -242,6 +242,12 @@ impl<T: Send, const MP: bool, const MC: bool> Queue<T> for StampedRing<T, MP, MC
 
     fn capacity(&self) -> usize {
         self.tx.mask + 1
+    }
+
+    fn slot_memory(&self) -> &crate::SlotMemory {
+        // SAFETY: pointer and length come from `alloc_slots` in `new`; the array lives until
+        // the ring is dropped, which `&self` outlasts.
+        unsafe { slot_bytes(self.tx.slots, self.tx.mask + 1) }
     }
 
     fn tail_word(&self) -> usize {

@@ -100,6 +100,12 @@ pub fn rss_bytes() -> usize {
     pages * 4096
 }
 
+/// Held by the tests that count live bytes and by the tests that allocate a lot on other
+/// threads (runtimes, floods), so the counts of one do not see the other's allocations (the
+/// test harness runs tests in parallel).
+#[cfg(test)]
+pub static COUNTING_TESTS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -108,6 +114,7 @@ mod tests {
     /// `main.rs`), so a leak shows up in `live_bytes` — the property the leak proof rests on.
     #[test]
     fn a_leaked_block_stays_counted_and_a_freed_one_does_not() {
+        let _exclusive = COUNTING_TESTS.lock().unwrap_or_else(|e| e.into_inner());
         const SIZE: usize = 64 << 20;
         // Other tests may allocate and free meanwhile: allow 1 MiB of their noise.
         let slack = 1 << 20;

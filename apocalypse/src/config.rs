@@ -8,7 +8,7 @@ pub const USAGE: &str = "\
 usage: nimsync-apocalypse [--quick] [--duration DUR] [--seed N] [--workers N]
                           [--pressure-mb N] [--out DIR] [--only NAME]...
 
-Scenarios: swarm, chaos, pressure, leak, endurance (all by default, in that order).
+Scenarios: swarm, chaos, pressure, websocket, leak, endurance (all by default, in that order).
   --quick          CI size: every scenario smaller, endurance 10 s; the whole run <= 60 s
   --duration DUR   endurance length: 90s, 15m, 24h (default 60s; 10s with --quick)
   --seed N         random seed for the chaos choices (default: from the clock; printed)
@@ -37,7 +37,14 @@ pub struct Config {
 }
 
 /// Every scenario, in run order.
-pub const SCENARIOS: [&str; 5] = ["swarm", "chaos", "pressure", "leak", "endurance"];
+pub const SCENARIOS: [&str; 6] = [
+    "swarm",
+    "chaos",
+    "pressure",
+    "websocket",
+    "leak",
+    "endurance",
+];
 
 impl Config {
     /// Parses the arguments after the program name. `Err("")` means `--help`.
@@ -122,6 +129,16 @@ impl Config {
     /// Supervised-actor chaos: (asking tasks, asks per task).
     pub fn actor_chaos_size(&self) -> (usize, usize) {
         if self.quick { (100, 50) } else { (500, 100) }
+    }
+
+    /// Messages per WebSocket flood (the issue's 1 000 000; 200 000 with `--quick`).
+    pub fn websocket_messages(&self) -> u64 {
+        if self.quick { 200_000 } else { 1_000_000 }
+    }
+
+    /// Time limit of the whole WebSocket scenario (a flood still running then fails it).
+    pub fn websocket_time_limit(&self) -> Duration {
+        Duration::from_secs(if self.quick { 20 } else { 60 })
     }
 
     /// How long the pressure scenario probes latency.

@@ -3,9 +3,10 @@
 //! Scenarios (each with pass/fail checks): **swarm** (≥ 10 000 tasks over every channel mode
 //! and nested task groups, every message exactly once), **chaos** (random panics, errors,
 //! aborts, cancellations and timeouts; no orphan task), **pressure** (≥ 1 GiB churned while a
-//! probe measures round-trip tails), **leak** (0 bytes outstanding after shutdown, by a
-//! counting global allocator) and **endurance** (all of it in a loop for `--duration`, memory
-//! flat). Exit status 1 on any failed check, 2 on bad arguments.
+//! probe measures round-trip tails), **websocket** (a loopback WebSocket flood through a
+//! bounded channel and an actor: exactly once, in order, memory flat under backpressure),
+//! **leak** (0 bytes outstanding after shutdown, by a counting global allocator) and
+//! **endurance** (all of it in a loop for `--duration`, memory flat). Exit status 1 on any failed check, 2 on bad arguments.
 
 mod actors;
 mod alloc;
@@ -20,6 +21,7 @@ mod report;
 mod scenario;
 mod svg;
 mod swarm;
+mod websocket;
 
 use std::process::ExitCode;
 
@@ -81,6 +83,7 @@ fn main() -> ExitCode {
                 latencies = l.0;
                 o
             }
+            "websocket" => websocket::run(&cfg, &progress),
             "leak" => leak::run(&cfg, &progress),
             _ => {
                 let (o, m) = endurance::run(&cfg, &progress);

@@ -13,7 +13,8 @@
 //! an unfiltered run also regenerates README's performance table.
 //!
 //! `apocalypse` builds and runs the `nimsync-apocalypse` suite in release mode (swarm, chaos,
-//! pressure, leak proof, endurance) and writes its report to `target/apocalypse/`.
+//! pressure, WebSocket flood, leak proof, endurance) and writes its report to
+//! `target/apocalypse/`.
 //!
 //! `stress` runs the long `#[ignore]`d tests (full-size stress runs) in release mode.
 
@@ -46,7 +47,7 @@ commands:
         FILTER                 run only workloads whose \"group/name\" contains FILTER
                                (e.g. channels, spsc)
   apocalypse [--quick] [--duration DUR] [--seed N] [--workers N] [--pressure-mb N] [--only NAME]...
-        the stress suite: swarm, chaos, pressure, leak, endurance (pass/fail per check),
+        the stress suite: swarm, chaos, pressure, websocket, leak, endurance (pass/fail per check),
         report in target/apocalypse/ (report.md, report.json, latency.svg, memory.svg)
         --quick                CI size, <= 60 s; --duration 24h for a soak run
   stress [ARGS...]

@@ -1,8 +1,11 @@
-//! MPMC 2 -> 2, u64, 1024 slots per shard: `NumaLocalChannel` (contender "nimsync") against
-//! the plain nimsync MPMC channel ("nimsync-mpmc") and crossbeam-channel, blocking API.
+//! `NumaLocalChannel` (contender "nimsync") against the plain nimsync channel of the same mode
+//! and crossbeam-channel, u64, 1024 slots per shard, blocking API: MPMC 2 -> 2 on the detected
+//! topology and on two fake nodes, and SPSC 1 -> 1 and MPSC 2 -> 1 on the detected topology
+//! (one node here: parity expected).
 
 use crate::channels::{CAP, job, part, run_threads};
 use crate::harness::{Contender, MMSG_PER_S, Params, Workload};
+use nimsync_core_channels::{mpsc, spsc};
 use nimsync_numa::{NumaLocalChannel, Topology};
 
 /// Messages per repetition over both producers (÷2 with `--quick`).
@@ -151,5 +154,154 @@ fn crossbeam(p: &Params) -> f64 {
         jobs.push(job(move || rx.iter().sum()));
     }
     drop((tx, rx));
+    run_threads(n, jobs)
+}
+
+/// SPSC 1 -> 1 on the detected topology.
+pub fn spsc_workload() -> Workload {
+    Workload {
+        group: "numa",
+        name: "spsc_1to1_detected",
+        unit: MMSG_PER_S,
+        higher_is_better: true,
+        note: "NumaLocalChannel SPSC on the detected topology (1 node here: parity expected) vs \
+               plain SPSC; u64, cap 1024 per shard, blocking",
+        contenders: vec![
+            Contender {
+                name: "nimsync",
+                run: numa_spsc,
+            },
+            Contender {
+                name: "nimsync-spsc",
+                run: plain_spsc,
+            },
+            Contender {
+                name: "crossbeam-channel",
+                run: crossbeam_1to1,
+            },
+        ],
+    }
+}
+
+/// MPSC 2 -> 1 on the detected topology.
+pub fn mpsc_workload() -> Workload {
+    Workload {
+        group: "numa",
+        name: "mpsc_2to1_detected",
+        unit: MMSG_PER_S,
+        higher_is_better: true,
+        note: "NumaLocalChannel MPSC on the detected topology (1 node here: parity expected) vs \
+               plain MPSC; 2 producers -> 1 consumer, u64, cap 1024 per shard, blocking",
+        contenders: vec![
+            Contender {
+                name: "nimsync",
+                run: numa_mpsc,
+            },
+            Contender {
+                name: "nimsync-mpsc",
+                run: plain_mpsc,
+            },
+        ],
+    }
+}
+
+fn numa_spsc(p: &Params) -> f64 {
+    let n = p.count(MSGS);
+    let topo = Topology::detect().expect("topology");
+    let (mut tx, mut rx) = NumaLocalChannel::<u64>::spsc(&topo, CAP).expect("channel");
+    let producer = job(move || {
+        for i in 0..n {
+            assert!(tx.send_blocking(i).is_ok());
+        }
+        0
+    });
+    let consumer = job(move || {
+        let mut sum = 0;
+        while let Ok(v) = rx.recv_blocking() {
+            sum += v;
+        }
+        sum
+    });
+    run_threads(n, vec![producer, consumer])
+}
+
+fn plain_spsc(p: &Params) -> f64 {
+    let n = p.count(MSGS);
+    let (mut tx, mut rx) = spsc::<u64>(CAP);
+    let producer = job(move || {
+        for i in 0..n {
+            assert!(tx.send_blocking(i).is_ok());
+        }
+        0
+    });
+    let consumer = job(move || {
+        let mut sum = 0;
+        while let Ok(v) = rx.recv_blocking() {
+            sum += v;
+        }
+        sum
+    });
+    run_threads(n, vec![producer, consumer])
+}
+
+fn crossbeam_1to1(p: &Params) -> f64 {
+    let n = p.count(MSGS);
+    let (tx, rx) = crossbeam_channel::bounded::<u64>(CAP);
+    let producer = job(move || {
+        for i in 0..n {
+            tx.send(i).unwrap();
+        }
+        0
+    });
+    let consumer = job(move || rx.iter().sum());
+    run_threads(n, vec![producer, consumer])
+}
+
+fn numa_mpsc(p: &Params) -> f64 {
+    let n = p.count(MSGS);
+    let topo = Topology::detect().expect("topology");
+    let (tx, mut rx) = NumaLocalChannel::<u64>::mpsc(&topo, CAP).expect("channel");
+    let mut jobs = Vec::new();
+    for k in 0..2 {
+        let tx = tx.clone();
+        jobs.push(job(move || {
+            for i in part(n, k, 2) {
+                assert!(tx.send_blocking(i).is_ok());
+            }
+            0
+        }));
+    }
+    drop(tx);
+    jobs.push(job(move || {
+        let mut sum = 0;
+        while let Ok(v) = rx.recv_blocking() {
+            sum += v;
+        }
+        sum
+    }));
+    run_threads(n, jobs)
+}
+
+fn plain_mpsc(p: &Params) -> f64 {
+    let n = p.count(MSGS);
+    let (tx, mut rx) = mpsc::<u64>(CAP);
+    let mut jobs = Vec::new();
+    for k in 0..2 {
+        let tx = tx.clone();
+        jobs.push(job(move || {
+            for i in part(n, k, 2) {
+                assert!(tx.send_blocking(i).is_ok());
+            }
+            0
+        }));
+    }
+    drop(tx);
+    jobs.push(job(move || {
+        let mut sum = 0;
+        while let Ok(v) = rx.recv_blocking() {
+            sum += v;
+        }
+        sum
+    }));
     run_threads(n, jobs)
 }

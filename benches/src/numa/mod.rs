@@ -1,5 +1,5 @@
-//! NUMA workloads: `NumaLocalChannel` against a plain nimsync MPMC channel and
-//! crossbeam-channel, and the cost of `Topology::detect()`.
+//! NUMA workloads: `NumaLocalChannel` (MPMC, SPSC, MPSC) against a plain nimsync channel of
+//! the same mode and crossbeam-channel, and the cost of `Topology::detect()`.
 //!
 //! On a one-node machine the NUMA channel has one shard and forwards every call to it, so the
 //! expected ratio against the plain channel is 1.0 (parity). The fake two-node workload puts
@@ -16,6 +16,8 @@ pub fn workloads() -> Vec<Workload> {
     vec![
         channel::detected_workload(),
         channel::two_fake_nodes_workload(),
+        channel::spsc_workload(),
+        channel::mpsc_workload(),
         detect::workload(),
     ]
 }

@@ -157,8 +157,14 @@ pub enum ChannelError {
         /// The id asked for.
         node: usize,
     },
-    /// Binding a shard's memory to its node failed (feature `hwloc`).
-    MemoryBinding(String),
+    /// Binding a shard's slot array to its node failed (feature `hwloc`): hwloc could not be
+    /// loaded (`node` is `None`) or the kernel refused to bind or migrate the pages.
+    MemoryBinding {
+        /// The node the shard belongs to, if binding got that far.
+        node: Option<usize>,
+        /// hwloc's reason.
+        message: String,
+    },
 }
 
 impl fmt::Display for ChannelError {
@@ -168,7 +174,17 @@ impl fmt::Display for ChannelError {
             Self::UnknownNode { node } => {
                 write!(f, "there is no NUMA node {node} in this channel's topology")
             }
-            Self::MemoryBinding(m) => write!(f, "cannot bind a shard's memory: {m}"),
+            Self::MemoryBinding {
+                node: Some(node),
+                message,
+            } => write!(
+                f,
+                "cannot bind a shard's memory to NUMA node {node}: {message}"
+            ),
+            Self::MemoryBinding {
+                node: None,
+                message,
+            } => write!(f, "cannot bind a shard's memory: {message}"),
         }
     }
 }

@@ -9,10 +9,12 @@
 //! - [`NumaPlacement`]: a [`nimsync_scheduler::Placement`] with the policies
 //!   [`Compact`](PlacementPolicy::Compact), [`Spread`](PlacementPolicy::Spread) and
 //!   [`PerNode`](PlacementPolicy::PerNode); thieves try victims by the distance matrix.
-//! - [`NumaLocalChannel`]: one core-channels MPMC shard per node; senders write to their
-//!   node's shard, receivers drain their own node first and then the nearest others;
-//!   [`Partitioned`](Strategy::Partitioned) or [`Replicated`](Strategy::Replicated);
-//!   [`NumaStats`] count local and remote operations. On one node it is a plain channel.
+//! - [`NumaLocalChannel`]: one core-channels shard per node, in any mode ([`Spsc`],
+//!   [`Mpsc`], [`Spmc`], [`Mpmc`], enforced by the types as in core-channels); senders write
+//!   to their node's shard, receivers drain their own node first and then the nearest others;
+//!   [`Partitioned`](Strategy::Partitioned) or (multi-consumer modes)
+//!   [`Replicated`](Strategy::Replicated); [`NumaStats`] count local and remote operations.
+//!   On one node every operation forwards to the single shard: a plain channel of that mode.
 //!
 //! ```
 //! use nimsync_numa::{NumaLocalChannel, NumaPlacement, Topology};
@@ -92,6 +94,9 @@ pub use channel::{
 pub use cpu_list::{format_cpu_list, parse_cpu_list};
 pub use current::{set_thread_node, thread_node};
 pub use error::{ChannelError, TopologyError};
+/// The channel modes, re-exported from core-channels for [`NumaLocalChannel::with_mode`] and
+/// [`NumaChannelBuilder::mode`].
+pub use nimsync_core_channels::{Mode, Mpmc, Mpsc, Spmc, Spsc};
 pub use placement::{NumaPlacement, PlacementPolicy};
 pub use spec::{LOCAL_DISTANCE, NodeSpec, REMOTE_DISTANCE, TopologyBuilder, TopologySpec};
 pub use sysfs::SysfsReader;

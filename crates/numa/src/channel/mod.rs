@@ -1,19 +1,43 @@
-//! [`NumaLocalChannel`]: a channel made of one core-channels MPMC shard per NUMA node (the
-//! Node Replication pattern).
+//! [`NumaLocalChannel`]: a channel made of one core-channels shard per NUMA node (the Node
+//! Replication pattern), in any core-channels [mode](nimsync_core_channels::Mode).
 //!
 //! A sender writes to the shard of the node its thread is on (see `current.rs` for how the
 //! node is found); a receiver drains its own node's shard first, then the other shards
 //! nearest first (by the distance matrix), so no value is stranded on a node without
 //! receivers. Blocking and async receives wait on every shard at once (a core-channels
 //! [`Select`](nimsync_core_channels::Select): register on all shards, re-check, sleep), so a
-//! value arriving on any shard wakes a waiting receiver. With one node there is one shard
-//! and every operation forwards to it: the channel behaves exactly like a plain MPMC channel.
+//! value arriving on any shard wakes a waiting receiver.
 //!
-//! Memory: each shard's ring is allocated when the channel is built, on the building thread;
-//! the kernel places a page on the node of the thread that first touches it (first touch),
-//! and the ring's constructor touches its slots. Build the channel on a thread of the node
-//! that will use it most, or, with the `hwloc` feature, ask for
-//! `NumaChannelBuilder::bind_memory` to place every shard on its own node.
+//! # One generic core, four modes
+//! A handle owns one core-channels handle per shard (`Box<[Sender<T, M>]>` /
+//! `Box<[Receiver<T, M>]>`) plus an `Arc` of the channel-wide routing data (node map,
+//! distance order, strategy, remote counters). The mode `M` is a type parameter, exactly as in
+//! core-channels: a single side ([`Spsc`](nimsync_core_channels::Spsc)'s two sides, an
+//! [`Mpsc`](nimsync_core_channels::Mpsc) receiver, an [`Spmc`](nimsync_core_channels::Spmc)
+//! sender) is not `Clone` and moves values through `&mut self`, so it owns its shards'
+//! single-side handles exclusively and the shards' own rules make it sound. Cloning a
+//! multi-side handle clones its shard handles, so each shard closes when its last sender (or
+//! receiver) goes, like a plain channel, without any counting of our own.
+//!
+//! # One node
+//! With one shard every operation checks `shards.len() == 1` and forwards to the shard's
+//! core-channels handle: no node lookup, no counter, no select. The channel then behaves
+//! exactly like a plain channel of the same mode (tested per mode), at the cost of one branch
+//! and one extra indirection per operation.
+//!
+//! # Memory
+//! Each shard's slot array is allocated when the channel is built, on the building thread.
+//! Without the `hwloc` feature its pages are placed by the kernel's default policy, first
+//! touch: a page lands on the node of the thread that first writes it. The stamped rings
+//! (every mode except SPSC under `Block`/`DropNewest`/`Overflow`) write every slot's stamp in
+//! their constructor, so their pages land on the building thread's node; the SPSC ring's
+//! slots are not written until used, so its pages land where the producer first writes them
+//! (the sender's node, for a following sender). To place everything by first touch, build the
+//! channel on a thread of the node that uses it most. With the `hwloc` feature,
+//! `NumaChannelBuilder::bind_memory` builds each shard under a thread memory policy bound to
+//! its node and then binds its slot array
+//! ([`slot_memory`](nimsync_core_channels::Sender::slot_memory)) to the node with hwloc area
+//! binding (`Bind` policy; see `membind.rs` for what that covers).
 
 mod receiver;
 mod sender;
@@ -27,9 +51,10 @@ pub use stats::{NodeStats, NumaStats};
 use crate::current::NodeMap;
 use crate::error::ChannelError;
 use crate::topology::Topology;
-use nimsync_core_channels::{Builder, Policy, mpmc};
+use nimsync_core_channels::{Builder, Mode, Mpmc, Mpsc, Policy, Receiver, Sender, Spmc, Spsc};
 use std::marker::PhantomData;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 
 /// How values are distributed over the shards.
 ///
@@ -42,15 +67,17 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Strategy {
     /// Each value goes to one shard (the sender's node) and is received exactly once, by any
-    /// receiver (its own node's receivers first). The default.
+    /// receiver (its own node's receivers first). The default, and the only strategy of the
+    /// single-consumer modes.
     Partitioned,
     /// Each value is copied into every node's shard (`T: Clone`) and received once per node:
     /// a receiver takes only from its own node's shard. For read-mostly data every node
     /// consumes locally; a node without receivers keeps its copies until the channel is
-    /// dropped. With the `Block` policy a send reserves room in every shard before writing any
-    /// copy, so it is all or nothing; with the other policies no shard refuses a value (each
-    /// applies its policy to its copy). A close racing with a send may still drop copies on
-    /// some shards.
+    /// dropped. Only the multi-consumer modes (SPMC, MPMC) offer it: "once per node" needs a
+    /// receiver per node, and a single-consumer channel has one receiver in all. With the
+    /// `Block` policy a send reserves room in every shard before writing any copy, so it is
+    /// all or nothing; with the other policies no shard refuses a value (each applies its
+    /// policy to its copy). A close racing with a send may still drop copies on some shards.
     Replicated,
 }
 
@@ -76,7 +103,7 @@ pub struct NumaLocalChannel<T> {
 }
 
 impl<T: Send + 'static> NumaLocalChannel<T> {
-    /// A [`Partitioned`](Strategy::Partitioned) channel with `capacity` slots per shard.
+    /// A [`Partitioned`](Strategy::Partitioned) MPMC channel with `capacity` slots per shard.
     ///
     /// ```
     /// let topo = nimsync_numa::Topology::uniform(2, 2).unwrap();
@@ -91,7 +118,7 @@ impl<T: Send + 'static> NumaLocalChannel<T> {
         Self::builder(topology).capacity(capacity).partitioned()
     }
 
-    /// A [`Replicated`](Strategy::Replicated) channel with `capacity` slots per shard.
+    /// A [`Replicated`](Strategy::Replicated) MPMC channel with `capacity` slots per shard.
     ///
     /// ```
     /// let topo = nimsync_numa::Topology::uniform(2, 2).unwrap();
@@ -110,7 +137,65 @@ impl<T: Send + 'static> NumaLocalChannel<T> {
         Self::builder(topology).capacity(capacity).replicated()
     }
 
-    /// A builder (capacity per shard, overflow policy, memory binding).
+    /// A partitioned channel of mode `M` ([`Spsc`], [`Mpsc`], [`Spmc`] or [`Mpmc`]) with
+    /// `capacity` slots per shard.
+    ///
+    /// ```
+    /// use nimsync_numa::{NumaLocalChannel, Spsc, Topology};
+    /// let topo = Topology::uniform(2, 1).unwrap();
+    /// let (mut tx, mut rx) = NumaLocalChannel::<u8>::with_mode::<Spsc>(&topo, 4).unwrap();
+    /// tx.try_send(1).unwrap(); // single sides move values through `&mut self`
+    /// assert_eq!(rx.try_recv(), Ok(1));
+    /// ```
+    #[allow(clippy::type_complexity)]
+    pub fn with_mode<M: Mode>(
+        topology: &Topology,
+        capacity: usize,
+    ) -> Result<(NumaSender<T, M>, NumaReceiver<T, M>), ChannelError> {
+        Self::builder(topology)
+            .mode::<M>()
+            .capacity(capacity)
+            .partitioned()
+    }
+
+    /// A partitioned single-producer single-consumer channel (see [`with_mode`](Self::with_mode)).
+    ///
+    /// One producer and one consumer for the whole channel, one SPSC ring per node. The
+    /// producer writes to its current node's ring; the consumer drains its own node's ring
+    /// first, then the others. FIFO holds while the producer stays on one node (a bound
+    /// producer always does); across a move to another node, values on different rings may
+    /// be received out of order. On one node it is a plain SPSC channel.
+    #[allow(clippy::type_complexity)]
+    pub fn spsc(
+        topology: &Topology,
+        capacity: usize,
+    ) -> Result<(NumaSender<T, Spsc>, NumaReceiver<T, Spsc>), ChannelError> {
+        Self::with_mode::<Spsc>(topology, capacity)
+    }
+
+    /// A partitioned multi-producer single-consumer channel (see [`with_mode`](Self::with_mode)).
+    ///
+    /// Each producer writes to its node's ring; the one consumer drains its own node first,
+    /// then the others by distance. FIFO per producer holds while that producer stays on one
+    /// node.
+    #[allow(clippy::type_complexity)]
+    pub fn mpsc(
+        topology: &Topology,
+        capacity: usize,
+    ) -> Result<(NumaSender<T, Mpsc>, NumaReceiver<T, Mpsc>), ChannelError> {
+        Self::with_mode::<Mpsc>(topology, capacity)
+    }
+
+    /// A partitioned single-producer multi-consumer channel (see [`with_mode`](Self::with_mode)).
+    #[allow(clippy::type_complexity)]
+    pub fn spmc(
+        topology: &Topology,
+        capacity: usize,
+    ) -> Result<(NumaSender<T, Spmc>, NumaReceiver<T, Spmc>), ChannelError> {
+        Self::with_mode::<Spmc>(topology, capacity)
+    }
+
+    /// A builder (mode, capacity per shard, overflow policy, memory binding).
     ///
     /// ```
     /// use nimsync_core_channels::Policy;
@@ -123,7 +208,7 @@ impl<T: Send + 'static> NumaLocalChannel<T> {
     /// for i in 0..3 { tx.try_send(i).unwrap(); }
     /// assert_eq!(rx.try_recv(), Ok(1));
     /// ```
-    pub fn builder(topology: &Topology) -> NumaChannelBuilder<T> {
+    pub fn builder(topology: &Topology) -> NumaChannelBuilder<T, Mpmc> {
         NumaChannelBuilder {
             topology: topology.clone(),
             capacity: 1024,
@@ -134,18 +219,39 @@ impl<T: Send + 'static> NumaLocalChannel<T> {
     }
 }
 
-/// Configures a [`NumaLocalChannel`] (see [`NumaLocalChannel::builder`]).
+/// Configures a [`NumaLocalChannel`] of mode `M` (see [`NumaLocalChannel::builder`]; MPMC
+/// unless [`mode`](Self::mode) says otherwise).
 #[derive(Debug, Clone)]
-pub struct NumaChannelBuilder<T> {
+pub struct NumaChannelBuilder<T, M: Mode = Mpmc> {
     topology: Topology,
     capacity: usize,
     policy: Policy,
     #[cfg_attr(not(feature = "hwloc"), allow(dead_code))]
     bind_memory: bool,
-    _values: PhantomData<fn() -> T>,
+    _values: PhantomData<fn() -> (T, M)>,
 }
 
-impl<T: Send + 'static> NumaChannelBuilder<T> {
+impl<T: Send + 'static, M: Mode> NumaChannelBuilder<T, M> {
+    /// The mode of the shards: [`Spsc`], [`Mpsc`], [`Spmc`] or [`Mpmc`] (the default).
+    ///
+    /// ```
+    /// use nimsync_numa::{Mpsc, NumaLocalChannel, Topology};
+    /// let topo = Topology::uniform(2, 1).unwrap();
+    /// let (tx, mut rx) = NumaLocalChannel::<u8>::builder(&topo).mode::<Mpsc>().partitioned().unwrap();
+    /// let tx1 = tx.on_node(1).unwrap(); // senders clone, the receiver does not
+    /// tx1.try_send(5).unwrap();
+    /// assert_eq!(rx.try_recv(), Ok(5));
+    /// ```
+    pub fn mode<N: Mode>(self) -> NumaChannelBuilder<T, N> {
+        NumaChannelBuilder {
+            topology: self.topology,
+            capacity: self.capacity,
+            policy: self.policy,
+            bind_memory: self.bind_memory,
+            _values: PhantomData,
+        }
+    }
+
     /// Slots per shard (default 1024; rounded up to a power of two like every core channel).
     pub fn capacity(mut self, capacity: usize) -> Self {
         self.capacity = capacity;
@@ -158,17 +264,23 @@ impl<T: Send + 'static> NumaChannelBuilder<T> {
         self
     }
 
-    /// Allocates each shard with the building thread's memory bound to the shard's node
-    /// (hwloc, `set_membind` for the thread with the `Bind` policy, restored afterwards), so
-    /// the ring's pages land on that node. Building fails with
-    /// [`ChannelError::MemoryBinding`] if hwloc cannot bind.
+    /// Places each shard's slot array on the shard's node: the shard is built with the
+    /// building thread's memory bound to the node (so the pages its constructor touches land
+    /// there), then its slot array ([`slot_memory`](nimsync_core_channels::Sender::slot_memory))
+    /// is bound to the node with hwloc area binding (`Bind` policy), so every page faulted in
+    /// later lands there too, whichever thread touches it. Values in flight then live on the
+    /// node whose receivers read them first. The kernel binds whole pages, so a small ring's
+    /// first and last page, shared with neighbouring heap data, are bound too; pages the
+    /// allocator reuses already resident keep their place (hwlocality offers no `MIGRATE`
+    /// for areas). Building fails with [`ChannelError::MemoryBinding`] (naming the node and
+    /// hwloc's reason) if either step fails; nothing is silently left unbound.
     ///
     /// ```
     /// let topo = nimsync_numa::Topology::detect_hwloc().unwrap();
     /// let built = nimsync_numa::NumaLocalChannel::<u8>::builder(&topo).bind_memory(true).partitioned();
     /// match built {
     ///     Ok((tx, rx)) => { tx.try_send(1).unwrap(); assert_eq!(rx.try_recv(), Ok(1)); }
-    ///     Err(e) => assert!(matches!(e, nimsync_numa::ChannelError::MemoryBinding(_)), "{e}"),
+    ///     Err(e) => assert!(matches!(e, nimsync_numa::ChannelError::MemoryBinding { .. }), "{e}"),
     /// }
     /// ```
     #[cfg(feature = "hwloc")]
@@ -178,71 +290,87 @@ impl<T: Send + 'static> NumaChannelBuilder<T> {
     }
 
     /// Builds a [`Partitioned`](Strategy::Partitioned) channel.
-    pub fn partitioned(self) -> Result<(NumaSender<T>, NumaReceiver<T>), ChannelError> {
+    #[allow(clippy::type_complexity)]
+    pub fn partitioned(self) -> Result<(NumaSender<T, M>, NumaReceiver<T, M>), ChannelError> {
         self.build(None)
     }
 
-    /// Builds a [`Replicated`](Strategy::Replicated) channel.
-    pub fn replicated(self) -> Result<(NumaSender<T>, NumaReceiver<T>), ChannelError>
-    where
-        T: Clone,
-    {
-        self.build(Some(T::clone))
-    }
-
+    #[allow(clippy::type_complexity)]
     fn build(
         self,
         clone_value: Option<fn(&T) -> T>,
-    ) -> Result<(NumaSender<T>, NumaReceiver<T>), ChannelError> {
+    ) -> Result<(NumaSender<T, M>, NumaReceiver<T, M>), ChannelError> {
         let topology = &self.topology;
-        let mut shards = Vec::with_capacity(topology.node_count());
+        #[cfg(feature = "hwloc")]
+        let binder = if self.bind_memory {
+            Some(crate::membind::AreaBinder::new()?)
+        } else {
+            None
+        };
+        let mut senders = Vec::with_capacity(topology.node_count());
+        let mut receivers = Vec::with_capacity(topology.node_count());
         for node in topology.nodes() {
-            let make = || Builder::new(self.capacity).policy(self.policy).mpmc::<T>();
+            let make = || {
+                Builder::new(self.capacity)
+                    .policy(self.policy)
+                    .build::<T, M>()
+            };
             #[cfg(feature = "hwloc")]
-            let built = if self.bind_memory {
-                crate::membind::with_memory_on_node(topology, node.id(), make)?
-            } else {
-                make()
+            let (tx, rx) = match &binder {
+                Some(binder) => {
+                    let (tx, rx) = binder.build_on(node.id(), make)??;
+                    binder.bind(tx.slot_memory(), node.id())?;
+                    (tx, rx)
+                }
+                None => make()?,
             };
             #[cfg(not(feature = "hwloc"))]
-            let built = {
+            let (tx, rx) = {
                 let _ = node; // placed by first touch (see the module docs)
-                make()
+                make()?
             };
-            let (tx, rx) = built?;
-            shards.push(Shard { tx, rx });
+            senders.push(tx);
+            receivers.push(rx);
         }
         let order = (0..topology.node_count())
             .map(|i| topology.indices_by_distance(i))
             .collect();
-        let shared = std::sync::Arc::new(Shared {
-            shards,
+        let shared = Arc::new(Shared {
             order,
             nodes: NodeMap::new(topology),
             policy: self.policy,
             clone_value,
-            senders: AtomicUsize::new(1),
-            receivers: AtomicUsize::new(1),
             remote_sends: AtomicU64::new(0),
             remote_receives: AtomicU64::new(0),
         });
         Ok((
-            NumaSender::new(shared.clone(), None),
-            NumaReceiver::new(shared, None),
+            NumaSender::new(senders.into_boxed_slice(), shared.clone(), None),
+            NumaReceiver::new(receivers.into_boxed_slice(), shared, None),
         ))
     }
 }
 
-/// One node's ring.
-pub(crate) struct Shard<T: Send> {
-    pub(crate) tx: mpmc::Sender<T>,
-    pub(crate) rx: mpmc::Receiver<T>,
+/// [`Replicated`](Strategy::Replicated) needs a receiver per node: multi-consumer modes only.
+macro_rules! replicated_builder {
+    ($mode:ty) => {
+        impl<T: Send + Clone + 'static> NumaChannelBuilder<T, $mode> {
+            /// Builds a [`Replicated`](Strategy::Replicated) channel (multi-consumer modes
+            /// only: see [`Strategy::Replicated`]).
+            #[allow(clippy::type_complexity)]
+            pub fn replicated(
+                self,
+            ) -> Result<(NumaSender<T, $mode>, NumaReceiver<T, $mode>), ChannelError> {
+                self.build(Some(T::clone))
+            }
+        }
+    };
 }
 
-/// State shared by every handle of one channel.
-pub(crate) struct Shared<T: Send> {
-    /// By node position.
-    pub(crate) shards: Vec<Shard<T>>,
+replicated_builder!(Spmc);
+replicated_builder!(Mpmc);
+
+/// Channel-wide routing data, shared by every handle of one channel.
+pub(crate) struct Shared<T> {
     /// Per node position: node positions by distance, itself first.
     pub(crate) order: Vec<Vec<usize>>,
     pub(crate) nodes: NodeMap,
@@ -250,53 +378,16 @@ pub(crate) struct Shared<T: Send> {
     pub(crate) policy: Policy,
     /// `Some` for [`Strategy::Replicated`].
     pub(crate) clone_value: Option<fn(&T) -> T>,
-    senders: AtomicUsize,
-    receivers: AtomicUsize,
     pub(crate) remote_sends: AtomicU64,
     pub(crate) remote_receives: AtomicU64,
 }
 
-impl<T: Send> Shared<T> {
+impl<T> Shared<T> {
     pub(crate) fn strategy(&self) -> Strategy {
         if self.clone_value.is_some() {
             Strategy::Replicated
         } else {
             Strategy::Partitioned
-        }
-    }
-
-    /// Closes every shard; true if this call closed at least one.
-    pub(crate) fn close(&self) -> bool {
-        let mut any = false;
-        for shard in &self.shards {
-            any |= shard.tx.close();
-        }
-        any
-    }
-
-    pub(crate) fn is_closed(&self) -> bool {
-        self.shards.iter().all(|s| s.tx.is_closed())
-    }
-
-    pub(crate) fn add_sender(&self) {
-        self.senders.fetch_add(1, Ordering::Relaxed);
-    }
-
-    /// Drops a sender; the last one closes the channel (receivers drain, then `Closed`).
-    pub(crate) fn remove_sender(&self) {
-        if self.senders.fetch_sub(1, Ordering::AcqRel) == 1 {
-            self.close();
-        }
-    }
-
-    pub(crate) fn add_receiver(&self) {
-        self.receivers.fetch_add(1, Ordering::Relaxed);
-    }
-
-    /// Drops a receiver; the last one closes the channel (senders fail).
-    pub(crate) fn remove_receiver(&self) {
-        if self.receivers.fetch_sub(1, Ordering::AcqRel) == 1 {
-            self.close();
         }
     }
 
@@ -306,9 +397,57 @@ impl<T: Send> Shared<T> {
             .index_of(id)
             .ok_or(ChannelError::UnknownNode { node: id })
     }
+}
 
-    /// Values buffered in every shard.
-    pub(crate) fn len(&self) -> usize {
-        self.shards.iter().map(|s| s.tx.len()).sum()
+/// Operations every shard handle (sender or receiver, any mode) offers through `&self`.
+pub(crate) trait ShardHandle {
+    fn close(&self) -> bool;
+    fn is_closed(&self) -> bool;
+    fn len(&self) -> usize;
+    fn stats(&self) -> nimsync_core_channels::Stats;
+}
+
+impl<T: Send, M: Mode> ShardHandle for Sender<T, M> {
+    fn close(&self) -> bool {
+        Sender::close(self)
     }
+    fn is_closed(&self) -> bool {
+        Sender::is_closed(self)
+    }
+    fn len(&self) -> usize {
+        Sender::len(self)
+    }
+    fn stats(&self) -> nimsync_core_channels::Stats {
+        Sender::stats(self)
+    }
+}
+
+impl<T: Send, M: Mode> ShardHandle for Receiver<T, M> {
+    fn close(&self) -> bool {
+        Receiver::close(self)
+    }
+    fn is_closed(&self) -> bool {
+        Receiver::is_closed(self)
+    }
+    fn len(&self) -> usize {
+        Receiver::len(self)
+    }
+    fn stats(&self) -> nimsync_core_channels::Stats {
+        Receiver::stats(self)
+    }
+}
+
+/// Closes every shard; true if this call closed at least one.
+pub(crate) fn close_all<S: ShardHandle>(shards: &[S]) -> bool {
+    shards.iter().fold(false, |any, s| s.close() | any)
+}
+
+/// True once every shard is closed.
+pub(crate) fn all_closed<S: ShardHandle>(shards: &[S]) -> bool {
+    shards.iter().all(ShardHandle::is_closed)
+}
+
+/// Values buffered in every shard.
+pub(crate) fn total_len<S: ShardHandle>(shards: &[S]) -> usize {
+    shards.iter().map(ShardHandle::len).sum()
 }

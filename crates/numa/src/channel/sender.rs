@@ -1,20 +1,31 @@
 //! [`NumaSender`]: writes to the shard of the calling thread's node (or of the node it is
 //! bound to), or, for a replicated channel, to every shard.
+//!
+//! The operations are written once in `sender_ops!` and instantiated per mode, with `&self`
+//! on multi-producer modes and `&mut self` on single-producer ones, as in core-channels.
 
 use super::stats::NumaStats;
-use super::{Shared, Strategy, wait};
+use super::{Shared, Strategy, all_closed, close_all, total_len, wait};
 use crate::error::ChannelError;
-use nimsync_core_channels::{Policy, SendError, TryReserveError, TrySendError, mpmc};
+use nimsync_core_channels::{
+    Mode, Mpmc, Mpsc, Permit, Policy, SendError, Sender, Spmc, Spsc, TryReserveError, TrySendError,
+};
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-/// The sending half of a [`NumaLocalChannel`](crate::NumaLocalChannel). Cloneable; dropping
-/// the last sender closes the channel (receivers drain what is buffered, then see `Closed`).
+/// The sending half of a [`NumaLocalChannel`](crate::NumaLocalChannel) of mode `M`
+/// (MPMC by default). Dropping the last sender closes the channel (receivers drain what is
+/// buffered, then see `Closed`).
+///
+/// Multi-producer modes ([`Mpmc`], [`Mpsc`]): `Clone`, sends through `&self`,
+/// [`on_node`](Self::on_node) gives another sender bound to a node. Single-producer modes
+/// ([`Spsc`], [`Spmc`]): not `Clone`, sends through `&mut self`; [`set_node`](Self::set_node)
+/// rebinds the one sender.
 ///
 /// By default a sender follows its thread: every send goes to the shard of the node the
-/// thread is on at that moment. [`on_node`](Self::on_node) gives a sender bound to one node;
-/// its sends from a thread on another node count as remote in [`NumaStats`].
+/// thread is on at that moment. A sender bound to a node sends to that node's shard; its
+/// sends from a thread on another node count as remote in [`NumaStats`].
 ///
 /// ```
 /// use nimsync_numa::{NumaLocalChannel, Topology};
@@ -25,23 +36,56 @@ use std::sync::atomic::Ordering;
 /// assert_eq!(tx.stats().nodes[1].sent, 1);
 /// assert_eq!(rx.try_recv(), Ok("to node 1"));
 /// ```
-pub struct NumaSender<T: Send> {
+///
+/// The mode is enforced by the types, as in core-channels:
+///
+/// ```compile_fail
+/// let topo = nimsync_numa::Topology::uniform(2, 1).unwrap();
+/// let (tx, _rx) = nimsync_numa::NumaLocalChannel::<u8>::spsc(&topo, 4).unwrap();
+/// let _second_producer = tx.clone();
+/// ```
+///
+/// ```compile_fail
+/// fn send_from_shared(tx: &nimsync_numa::NumaSender<u8, nimsync_numa::Spmc>) {
+///     let _ = tx.try_send(1);
+/// }
+/// ```
+pub struct NumaSender<T: Send, M: Mode = Mpmc> {
+    /// One core-channels sender per node position.
+    shards: Box<[Sender<T, M>]>,
     shared: Arc<Shared<T>>,
     /// Bound node position, or `None` to follow the thread.
     node: Option<usize>,
 }
 
-impl<T: Send + 'static> NumaSender<T> {
-    /// Takes over one sender count (the caller has counted it).
-    pub(super) fn new(shared: Arc<Shared<T>>, node: Option<usize>) -> Self {
-        NumaSender { shared, node }
+impl<T: Send + 'static, M: Mode> NumaSender<T, M> {
+    pub(super) fn new(
+        shards: Box<[Sender<T, M>]>,
+        shared: Arc<Shared<T>>,
+        node: Option<usize>,
+    ) -> Self {
+        NumaSender {
+            shards,
+            shared,
+            node,
+        }
     }
 
-    /// A new sender of the same channel bound to node `node` (an id of the topology).
-    pub fn on_node(&self, node: usize) -> Result<NumaSender<T>, ChannelError> {
-        let index = self.shared.index_of(node)?;
-        self.shared.add_sender();
-        Ok(NumaSender::new(self.shared.clone(), Some(index)))
+    /// Binds this sender to node `node` (an id of the topology), or with `None` lets it
+    /// follow its thread again.
+    ///
+    /// ```
+    /// let topo = nimsync_numa::Topology::uniform(2, 1).unwrap();
+    /// let (mut tx, mut rx) = nimsync_numa::NumaLocalChannel::<u8>::spsc(&topo, 2).unwrap();
+    /// tx.set_node(Some(1)).unwrap();
+    /// tx.try_send(3).unwrap();
+    /// assert_eq!(tx.stats().nodes[1].sent, 1);
+    /// assert!(tx.set_node(Some(9)).is_err());
+    /// assert_eq!(rx.try_recv(), Ok(3));
+    /// ```
+    pub fn set_node(&mut self, node: Option<usize>) -> Result<(), ChannelError> {
+        self.node = node.map(|id| self.shared.index_of(id)).transpose()?;
+        Ok(())
     }
 
     /// The node this sender is bound to, or `None` if it follows its thread.
@@ -65,11 +109,7 @@ impl<T: Send + 'static> NumaSender<T> {
     fn target(&self) -> (usize, bool) {
         match self.node {
             None => (self.shared.nodes.current_index(), false),
-            Some(bound) => {
-                let remote =
-                    self.shared.shards.len() > 1 && self.shared.nodes.current_index() != bound;
-                (bound, remote)
-            }
+            Some(bound) => (bound, self.shared.nodes.current_index() != bound),
         }
     }
 
@@ -79,113 +119,6 @@ impl<T: Send + 'static> NumaSender<T> {
             self.shared.remote_sends.fetch_add(1, Ordering::Relaxed);
         }
         result
-    }
-
-    /// Sends without waiting: `Full` if the target shard (for a replicated channel: any
-    /// shard) has no room, `Closed` if the channel is closed; the value comes back in both.
-    ///
-    /// ```
-    /// use nimsync_core_channels::TrySendError;
-    /// let topo = nimsync_numa::Topology::uniform(1, 1).unwrap();
-    /// let (tx, _rx) = nimsync_numa::NumaLocalChannel::<u8>::partitioned(&topo, 1).unwrap();
-    /// tx.try_send(1).unwrap();
-    /// assert_eq!(tx.try_send(2), Err(TrySendError::Full(2)));
-    /// ```
-    pub fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
-        let Some(clone) = self.shared.clone_value else {
-            let (i, remote) = self.target();
-            return self.count(remote, self.shared.shards[i].tx.try_send(value));
-        };
-        if self.shared.policy != Policy::Block {
-            return self.send_to_every_shard(value, clone);
-        }
-        let mut permits = Vec::with_capacity(self.shared.shards.len());
-        for shard in &self.shared.shards {
-            match shard.tx.try_reserve() {
-                Ok(p) => permits.push(p),
-                Err(TryReserveError::Full) => return Err(TrySendError::Full(value)),
-                Err(TryReserveError::Closed) => return Err(TrySendError::Closed(value)),
-            }
-        }
-        deliver(permits, value, clone);
-        Ok(())
-    }
-
-    /// Sends, parking the thread while the target shard is full (for a replicated channel:
-    /// until every shard has room). Fails only if the channel is closed.
-    ///
-    /// ```
-    /// let topo = nimsync_numa::Topology::uniform(2, 1).unwrap();
-    /// let (tx, rx) = nimsync_numa::NumaLocalChannel::<u32>::replicated(&topo, 1).unwrap();
-    /// tx.send_blocking(5).unwrap();
-    /// assert_eq!(rx.on_node(1).unwrap().recv_blocking(), Ok(5));
-    /// ```
-    pub fn send_blocking(&self, value: T) -> Result<(), SendError<T>> {
-        match self.shared.clone_value {
-            None => {
-                let (i, remote) = self.target();
-                self.count(remote, self.shared.shards[i].tx.send_blocking(value))
-            }
-            Some(clone) => wait::block_on(self.send_replicated(value, clone)),
-        }
-    }
-
-    /// Sends asynchronously, waiting while the target shard is full. Cancel-safe in the
-    /// core-channels sense: dropping the future never enqueues the value.
-    ///
-    /// ```
-    /// let topo = nimsync_numa::Topology::uniform(1, 1).unwrap();
-    /// let (tx, rx) = nimsync_numa::NumaLocalChannel::<u8>::partitioned(&topo, 1).unwrap();
-    /// futures_executor::block_on(async {
-    ///     tx.send(3).await.unwrap();
-    ///     assert_eq!(rx.recv().await, Ok(3));
-    /// });
-    /// ```
-    pub async fn send(&self, value: T) -> Result<(), SendError<T>> {
-        match self.shared.clone_value {
-            None => {
-                let (i, remote) = self.target();
-                let result = self.shared.shards[i].tx.send(value).await;
-                self.count(remote, result)
-            }
-            Some(clone) => self.send_replicated(value, clone).await,
-        }
-    }
-
-    /// Reserves a slot in every shard (in shard order, so concurrent replicated senders
-    /// cannot deadlock), then writes the copies.
-    async fn send_replicated(&self, value: T, clone: fn(&T) -> T) -> Result<(), SendError<T>> {
-        if self.shared.policy != Policy::Block {
-            return self
-                .send_to_every_shard(value, clone)
-                .map_err(|e| SendError(e.into_inner()));
-        }
-        let mut permits = Vec::with_capacity(self.shared.shards.len());
-        for shard in &self.shared.shards {
-            match shard.tx.reserve().await {
-                Ok(p) => permits.push(p),
-                Err(_) => return Err(SendError(value)),
-            }
-        }
-        deliver(permits, value, clone);
-        Ok(())
-    }
-
-    /// A replicated send under a non-blocking policy: no shard refuses a value for lack of
-    /// room (it drops or spills by its policy), so each copy is a `try_send`.
-    fn send_to_every_shard(&self, value: T, clone: fn(&T) -> T) -> Result<(), TrySendError<T>> {
-        let shards = &self.shared.shards;
-        if self.shared.is_closed() {
-            return Err(TrySendError::Closed(value));
-        }
-        // A topology has at least one node, so there is a last shard.
-        let Some((last, rest)) = shards.split_last() else {
-            return Err(TrySendError::Closed(value));
-        };
-        for shard in rest {
-            let _ = shard.tx.try_send(clone(&value)); // only `Closed` (a racing close) fails
-        }
-        last.tx.try_send(value)
     }
 
     /// Closes the channel (every shard); true if this call closed it.
@@ -198,12 +131,12 @@ impl<T: Send + 'static> NumaSender<T> {
     /// assert!(rx.recv_blocking().is_err());
     /// ```
     pub fn close(&self) -> bool {
-        self.shared.close()
+        close_all(&self.shards)
     }
 
     /// True once the channel is closed.
     pub fn is_closed(&self) -> bool {
-        self.shared.is_closed()
+        all_closed(&self.shards)
     }
 
     /// Values buffered in all shards.
@@ -215,7 +148,7 @@ impl<T: Send + 'static> NumaSender<T> {
     /// assert_eq!(tx.len(), 2); // one copy per node
     /// ```
     pub fn len(&self) -> usize {
-        self.shared.len()
+        total_len(&self.shards)
     }
 
     /// True when no shard holds a value.
@@ -225,12 +158,176 @@ impl<T: Send + 'static> NumaSender<T> {
 
     /// Local/remote counters and per-node counts.
     pub fn stats(&self) -> NumaStats {
-        NumaStats::collect(&self.shared)
+        NumaStats::collect(&self.shared, &self.shards)
     }
 }
 
+/// Producer operations; `$($m)?` is `mut` on single-producer modes, `$iter` the matching
+/// shard iterator (`iter` / `iter_mut`).
+macro_rules! sender_ops {
+    ($mode:ty, $iter:ident $(, $m:tt)?) => {
+        impl<T: Send + 'static> NumaSender<T, $mode> {
+            /// Sends without waiting: `Full` if the target shard (for a replicated channel:
+            /// any shard) has no room, `Closed` if the channel is closed; the value comes back
+            /// in both.
+            ///
+            /// ```
+            /// use nimsync_core_channels::TrySendError;
+            /// let topo = nimsync_numa::Topology::uniform(1, 1).unwrap();
+            /// let (tx, _rx) = nimsync_numa::NumaLocalChannel::<u8>::partitioned(&topo, 1).unwrap();
+            /// tx.try_send(1).unwrap();
+            /// assert_eq!(tx.try_send(2), Err(TrySendError::Full(2)));
+            /// ```
+            #[inline]
+            pub fn try_send(&$($m)? self, value: T) -> Result<(), TrySendError<T>> {
+                if self.shards.len() == 1 {
+                    return self.shards[0].try_send(value);
+                }
+                let Some(clone) = self.shared.clone_value else {
+                    let (i, remote) = self.target();
+                    let result = self.shards[i].try_send(value);
+                    return self.count(remote, result);
+                };
+                if self.shared.policy != Policy::Block {
+                    return self.send_to_every_shard(value, clone);
+                }
+                let mut permits = Vec::with_capacity(self.shards.len());
+                for shard in self.shards.$iter() {
+                    match shard.try_reserve() {
+                        Ok(p) => permits.push(p),
+                        Err(TryReserveError::Full) => return Err(TrySendError::Full(value)),
+                        Err(TryReserveError::Closed) => return Err(TrySendError::Closed(value)),
+                    }
+                }
+                deliver(permits, value, clone);
+                Ok(())
+            }
+
+            /// Sends, parking the thread while the target shard is full (for a replicated
+            /// channel: until every shard has room). Fails only if the channel is closed.
+            ///
+            /// ```
+            /// let topo = nimsync_numa::Topology::uniform(2, 1).unwrap();
+            /// let (tx, rx) = nimsync_numa::NumaLocalChannel::<u32>::replicated(&topo, 1).unwrap();
+            /// tx.send_blocking(5).unwrap();
+            /// assert_eq!(rx.on_node(1).unwrap().recv_blocking(), Ok(5));
+            /// ```
+            #[inline]
+            pub fn send_blocking(&$($m)? self, value: T) -> Result<(), SendError<T>> {
+                if self.shards.len() == 1 {
+                    return self.shards[0].send_blocking(value);
+                }
+                match self.shared.clone_value {
+                    None => {
+                        let (i, remote) = self.target();
+                        let result = self.shards[i].send_blocking(value);
+                        self.count(remote, result)
+                    }
+                    Some(clone) => wait::block_on(self.send_replicated(value, clone)),
+                }
+            }
+
+            /// Sends asynchronously, waiting while the target shard is full. Cancel-safe in
+            /// the core-channels sense: dropping the future never enqueues the value.
+            ///
+            /// ```
+            /// let topo = nimsync_numa::Topology::uniform(1, 1).unwrap();
+            /// let (tx, rx) = nimsync_numa::NumaLocalChannel::<u8>::partitioned(&topo, 1).unwrap();
+            /// futures_executor::block_on(async {
+            ///     tx.send(3).await.unwrap();
+            ///     assert_eq!(rx.recv().await, Ok(3));
+            /// });
+            /// ```
+            pub async fn send(&$($m)? self, value: T) -> Result<(), SendError<T>> {
+                if self.shards.len() == 1 {
+                    return self.shards[0].send(value).await;
+                }
+                match self.shared.clone_value {
+                    None => {
+                        let (i, remote) = self.target();
+                        let result = self.shards[i].send(value).await;
+                        self.count(remote, result)
+                    }
+                    Some(clone) => self.send_replicated(value, clone).await,
+                }
+            }
+
+            /// Reserves a slot in every shard (in shard order, so concurrent replicated
+            /// senders cannot deadlock), then writes the copies.
+            async fn send_replicated(
+                &$($m)? self,
+                value: T,
+                clone: fn(&T) -> T,
+            ) -> Result<(), SendError<T>> {
+                if self.shared.policy != Policy::Block {
+                    return self
+                        .send_to_every_shard(value, clone)
+                        .map_err(|e| SendError(e.into_inner()));
+                }
+                let mut permits = Vec::with_capacity(self.shards.len());
+                for shard in self.shards.$iter() {
+                    match shard.reserve().await {
+                        Ok(p) => permits.push(p),
+                        Err(_) => return Err(SendError(value)),
+                    }
+                }
+                deliver(permits, value, clone);
+                Ok(())
+            }
+
+            /// A replicated send under a non-blocking policy: no shard refuses a value for
+            /// lack of room (it drops or spills by its policy), so each copy is a `try_send`.
+            fn send_to_every_shard(
+                &$($m)? self,
+                value: T,
+                clone: fn(&T) -> T,
+            ) -> Result<(), TrySendError<T>> {
+                if self.is_closed() {
+                    return Err(TrySendError::Closed(value));
+                }
+                // A topology has at least one node, so there is a last shard.
+                let Some((last, rest)) = (&$($m)? self.shards).split_last_mut_or_ref() else {
+                    return Err(TrySendError::Closed(value));
+                };
+                for shard in rest {
+                    let _ = shard.try_send(clone(&value)); // only `Closed` (a racing close) fails
+                }
+                last.try_send(value)
+            }
+        }
+    };
+}
+
+/// `split_last` on `&[S]` and `split_last_mut` on `&mut [S]`, under one name for the macro.
+trait SplitLast {
+    type Item;
+    type Rest;
+    fn split_last_mut_or_ref(self) -> Option<(Self::Item, Self::Rest)>;
+}
+
+impl<'a, S> SplitLast for &'a Box<[S]> {
+    type Item = &'a S;
+    type Rest = &'a [S];
+    fn split_last_mut_or_ref(self) -> Option<(&'a S, &'a [S])> {
+        self.split_last()
+    }
+}
+
+impl<'a, S> SplitLast for &'a mut Box<[S]> {
+    type Item = &'a mut S;
+    type Rest = &'a mut [S];
+    fn split_last_mut_or_ref(self) -> Option<(&'a mut S, &'a mut [S])> {
+        self.split_last_mut()
+    }
+}
+
+sender_ops!(Mpmc, iter);
+sender_ops!(Mpsc, iter);
+sender_ops!(Spmc, iter_mut, mut);
+sender_ops!(Spsc, iter_mut, mut);
+
 /// Writes one copy into every reserved slot; the original goes into the last one.
-fn deliver<T: Send>(mut permits: Vec<mpmc::Permit<'_, T>>, value: T, clone: fn(&T) -> T) {
+fn deliver<T: Send, M: Mode>(mut permits: Vec<Permit<'_, T, M>>, value: T, clone: fn(&T) -> T) {
     let last = permits.pop();
     for p in permits {
         p.send(clone(&value));
@@ -240,25 +337,45 @@ fn deliver<T: Send>(mut permits: Vec<mpmc::Permit<'_, T>>, value: T, clone: fn(&
     }
 }
 
-impl<T: Send> Clone for NumaSender<T> {
-    fn clone(&self) -> Self {
-        self.shared.add_sender();
-        NumaSender {
-            shared: self.shared.clone(),
-            node: self.node,
+/// Cloning and binding new senders, for the multi-producer modes.
+macro_rules! multi_producer {
+    ($mode:ty) => {
+        impl<T: Send + 'static> NumaSender<T, $mode> {
+            /// A new sender of the same channel bound to node `node` (an id of the topology).
+            ///
+            /// ```
+            /// let topo = nimsync_numa::Topology::uniform(2, 1).unwrap();
+            /// let (tx, _rx) = nimsync_numa::NumaLocalChannel::<u8>::partitioned(&topo, 2).unwrap();
+            /// assert_eq!(tx.on_node(1).unwrap().node(), Some(1));
+            /// assert!(tx.on_node(2).is_err());
+            /// ```
+            pub fn on_node(&self, node: usize) -> Result<Self, ChannelError> {
+                let index = self.shared.index_of(node)?;
+                let mut tx = self.clone();
+                tx.node = Some(index);
+                Ok(tx)
+            }
         }
-    }
+
+        impl<T: Send + 'static> Clone for NumaSender<T, $mode> {
+            fn clone(&self) -> Self {
+                NumaSender {
+                    shards: self.shards.clone(),
+                    shared: self.shared.clone(),
+                    node: self.node,
+                }
+            }
+        }
+    };
 }
 
-impl<T: Send> Drop for NumaSender<T> {
-    fn drop(&mut self) {
-        self.shared.remove_sender();
-    }
-}
+multi_producer!(Mpmc);
+multi_producer!(Mpsc);
 
-impl<T: Send> fmt::Debug for NumaSender<T> {
+impl<T: Send, M: Mode> fmt::Debug for NumaSender<T, M> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("NumaSender")
+            .field("mode", &M::NAME)
             .field("strategy", &self.shared.strategy())
             .field("node", &self.node.map(|i| self.shared.nodes.id_at(i)))
             .finish_non_exhaustive()

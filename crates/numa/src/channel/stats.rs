@@ -4,7 +4,7 @@
 //! counters; only remote operations (a bound sender used from another node, a receiver
 //! taking from a shard that is not its home) touch a shared counter.
 
-use super::Shared;
+use super::{ShardHandle, Shared};
 
 /// Counters of one node's shard.
 ///
@@ -59,20 +59,19 @@ pub struct NumaStats {
 }
 
 impl NumaStats {
-    pub(crate) fn collect<T: Send>(shared: &Shared<T>) -> NumaStats {
+    pub(crate) fn collect<T, S: ShardHandle>(shared: &Shared<T>, shards: &[S]) -> NumaStats {
         use std::sync::atomic::Ordering::Relaxed;
-        let nodes: Vec<NodeStats> = shared
-            .shards
+        let nodes: Vec<NodeStats> = shards
             .iter()
             .enumerate()
             .map(|(i, shard)| {
-                let s = shard.tx.stats();
+                let s = shard.stats();
                 NodeStats {
                     node: shared.nodes.id_at(i),
                     sent: s.sent,
                     received: s.received,
                     dropped: s.dropped,
-                    len: shard.tx.len(),
+                    len: shard.len(),
                 }
             })
             .collect();

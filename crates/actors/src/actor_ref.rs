@@ -12,17 +12,38 @@ use nimsync_core_channels::{TrySendError, mpsc};
 
 use crate::cell::Cell;
 use crate::dead_letters::{DeadLetterReason, DeadLetterSink};
+use crate::hooks::{Envelope, MessageInfo};
 use crate::mailbox::{MailboxPolicy, System};
 use crate::{
     Actor, ActorId, ActorStats, AskError, ExitReason, Reply, TellError, Terminated, TryTellError,
 };
 
 pub(crate) struct RefInner<A: Actor> {
-    pub(crate) user: mpsc::Sender<A::Msg>,
+    pub(crate) user: mpsc::Sender<Envelope<A::Msg>>,
     pub(crate) system: mpsc::Sender<System<A::Msg>>,
     pub(crate) cell: Arc<Cell>,
     pub(crate) policy: MailboxPolicy,
     pub(crate) sink: DeadLetterSink,
+}
+
+impl<A: Actor> RefInner<A> {
+    /// Sends on the system lane (it never refuses while open) and wakes the actor.
+    fn send_system(&self, s: System<A::Msg>) -> Result<(), System<A::Msg>> {
+        let r = self.system.try_send(s).map_err(|e| e.into_inner());
+        if r.is_ok() {
+            self.cell.doorbell.ring();
+        }
+        r
+    }
+}
+
+impl<A: Actor> Drop for RefInner<A> {
+    /// The last address is gone: close the mailbox now (rather than when the sender field is
+    /// dropped, after this) so that the woken actor sees it closed, drains it and stops.
+    fn drop(&mut self) {
+        self.user.close();
+        self.cell.doorbell.ring();
+    }
 }
 
 /// The address of an actor of type `A`: cheap to clone (one reference count), `Send + Sync`,
@@ -111,41 +132,55 @@ impl<A: Actor> ActorRef<A> {
     /// `DeadLetterNewest` it never waits (a message that does not fit goes to the dead
     /// letters). If the actor has stopped, the message comes back in the error.
     pub async fn tell(&self, msg: A::Msg) -> Result<(), TellError<A::Msg>> {
+        let env = self.envelope(msg, false);
         if self.inner.policy == MailboxPolicy::DeadLetterNewest {
-            return match self.inner.user.try_send(msg) {
-                Ok(()) => Ok(()),
-                Err(TrySendError::Full(m)) => {
-                    self.dead_letter(DeadLetterReason::MailboxFull, m);
+            return match self.inner.user.try_send(env) {
+                Ok(()) => {
+                    self.inner.cell.doorbell.ring();
                     Ok(())
                 }
-                Err(TrySendError::Closed(m)) => Err(TellError(m)),
+                Err(TrySendError::Full(m)) => {
+                    self.dead_letter(DeadLetterReason::MailboxFull, m.msg);
+                    Ok(())
+                }
+                Err(TrySendError::Closed(m)) => Err(TellError(m.msg)),
             };
         }
-        self.inner.user.send(msg).await.map_err(|e| TellError(e.0))
+        match self.inner.user.send(env).await {
+            Ok(()) => {
+                self.inner.cell.doorbell.ring();
+                Ok(())
+            }
+            Err(e) => Err(TellError(e.0.msg)),
+        }
     }
 
     /// Sends without waiting: `Full` (policy `Block` only) or `Stopped` give the message back.
     pub fn try_tell(&self, msg: A::Msg) -> Result<(), TryTellError<A::Msg>> {
-        match self.inner.user.try_send(msg) {
-            Ok(()) => Ok(()),
-            Err(TrySendError::Full(m)) if self.inner.policy == MailboxPolicy::DeadLetterNewest => {
-                self.dead_letter(DeadLetterReason::MailboxFull, m);
+        match self.inner.user.try_send(self.envelope(msg, false)) {
+            Ok(()) => {
+                self.inner.cell.doorbell.ring();
                 Ok(())
             }
-            Err(TrySendError::Full(m)) => Err(TryTellError::Full(m)),
-            Err(TrySendError::Closed(m)) => Err(TryTellError::Stopped(m)),
+            Err(TrySendError::Full(m)) if self.inner.policy == MailboxPolicy::DeadLetterNewest => {
+                self.dead_letter(DeadLetterReason::MailboxFull, m.msg);
+                Ok(())
+            }
+            Err(TrySendError::Full(m)) => Err(TryTellError::Full(m.msg)),
+            Err(TrySendError::Closed(m)) => Err(TryTellError::Stopped(m.msg)),
         }
     }
 
     /// Sends a message on the system lane: it overtakes the user mailbox and never waits
     /// (the lane is unbounded). Meant for notices (watch, supervision events), not traffic.
     pub fn tell_priority(&self, msg: A::Msg) -> Result<(), TellError<A::Msg>> {
-        match self.inner.system.try_send(System::Priority(msg)) {
+        match self
+            .inner
+            .send_system(System::Priority(self.envelope(msg, true)))
+        {
             Ok(()) => Ok(()),
-            Err(e) => match e.into_inner() {
-                System::Priority(m) => Err(TellError(m)),
-                _ => unreachable!("the value sent comes back"),
-            },
+            Err(System::Priority(m)) => Err(TellError(m.msg)),
+            Err(_) => unreachable!("the value sent comes back"),
         }
     }
 
@@ -159,24 +194,25 @@ impl<A: Actor> ActorRef<A> {
         make: impl FnOnce(Reply<R>) -> A::Msg,
     ) -> Result<R, AskError> {
         let (tx, rx) = oneshot::channel();
-        let msg = make(Reply::new(tx));
+        let env = self.envelope(make(Reply::new(tx)), false);
         let actor = self.id();
         if self.inner.policy == MailboxPolicy::DeadLetterNewest {
-            match self.inner.user.try_send(msg) {
+            match self.inner.user.try_send(env) {
                 Ok(()) => {}
                 Err(TrySendError::Full(m)) => {
-                    self.dead_letter(DeadLetterReason::MailboxFull, m);
+                    self.dead_letter(DeadLetterReason::MailboxFull, m.msg);
                     return Err(AskError::MailboxFull { actor });
                 }
                 Err(TrySendError::Closed(m)) => {
-                    self.dead_letter(DeadLetterReason::ActorStopped, m);
+                    self.dead_letter(DeadLetterReason::ActorStopped, m.msg);
                     return Err(AskError::Stopped { actor });
                 }
             }
-        } else if let Err(e) = self.inner.user.send(msg).await {
-            self.dead_letter(DeadLetterReason::ActorStopped, e.0);
+        } else if let Err(e) = self.inner.user.send(env).await {
+            self.dead_letter(DeadLetterReason::ActorStopped, e.0.msg);
             return Err(AskError::Stopped { actor });
         }
+        self.inner.cell.doorbell.ring();
         rx.await.map_err(|_| AskError::NoReply { actor })
     }
 
@@ -204,21 +240,21 @@ impl<A: Actor> ActorRef<A> {
     /// Graceful stop: the actor handles the messages queued now, then stops (`Normal`).
     /// The request travels on the system lane, so a full mailbox does not delay it.
     pub fn stop(&self) {
-        let _ = self.inner.system.try_send(System::Stop);
+        let _ = self.inner.send_system(System::Stop);
     }
 
     /// Stops now: the running handler is abandoned at its next `.await` (a handler that
     /// never yields cannot be interrupted), no hook runs, queued messages go to the dead
     /// letters (`Killed`).
     pub fn kill(&self) {
-        let _ = self.inner.system.try_send(System::Kill);
+        let _ = self.inner.send_system(System::Kill);
     }
 
     /// Ends the current run after the current message, without draining the mailbox and
     /// with reason `Shutdown`. Supervisors use it: the queued messages wait for the next run.
     /// Asked for between two runs, it is dropped (there is no run to end).
     pub fn shutdown(&self) {
-        let _ = self.inner.system.try_send(System::Shutdown);
+        let _ = self.inner.send_system(System::Shutdown);
     }
 
     /// [`stop`](Self::stop), then waits until the address has stopped.
@@ -315,6 +351,17 @@ impl<A: Actor> ActorRef<A> {
     /// A snapshot of the actor's statistics.
     pub fn stats(&self) -> ActorStats {
         self.inner.cell.stats.snapshot(self.inner.user.len())
+    }
+
+    /// Wraps `msg` with what the message hooks (if installed) capture from the sender.
+    #[inline(always)]
+    fn envelope(&self, msg: A::Msg, priority: bool) -> Envelope<A::Msg> {
+        Envelope::new(msg, || MessageInfo {
+            actor: self.id(),
+            actor_type: self.type_name(),
+            message_type: core::any::type_name::<A::Msg>(),
+            priority,
+        })
     }
 
     fn dead_letter(&self, reason: DeadLetterReason, msg: A::Msg) {

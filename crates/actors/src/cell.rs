@@ -1,9 +1,12 @@
 //! The state an actor's address and its task share: identity, liveness, watchers, names,
-//! statistics. Behind one `Arc`; the lifecycle part behind a mutex taken only on watch,
-//! register and termination (never per message).
+//! statistics and the [`Doorbell`] that wakes an idle actor. Behind one `Arc`; the lifecycle
+//! part behind a mutex taken only on watch, register and termination (never per message).
 
+use core::task::Waker;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering, fence};
+
+use atomic_waker::AtomicWaker;
 
 use crate::stats::StatsCell;
 use crate::{ActorId, Terminated};
@@ -30,6 +33,59 @@ pub(crate) struct Cell {
     alive: AtomicBool,
     life: Mutex<Life>,
     pub(crate) stats: StatsCell,
+    pub(crate) doorbell: Doorbell,
+}
+
+/// How senders wake an idle actor: its task's waker and a `sleeping` flag.
+///
+/// An actor has exactly one receiving task, so it does not need the channel's general wait
+/// queue (a listener allocation and a lock per wait): it parks with [`park`](Self::park)
+/// (register the waker, raise the flag, then re-check both lanes) and every send rings
+/// [`ring`](Self::ring) after enqueuing (one load when the actor is busy).
+///
+/// No lost wake-up: the actor stores the flag, issues a SeqCst fence and re-checks the
+/// lanes; a sender's enqueue is a SeqCst read-modify-write on the ring's tail followed by a
+/// SeqCst load of the flag. Either the re-check sees the message or the sender
+/// sees the flag (the store-load pairing of the channels' own handshake).
+///
+/// Aligned to its own cache line pair: senders read it on every send, and it must not share a
+/// line with the counters the actor writes per message.
+#[repr(align(128))]
+pub(crate) struct Doorbell {
+    waker: AtomicWaker,
+    sleeping: AtomicBool,
+}
+
+impl Doorbell {
+    fn new() -> Self {
+        Doorbell {
+            waker: AtomicWaker::new(),
+            sleeping: AtomicBool::new(false),
+        }
+    }
+
+    /// Called by the actor before re-checking its lanes and returning `Pending`.
+    pub(crate) fn park(&self, waker: &Waker) {
+        self.waker.register(waker);
+        self.sleeping.store(true, Ordering::Relaxed);
+        // Orders the flag before the re-check's loads (the store-load half of the handshake).
+        fence(Ordering::SeqCst);
+    }
+
+    /// Called by the actor when its re-check after [`park`](Self::park) found work (a wake
+    /// already under way is harmless: the task polls once more).
+    #[inline]
+    pub(crate) fn unpark(&self) {
+        self.sleeping.store(false, Ordering::Relaxed);
+    }
+
+    /// Called by every sender after enqueuing (and when the mailbox closes).
+    #[inline]
+    pub(crate) fn ring(&self) {
+        if self.sleeping.load(Ordering::SeqCst) && self.sleeping.swap(false, Ordering::SeqCst) {
+            self.waker.wake();
+        }
+    }
 }
 
 impl Cell {
@@ -40,6 +96,7 @@ impl Cell {
             alive: AtomicBool::new(true),
             life: Mutex::new(Life::default()),
             stats: StatsCell::new(),
+            doorbell: Doorbell::new(),
         }
     }
 

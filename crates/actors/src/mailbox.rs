@@ -9,6 +9,7 @@ use nimsync_core_channels::mpsc;
 
 use crate::cell::Cell;
 use crate::dead_letters::{DeadLetterReason, DeadLetterSink};
+use crate::hooks::Envelope;
 use crate::{Actor, ActorId, ActorRef, ExitReason, Terminated, WeakActorRef};
 
 /// What happens when a message is told to an actor whose mailbox is full.
@@ -34,7 +35,7 @@ pub(crate) enum System<M> {
     /// Stop now, abandoning the running handler (`Killed`).
     Kill,
     /// A user message that overtakes the user lane (watch notices, supervisor events).
-    Priority(M),
+    Priority(Envelope<M>),
 }
 
 /// The receiving side of an actor's address: what an actor task runs on.
@@ -68,7 +69,7 @@ pub(crate) enum System<M> {
 /// });
 /// ```
 pub struct Mailbox<A: Actor> {
-    pub(crate) user: mpsc::Receiver<A::Msg>,
+    pub(crate) user: mpsc::Receiver<Envelope<A::Msg>>,
     pub(crate) system: mpsc::Receiver<System<A::Msg>>,
     /// System messages taken while a handler ran (kill is acted on at once; these wait).
     pub(crate) pending: VecDeque<System<A::Msg>>,
@@ -103,12 +104,14 @@ impl<A: Actor> Mailbox<A> {
         self.system.close();
         let (id, ty) = (self.cell.id, self.cell.type_name);
         while let Ok(m) = self.user.try_recv() {
-            self.sink.publish(id, ty, DeadLetterReason::ActorStopped, m);
+            self.sink
+                .publish(id, ty, DeadLetterReason::ActorStopped, m.msg);
         }
         let leftover: Vec<_> = self.pending.drain(..).collect();
         for s in leftover.into_iter().chain(self.system.try_iter()) {
             if let System::Priority(m) = s {
-                self.sink.publish(id, ty, DeadLetterReason::ActorStopped, m);
+                self.sink
+                    .publish(id, ty, DeadLetterReason::ActorStopped, m.msg);
             }
         }
         let t = Terminated { id, reason };

@@ -11,6 +11,7 @@ use std::time::Instant;
 use futures_core::Stream;
 use nimsync_core_channels::TryRecvError;
 
+use crate::hooks::{self, Envelope, HandleOutcome, MessageInfo};
 use crate::mailbox::{Mailbox, System};
 use crate::{Actor, Context, ExitReason};
 
@@ -27,7 +28,7 @@ enum Outcome {
 /// The next thing to handle.
 enum Next<M> {
     System(System<M>),
-    User(M),
+    User(Envelope<M>),
     /// Every address dropped and the mailbox drained.
     Closed,
 }
@@ -123,19 +124,19 @@ impl<A: Actor> Mailbox<A> {
             } else {
                 self.next_message().await
             };
-            let msg = match next {
+            let (env, priority) = match next {
                 Next::System(System::Kill) => return ExitReason::Killed,
                 Next::System(System::Shutdown) => return ExitReason::Shutdown,
                 Next::System(System::Stop) => {
                     draining.get_or_insert(self.user.len());
                     continue;
                 }
-                Next::System(System::Priority(m)) => m,
+                Next::System(System::Priority(m)) => (m, true),
                 Next::User(m) => {
                     if let Some(left) = draining.as_mut() {
                         *left -= 1;
                     }
-                    m
+                    (m, false)
                 }
                 Next::Closed => return ExitReason::Normal,
             };
@@ -146,7 +147,26 @@ impl<A: Actor> Mailbox<A> {
                 None
             };
             until_sample -= 1;
-            let outcome = self.guarded(actor.handle(msg, ctx)).await;
+            let outcome = match hooks::installed() {
+                None => self.guarded(actor.handle(env.msg, ctx)).await,
+                Some(h) => {
+                    let info = MessageInfo {
+                        actor: self.cell.id,
+                        actor_type: self.cell.type_name,
+                        message_type: core::any::type_name::<A::Msg>(),
+                        priority,
+                    };
+                    let scope = h.on_handle_start(&info, env.cx.map(|b| *b));
+                    let outcome = self.guarded(actor.handle(env.msg, ctx)).await;
+                    let ended = match outcome {
+                        Outcome::Done => HandleOutcome::Completed,
+                        Outcome::Panicked(_) => HandleOutcome::Panicked,
+                        Outcome::Killed => HandleOutcome::Killed,
+                    };
+                    h.on_handle_end(&info, scope, ended);
+                    outcome
+                }
+            };
             self.cell.stats.add_handled(1);
             match outcome {
                 Outcome::Done => {}
@@ -165,27 +185,36 @@ impl<A: Actor> Mailbox<A> {
     /// Waits for the next message, system lane first.
     fn next_message(&mut self) -> impl Future<Output = Next<A::Msg>> + '_ {
         poll_fn(move |cx| {
-            // Fast path: one load says whether the system lane has anything.
-            if !self.system.is_empty()
-                && let Poll::Ready(Some(s)) = Pin::new(&mut self.system).poll_next(cx)
-            {
-                return Poll::Ready(Next::System(s));
+            if let Some(next) = self.try_next() {
+                return Poll::Ready(next);
             }
-            match self.user.try_recv() {
-                Ok(m) => return Poll::Ready(Next::User(m)),
-                Err(TryRecvError::Closed) => return Poll::Ready(Next::Closed),
-                Err(TryRecvError::Empty) => {}
-            }
-            // Slow path: register on both lanes (each re-checks after registering).
-            if let Poll::Ready(Some(s)) = Pin::new(&mut self.system).poll_next(cx) {
-                return Poll::Ready(Next::System(s));
-            }
-            match Pin::new(&mut self.user).poll_next(cx) {
-                Poll::Ready(Some(m)) => Poll::Ready(Next::User(m)),
-                Poll::Ready(None) => Poll::Ready(Next::Closed),
-                Poll::Pending => Poll::Pending,
+            // Idle: park on the doorbell, then re-check (a send in between is seen either
+            // by this re-check or by the sender's ring).
+            self.cell.doorbell.park(cx.waker());
+            match self.try_next() {
+                Some(next) => {
+                    self.cell.doorbell.unpark();
+                    Poll::Ready(next)
+                }
+                None => Poll::Pending,
             }
         })
+    }
+
+    /// The next message if one is queued, system lane first.
+    #[inline]
+    fn try_next(&mut self) -> Option<Next<A::Msg>> {
+        // One length check says whether the system lane has anything.
+        if !self.system.is_empty()
+            && let Ok(s) = self.system.try_recv()
+        {
+            return Some(Next::System(s));
+        }
+        match self.user.try_recv() {
+            Ok(m) => Some(Next::User(m)),
+            Err(TryRecvError::Closed) => Some(Next::Closed),
+            Err(TryRecvError::Empty) => None,
+        }
     }
 
     /// Polls a hook or handler future, catching panics; while it waits, watches the system

@@ -403,3 +403,42 @@ fn many_senders_on_a_multi_thread_runtime_lose_nothing() {
         assert_eq!(total, 4 * (10_000 * 10_001 / 2));
     });
 }
+
+#[test]
+fn idle_actor_wakes_for_asks_from_many_tasks_and_when_its_last_address_drops() {
+    struct Echo(Option<oneshot::Sender<ExitReason>>);
+    impl Actor for Echo {
+        type Msg = (u64, Reply<u64>);
+        async fn handle(&mut self, (v, r): Self::Msg, _: &mut Context<Self>) {
+            r.send(v);
+        }
+        async fn stopped(&mut self, reason: &ExitReason) {
+            if let Some(tx) = self.0.take() {
+                let _ = tx.send(reason.clone());
+            }
+        }
+    }
+    let rt = Runtime::builder().workers(2).build().unwrap();
+    rt.block_on(async {
+        let (tx, stopped) = oneshot::channel();
+        let echo = spawn_actor(Echo(Some(tx)));
+        // Every ask finds the actor idle (parked on its doorbell) or busy: a lost wake-up
+        // would hang here.
+        let askers: Vec<_> = (0..3u64)
+            .map(|k| {
+                let e = echo.clone();
+                nimsync_scheduler::spawn(async move {
+                    for v in 0..3_000u64 {
+                        assert_eq!(e.ask(|r| (k * 10_000 + v, r)).await, Ok(k * 10_000 + v));
+                    }
+                })
+            })
+            .collect();
+        for h in askers {
+            h.await.unwrap();
+        }
+        // Idle again; dropping the last address must wake it to see the closed mailbox.
+        drop(echo);
+        assert!(matches!(stopped.await, Ok(ExitReason::Normal)));
+    });
+}

@@ -64,6 +64,7 @@ mod breaker;
 mod bulkhead;
 mod child;
 mod error;
+mod hooks;
 mod retry;
 mod spec;
 mod supervisor;
@@ -74,6 +75,7 @@ pub use breaker::{
 };
 pub use bulkhead::{Bulkhead, BulkheadPermit};
 pub use error::{BreakerError, BulkheadFull, ConfigError, RetryError, SupervisionError};
+pub use hooks::{RestartHook, RestartHookAlreadySet, RestartInfo, set_restart_hook};
 pub use nimsync_actors::{ExitReason, Terminated};
 pub use retry::{RetryPolicy, retry};
 pub use spec::{

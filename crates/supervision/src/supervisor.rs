@@ -274,6 +274,21 @@ impl Supervisor {
         }
         let set = restarted;
         let delay = self.spec.backoff.delay(attempt, &mut self.rng);
+        if let Some(hook) = crate::hooks::installed() {
+            let restarted: Vec<String> = set
+                .iter()
+                .map(|&j| self.children[j].spec.name.clone())
+                .collect();
+            hook.on_restart(&crate::hooks::RestartInfo {
+                supervisor: ctx.id(),
+                child: &name,
+                child_id: self.children[index].handle.as_ref().map(|h| h.id),
+                reason: &reason,
+                attempt,
+                restarted: &restarted,
+                delay,
+            });
+        }
         self.emit(SupervisorEvent::Restarting {
             children: set
                 .iter()

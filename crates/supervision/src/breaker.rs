@@ -117,10 +117,38 @@ pub enum BreakerEvent {
     Rejected,
 }
 
+/// A breaker's counters since it was built ([`CircuitBreaker::stats`]).
+///
+/// ```
+/// use std::time::Duration;
+/// use nimsync_supervision::{BreakerConfig, CircuitBreaker, TripRule};
+/// let cfg = BreakerConfig::new(TripRule::ConsecutiveFailures(1), Duration::from_secs(60));
+/// let breaker = CircuitBreaker::new(cfg).unwrap();
+/// breaker.acquire().unwrap().success();
+/// breaker.acquire().unwrap().failure(); // trips the breaker
+/// assert!(breaker.acquire().is_err()); // rejected while open
+/// let s = breaker.stats();
+/// assert_eq!((s.successes, s.failures, s.rejected, s.opened, s.transitions), (1, 1, 1, 1, 1));
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BreakerStats {
+    /// Calls reported as succeeded.
+    pub successes: u64,
+    /// Calls reported as failed.
+    pub failures: u64,
+    /// Calls rejected without being made (open, or half-open with every trial taken).
+    pub rejected: u64,
+    /// Times the breaker opened.
+    pub opened: u64,
+    /// State changes of any kind.
+    pub transitions: u64,
+}
+
 /// The state machine, on explicit instants.
 #[derive(Debug)]
 pub(crate) struct Core {
     config: BreakerConfig,
+    stats: BreakerStats,
     state: BreakerState,
     /// Bumped on every state change; outcomes of calls admitted before it are ignored.
     epoch: u64,
@@ -135,6 +163,7 @@ impl Core {
     pub(crate) fn new(config: BreakerConfig, now: Instant) -> Self {
         Core {
             config,
+            stats: BreakerStats::default(),
             state: BreakerState::Closed,
             epoch: 0,
             consecutive: 0,
@@ -155,7 +184,9 @@ impl Core {
         self.trials_succeeded = 0;
         if to == BreakerState::Open {
             self.open_until = now + self.config.reset_timeout;
+            self.stats.opened += 1;
         }
+        self.stats.transitions += 1;
         events.push(BreakerEvent::StateChanged { from, to });
     }
 
@@ -182,6 +213,7 @@ impl Core {
             BreakerState::HalfOpen => Err(Duration::ZERO),
         };
         if verdict.is_err() {
+            self.stats.rejected += 1;
             events.push(BreakerEvent::Rejected);
         }
         verdict
@@ -195,6 +227,11 @@ impl Core {
         now: Instant,
         events: &mut Vec<BreakerEvent>,
     ) {
+        match ok {
+            Some(true) => self.stats.successes += 1,
+            Some(false) => self.stats.failures += 1,
+            None => {}
+        }
         if epoch != self.epoch {
             return;
         }
@@ -339,6 +376,23 @@ impl CircuitBreaker {
     /// The current state (an open breaker whose timeout passed reports half-open).
     pub fn state(&self) -> BreakerState {
         self.with_core(|c, now, ev| c.state(now, ev))
+    }
+
+    /// The breaker's counters so far (calls reported, rejected, state changes).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use nimsync_supervision::{BreakerConfig, CircuitBreaker, TripRule};
+    /// let cfg = BreakerConfig::new(TripRule::ConsecutiveFailures(3), Duration::from_secs(1));
+    /// let breaker = CircuitBreaker::new(cfg).unwrap();
+    /// assert_eq!(breaker.stats().successes, 0);
+    /// ```
+    pub fn stats(&self) -> BreakerStats {
+        self.shared
+            .core
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .stats
     }
 
     /// Asks to make one call: a permit to report its outcome with, or `Err(retry_after)`.

@@ -71,7 +71,8 @@ mod supervisor;
 
 pub use backoff::Backoff;
 pub use breaker::{
-    BreakerConfig, BreakerEvent, BreakerPermit, BreakerState, CircuitBreaker, TripRule,
+    BreakerConfig, BreakerEvent, BreakerPermit, BreakerState, BreakerStats, CircuitBreaker,
+    TripRule,
 };
 pub use bulkhead::{Bulkhead, BulkheadPermit};
 pub use error::{BreakerError, BulkheadFull, ConfigError, RetryError, SupervisionError};

@@ -21,6 +21,7 @@ use opentelemetry_sdk::trace::{
     IdGenerator, RandomIdGenerator, Sampler, SdkTracer, SdkTracerProvider, SpanData,
 };
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 
 /// Tracing configuration: sampler, exporter and automatic spans.
@@ -123,17 +124,34 @@ pub(crate) struct TracingState {
     pub(crate) tracer: SdkTracer,
     pub(crate) sink: SpanSink,
     pub(crate) task_spans: bool,
+    /// Children follow their parent's sampling decision.
+    pub(crate) parent_based: bool,
 }
 
 impl fmt::Debug for TracingState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TracingState")
             .field("task_spans", &self.task_spans)
+            .field("parent_based", &self.parent_based)
             .finish_non_exhaustive()
     }
 }
 
 impl TracingState {
+    /// Whether the sampler is sure to drop a span started under `parent`: parent-based
+    /// sampling and a valid parent that is not sampled (the SDK's `ParentBased` sampler
+    /// defers to `AlwaysOff` then, for local and remote parents alike). Such spans are not
+    /// created at all (see `frames`).
+    pub(crate) fn drops_child_of(&self, parent: &opentelemetry::Context) -> bool {
+        use opentelemetry::trace::TraceContextExt;
+        if !self.parent_based {
+            return false;
+        }
+        let span = parent.span();
+        let sc = span.span_context();
+        sc.is_valid() && !sc.is_sampled()
+    }
+
     fn new(cfg: Tracing) -> Result<TracingState, BuildError> {
         if !(0.0..=1.0).contains(&cfg.ratio) {
             return Err(BuildError::SamplingRatio(cfg.ratio));
@@ -158,14 +176,21 @@ impl TracingState {
             tracer,
             sink,
             task_spans: cfg.task_spans,
+            parent_based: cfg.parent_based,
         })
     }
 }
 
 static GLOBAL_TRACING: RwLock<Option<Arc<TracingState>>> = RwLock::new(None);
+/// Whether `GLOBAL_TRACING` may hold a value: the span helpers on a thread with no frame (e.g.
+/// every task of a runtime without telemetry) skip the lock when nothing is installed.
+static GLOBAL_INSTALLED: AtomicBool = AtomicBool::new(false);
 
 /// The tracing state installed with [`TelemetryBuilder::install`], if any.
 pub(crate) fn global_tracing() -> Option<Arc<TracingState>> {
+    if !GLOBAL_INSTALLED.load(Ordering::Acquire) {
+        return None;
+    }
     GLOBAL_TRACING.read().ok()?.clone()
 }
 
@@ -245,6 +270,7 @@ impl TelemetryBuilder {
         let telemetry = self.build()?;
         if let Ok(mut global) = GLOBAL_TRACING.write() {
             *global = telemetry.inner.tracing.clone();
+            GLOBAL_INSTALLED.store(global.is_some(), Ordering::Release);
         }
         Ok(telemetry)
     }
@@ -381,6 +407,7 @@ impl Telemetry {
             && global.as_ref().is_some_and(|g| Arc::ptr_eq(g, mine))
         {
             *global = None;
+            GLOBAL_INSTALLED.store(false, Ordering::Release);
         }
     }
 

@@ -172,6 +172,148 @@ fn cancel_checkpoint_sees_its_scope_inside_a_traced_task() {
 }
 
 #[test]
+fn unsampled_traces_record_nothing_but_carry_the_trace_id() {
+    use nimsync_telemetry::{current_span_context, traceparent};
+    let t = telemetry(Tracing::ratio(0.0));
+    let rt = runtime(&t);
+    rt.block_on(async {
+        spawn(async {
+            let root = start_span("root");
+            assert!(root.is_valid() && !root.is_sampled());
+            let children: Vec<_> = (0..16)
+                .map(|_| {
+                    spawn(async move {
+                        // A span under an unsampled parent: nothing is created, the
+                        // parent's context stays current (also across polls).
+                        let sc = start_span("child");
+                        assert_eq!(sc.trace_id(), current_span_context().trace_id());
+                        nimsync_scheduler::yield_now().await;
+                        let header = traceparent().expect("a valid current span");
+                        assert!(header.ends_with("-00"), "{header}");
+                        let grandchild = spawn(async { current_span_context().trace_id() });
+                        let seen = grandchild.await.unwrap();
+                        assert!(end_span());
+                        assert!(!end_span(), "only the child's own span was open");
+                        (sc.trace_id(), seen, sc.is_sampled())
+                    })
+                })
+                .collect();
+            for c in children {
+                let (trace, grandchild, sampled) = c.await.unwrap();
+                assert_eq!(trace, root.trace_id());
+                assert_eq!(grandchild, root.trace_id());
+                assert!(!sampled);
+            }
+            assert!(end_span());
+        })
+        .await
+        .unwrap();
+    });
+    assert!(t.finished_spans().is_empty());
+}
+
+#[test]
+fn spans_nest_in_order_around_unsampled_pass_through_spans() {
+    use nimsync_telemetry::{current_context, current_span_context, set_baggage};
+    use opentelemetry::baggage::BaggageExt;
+    use opentelemetry::trace::{SpanContext, TraceContextExt, TraceFlags, TraceState};
+    let t = telemetry(Tracing::ratio(0.0));
+    let remote = opentelemetry::Context::new().with_remote_span_context(SpanContext::new(
+        TraceId::from(0x42u128),
+        SpanId::from(0x7u64),
+        TraceFlags::SAMPLED,
+        true,
+        TraceState::default(),
+    ));
+    t.in_scope(|| {
+        let root = start_span("root");
+        start_span("pass"); // not sampled: a pass-through
+        assert!(set_baggage("tenant", "acme"));
+        let in_pass = current_context();
+        assert_eq!(
+            in_pass.baggage().get("tenant").map(|v| v.as_str()),
+            Some("acme")
+        );
+        // A sampled remote parent inside the pass-through: a real, recorded span.
+        let sampled = nimsync_telemetry::start_span_with_parent("remote", &remote);
+        assert!(sampled.is_sampled());
+        start_span("under remote"); // sampled parent: recorded too
+        assert!(end_span());
+        assert!(end_span());
+        assert_eq!(current_span_context(), root); // back in the pass-through
+        assert!(current_context().baggage().get("tenant").is_some());
+        assert!(end_span()); // the pass-through: its baggage goes with it
+        assert!(current_context().baggage().get("tenant").is_none());
+        assert_eq!(current_span_context(), root);
+        assert!(end_span());
+        assert!(!end_span());
+    });
+    let mut names: Vec<_> = t.finished_spans().into_iter().map(|s| s.name).collect();
+    names.sort();
+    assert_eq!(names, ["remote", "under remote"]);
+}
+
+#[test]
+fn tasks_spawned_in_one_poll_see_the_context_current_at_their_spawn() {
+    let t = telemetry(Tracing::ratio(1.0));
+    let rt = runtime(&t);
+    let seen = rt.block_on(async {
+        spawn(async {
+            let x = start_span("x");
+            let a = spawn(async { nimsync_telemetry::current_span_context() });
+            let a2 = spawn(async { nimsync_telemetry::current_span_context() });
+            let y = start_span("y");
+            let b = spawn(async { nimsync_telemetry::current_span_context() });
+            end_span();
+            let c = spawn(async { nimsync_telemetry::current_span_context() });
+            end_span();
+            let d = spawn(async { nimsync_telemetry::current_span_context() });
+            let got = [a.await, a2.await, b.await, c.await, d.await].map(|r| r.unwrap());
+            (x, y, got)
+        })
+        .await
+        .unwrap()
+    });
+    let (x, y, [a, a2, b, c, d]) = seen;
+    assert_eq!((a, a2), (x.clone(), x.clone()));
+    assert_eq!(b, y);
+    assert_eq!(c, x);
+    assert!(!d.is_valid(), "spawned after the last span ended: {d:?}");
+}
+
+#[test]
+fn a_context_attached_with_the_opentelemetry_api_is_carried_too() {
+    use opentelemetry::trace::{SpanContext, TraceContextExt, TraceFlags, TraceState};
+    let t = telemetry(Tracing::ratio(1.0));
+    let rt = runtime(&t);
+    let sc = SpanContext::new(
+        TraceId::from(0x99u128),
+        SpanId::from(0x5u64),
+        TraceFlags::SAMPLED,
+        true,
+        TraceState::default(),
+    );
+    let expected = sc.clone();
+    let seen = rt.block_on(async move {
+        spawn(async move {
+            start_span("own");
+            let child = {
+                let _guard = opentelemetry::Context::current()
+                    .with_remote_span_context(sc)
+                    .attach();
+                spawn(async { nimsync_telemetry::current_span_context() })
+            };
+            let seen = child.await.unwrap();
+            end_span();
+            seen
+        })
+        .await
+        .unwrap()
+    });
+    assert_eq!(seen, expected);
+}
+
+#[test]
 fn automatic_task_spans_record_lifetime_and_outcome() {
     let t = telemetry(Tracing::ratio(1.0).task_spans(true));
     let rt = runtime(&t);

@@ -3,15 +3,25 @@
 //!
 //! A *frame* is the trace state of whatever is running on this thread: a task being polled
 //! (pushed by the `before_poll` hook, popped by `after_poll`) or the thread itself (created by
-//! the first [`start_span`](crate::start_span) outside any task). It holds the current
-//! [`Context`] (attached to OpenTelemetry's thread-local stack, so `Context::current()` and the
-//! SDK see it) and the parents of the spans opened in it, so `end_span` can restore them.
+//! the first [`start_span`](crate::start_span) outside any task). Its [`TraceState`] holds the
+//! current [`Context`] (attached to OpenTelemetry's thread-local stack, so `Context::current()`
+//! and the SDK see it) and the parents of the spans opened in it, so `end_span` can restore
+//! them.
 //!
 //! Between polls a traced task keeps a [`TaskTrace`] in its context slot. The slot holds one
 //! value and the cancel layer keeps its scope there too, so `TaskTrace` *wraps* whatever value
 //! was in the slot (`inner`) and the hooks unwrap it for the duration of each poll: code in the
-//! task sees exactly the slot it would see without telemetry. When nothing changed during the
-//! poll the same `Arc` goes back (no allocation per poll).
+//! task sees exactly the slot it would see without telemetry.
+//!
+//! **Cost.** The common cases allocate nothing and clone no context:
+//!
+//! * A task frame *borrows* its `TaskTrace` (copy on write): a poll that opens and closes its
+//!   spans puts the same `Arc` back.
+//! * A span under a parent that is not sampled (parent-based sampling: the SDK would drop it)
+//!   is a *pass-through*: the current context stays the parent's, only a counter records it,
+//!   and `end_span` decrements it. The trace id still travels (the parent's context is current).
+//! * Tasks spawned during one poll under the same context share one `TaskTrace` (cached in the
+//!   spawner's frame): a spawn costs a reference count, not an allocation.
 //!
 //! ```
 //! // Outside any task and without telemetry there is no current span.
@@ -21,123 +31,348 @@
 
 use crate::telemetry::TracingState;
 use nimsync_scheduler::{TaskContextValue, TaskId};
+use opentelemetry::baggage::BaggageExt;
+use opentelemetry::trace::TraceContextExt;
 use opentelemetry::{Context, ContextGuard};
 use std::cell::RefCell;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
+
+/// A span opened by `start_span` that replaced the current context.
+#[derive(Clone)]
+pub(crate) struct OpenSpan {
+    /// The context current before it, restored when it ends.
+    restore: Context,
+    /// Whether ending it ends a span (`false`: a pass-through made explicit by `set_baggage`).
+    ends_span: bool,
+    /// Pass-through spans that were open just below it (restored when it ends).
+    passes_below: u32,
+}
+
+/// A task's (or thread's) trace state.
+#[derive(Clone, Default)]
+pub(crate) struct TraceState {
+    /// The current context.
+    pub(crate) current: Context,
+    /// Spans opened by `start_span` that changed the context (innermost last).
+    open: Vec<OpenSpan>,
+    /// The automatic task-lifetime span, ended at termination.
+    pub(crate) task_span: Option<Context>,
+}
+
+impl TraceState {
+    /// A fresh task state starting in `current`.
+    pub(crate) fn new(current: Context, task_span: Option<Context>) -> TraceState {
+        TraceState {
+            current,
+            open: Vec::new(),
+            task_span,
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.open.is_empty() && self.task_span.is_none() && is_empty_context(&self.current)
+    }
+}
+
+/// The state of a task with nothing to carry (what a frame without a `TaskTrace` reads).
+fn empty_state() -> &'static TraceState {
+    static EMPTY: OnceLock<TraceState> = OnceLock::new();
+    EMPTY.get_or_init(TraceState::default)
+}
 
 /// What a traced task keeps in its context slot between polls.
 pub(crate) struct TaskTrace {
     /// The telemetry that traces this task.
     pub(crate) tracing: Arc<TracingState>,
-    /// The task's current context.
-    pub(crate) current: Context,
-    /// Parents of the spans opened by `start_span` in this task (innermost last).
-    pub(crate) open: Vec<Context>,
-    /// The automatic task-lifetime span, ended at termination.
-    pub(crate) task_span: Option<Context>,
+    /// The task's trace state.
+    pub(crate) state: TraceState,
+    /// Pass-through spans open above the last entry of `state.open`.
+    passes: u32,
     /// The slot value this wrapper hides (e.g. the cancel layer's scope).
     pub(crate) inner: Option<TaskContextValue>,
+}
+
+impl TaskTrace {
+    /// The slot value of a task that starts in `state`.
+    pub(crate) fn new(
+        tracing: Arc<TracingState>,
+        state: TraceState,
+        inner: Option<TaskContextValue>,
+    ) -> TaskTrace {
+        TaskTrace {
+            tracing,
+            state,
+            passes: 0,
+            inner,
+        }
+    }
+
+    /// Whether a child spawned in `current` with `inner` and `tracing` can start with this
+    /// very value (nothing open, same context, slot and telemetry).
+    fn fits_child(
+        &self,
+        current: &Context,
+        tracing: &Arc<TracingState>,
+        inner: &Option<TaskContextValue>,
+    ) -> bool {
+        self.passes == 0
+            && self.state.open.is_empty()
+            && self.state.task_span.is_none()
+            && Arc::ptr_eq(&self.tracing, tracing)
+            && same_value(&self.inner, inner)
+            && same_context(&self.state.current, current)
+    }
+}
+
+/// Whose telemetry a frame uses.
+enum FrameTracing {
+    Own(Option<Arc<TracingState>>),
+    /// The frame's `TaskTrace`'s.
+    Original,
 }
 
 /// The trace state of the code running on this thread.
 pub(crate) struct Frame {
     /// The task being polled, `None` for the thread's own frame.
-    pub(crate) task: Option<TaskId>,
-    pub(crate) tracing: Option<Arc<TracingState>>,
-    pub(crate) current: Context,
-    pub(crate) open: Vec<Context>,
-    pub(crate) task_span: Option<Context>,
-    /// The task's slot wrapper at poll start (reused when nothing changed).
-    pub(crate) original: Option<Arc<TaskTrace>>,
-    /// `current`/`open` changed during this poll.
-    pub(crate) dirty: bool,
+    task: Option<TaskId>,
+    tracing: FrameTracing,
+    /// The task's slot value at poll start, borrowed until the first change.
+    original: Option<Arc<TaskTrace>>,
+    /// The frame's own state once it differs from `original`'s (or when there is none); boxed
+    /// to keep frames small (they are moved on every poll).
+    own: Option<Box<TraceState>>,
+    /// Pass-through spans open above the last entry of the state's `open`.
+    passes: u32,
+    /// `own` was copied from `original` by opening a span at this depth: closing it returns
+    /// to `original` (so the poll puts the same `Arc` back).
+    revert_at: Option<u32>,
+    /// The slot value last given to a task spawned from this frame (shared while it fits).
+    child: Option<Arc<TaskTrace>>,
     /// A thread frame pushed by `Telemetry::in_scope`: only its scope removes it.
     pinned: bool,
     guard: Option<ContextGuard>,
 }
 
 impl Frame {
-    pub(crate) fn for_task(
+    fn for_task(
         task: TaskId,
         tracing: &Arc<TracingState>,
-        trace: Option<Arc<TaskTrace>>,
+        original: Option<Arc<TaskTrace>>,
         isolate: bool,
     ) -> Frame {
-        let mut frame = match &trace {
-            Some(t) => Frame {
-                task: Some(task),
-                tracing: Some(t.tracing.clone()),
-                current: t.current.clone(),
-                open: t.open.clone(),
-                task_span: t.task_span.clone(),
-                original: None,
-                dirty: false,
-                pinned: false,
-                guard: None,
-            },
-            None => Frame {
-                task: Some(task),
-                tracing: Some(tracing.clone()),
-                current: Context::new(),
-                open: Vec::new(),
-                task_span: None,
-                original: None,
-                dirty: false,
-                pinned: false,
-                guard: None,
-            },
+        let guard = match &original {
+            Some(t) => Some(t.state.current.clone().attach()),
+            // A thread frame below (e.g. `block_on` on this thread): give the task its own
+            // empty context so it does not see the thread's.
+            None if isolate => Some(Context::new().attach()),
+            None => None,
         };
-        frame.original = trace;
-        if frame.original.is_some() || isolate {
-            frame.guard = Some(frame.current.clone().attach());
+        let (frame_tracing, passes) = match &original {
+            Some(t) => (FrameTracing::Original, t.passes),
+            None => (FrameTracing::Own(Some(tracing.clone())), 0),
+        };
+        Frame {
+            task: Some(task),
+            tracing: frame_tracing,
+            original,
+            own: None,
+            passes,
+            revert_at: None,
+            child: None,
+            pinned: false,
+            guard,
         }
-        frame
     }
 
     fn for_thread(tracing: Option<Arc<TracingState>>) -> Frame {
         Frame {
             task: None,
-            tracing,
-            current: Context::current(),
-            open: Vec::new(),
-            task_span: None,
+            tracing: FrameTracing::Own(tracing),
             original: None,
-            dirty: false,
+            own: Some(Box::new(TraceState::new(Context::current(), None))),
+            passes: 0,
+            revert_at: None,
+            child: None,
             pinned: false,
             guard: None,
         }
     }
 
-    /// Makes `cx` the frame's current context (and OpenTelemetry's current one).
-    pub(crate) fn set_current(&mut self, cx: Context) {
+    /// The telemetry this frame traces with, if any.
+    pub(crate) fn tracing(&self) -> Option<&Arc<TracingState>> {
+        match &self.tracing {
+            FrameTracing::Own(t) => t.as_ref(),
+            FrameTracing::Original => self.original.as_ref().map(|o| &o.tracing),
+        }
+    }
+
+    /// The frame's trace state.
+    pub(crate) fn state(&self) -> &TraceState {
+        match (&self.own, &self.original) {
+            (Some(own), _) => own,
+            (None, Some(original)) => &original.state,
+            (None, None) => empty_state(),
+        }
+    }
+
+    /// The frame's state for writing (copied from `original` on first use; `opening` records
+    /// that the copy is made to open a span, so closing it can drop the copy again).
+    fn state_mut(&mut self, opening: bool) -> &mut TraceState {
+        if self.own.is_none() {
+            let state = self
+                .original
+                .as_ref()
+                .map(|o| o.state.clone())
+                .unwrap_or_default();
+            if opening && self.original.is_some() {
+                self.revert_at = u32::try_from(state.open.len()).ok();
+            }
+            self.own = Some(Box::new(state));
+        }
+        self.own.get_or_insert_with(Box::default)
+    }
+
+    /// Re-attaches the (changed) current context to OpenTelemetry's stack.
+    fn reattach(&mut self) {
+        self.guard = Some(self.state().current.clone().attach());
+        self.child = None;
+    }
+
+    /// Opens a span whose context `cx` becomes current.
+    pub(crate) fn push_span(&mut self, cx: Context) {
+        let passes_below = std::mem::take(&mut self.passes);
         // Detach the old context before attaching the new one, so the stack stays ordered.
         drop(self.guard.take());
-        self.current = cx;
-        self.guard = Some(self.current.clone().attach());
-        self.dirty = true;
+        let state = self.state_mut(true);
+        let restore = std::mem::replace(&mut state.current, cx);
+        state.open.push(OpenSpan {
+            restore,
+            ends_span: true,
+            passes_below,
+        });
+        self.reattach();
+    }
+
+    /// Opens a pass-through span (the current context stays as it is).
+    pub(crate) fn push_pass(&mut self) {
+        self.passes += 1;
+    }
+
+    /// Closes the innermost span: `None` when nothing is open, `Some(None)` for a
+    /// pass-through, `Some(Some(cx))` with the context of a span to end.
+    pub(crate) fn pop_span(&mut self) -> Option<Option<Context>> {
+        if self.passes > 0 {
+            self.passes -= 1;
+            return Some(None);
+        }
+        if self.state().open.is_empty() {
+            return None;
+        }
+        drop(self.guard.take());
+        let state = self.state_mut(false);
+        let entry = state.open.pop()?;
+        let ended = std::mem::replace(&mut state.current, entry.restore);
+        let depth = u32::try_from(state.open.len()).ok();
+        self.passes = entry.passes_below;
+        if self.revert_at.is_some() && self.revert_at == depth {
+            // Back where the poll started: the task's slot value is up to date again.
+            self.own = None;
+            self.revert_at = None;
+        }
+        self.reattach();
+        Some(entry.ends_span.then_some(ended))
+    }
+
+    /// Makes `cx` current in place of the current context (baggage changes); pass-through
+    /// spans open above it become explicit so that ending them restores the old context.
+    pub(crate) fn replace_current(&mut self, cx: Context) {
+        drop(self.guard.take());
+        let passes = std::mem::take(&mut self.passes);
+        let state = self.state_mut(false);
+        for _ in 0..passes {
+            let restore = state.current.clone();
+            state.open.push(OpenSpan {
+                restore,
+                ends_span: false,
+                passes_below: 0,
+            });
+        }
+        state.current = cx;
+        self.reattach();
     }
 
     /// Whether this frame has nothing worth keeping.
-    pub(crate) fn is_empty(&self) -> bool {
-        self.open.is_empty() && self.task_span.is_none() && is_empty_context(&self.current)
+    fn is_empty(&self) -> bool {
+        self.passes == 0 && self.state().is_empty()
     }
 
-    /// Detaches the frame's context (its guard) and returns its parts.
-    pub(crate) fn detach(mut self) -> Frame {
+    /// Detaches the frame's context (its guard).
+    fn detach(mut self) -> Frame {
         drop(self.guard.take());
         self
+    }
+
+    /// The slot value a task frame leaves behind: its `TaskTrace` (the borrowed one when
+    /// nothing changed), or `inner_now` (what the poll left in the slot) when there is nothing
+    /// to carry.
+    pub(crate) fn into_slot(self, inner_now: Option<TaskContextValue>) -> Option<TaskContextValue> {
+        if let Some(original) = &self.original
+            && self.own.is_none()
+            && self.passes == original.passes
+            && same_value(&original.inner, &inner_now)
+        {
+            return self.original.map(|o| o as TaskContextValue);
+        }
+        if self.is_empty() {
+            return inner_now;
+        }
+        let Some(tracing) = self.tracing().cloned() else {
+            return inner_now;
+        };
+        let passes = self.passes;
+        let state = match (self.own, self.original) {
+            (Some(own), _) => *own,
+            (None, Some(original)) => original.state.clone(),
+            (None, None) => TraceState::default(),
+        };
+        Some(Arc::new(TaskTrace {
+            tracing,
+            state,
+            passes,
+            inner: inner_now,
+        }))
     }
 }
 
 /// Whether `cx` carries nothing to propagate (no span, no baggage).
 pub(crate) fn is_empty_context(cx: &Context) -> bool {
-    use opentelemetry::baggage::BaggageExt;
-    use opentelemetry::trace::TraceContextExt;
     !cx.has_active_span() && cx.baggage().is_empty()
 }
 
+/// Whether two contexts carry the same span and the same baggage (what a spawned task
+/// inherits).
+fn same_context(a: &Context, b: &Context) -> bool {
+    a.has_active_span() == b.has_active_span()
+        && a.span().span_context() == b.span().span_context()
+        && std::ptr::eq(a.baggage(), b.baggage())
+}
+
+/// Whether two slot values are the same one.
+pub(crate) fn same_value(a: &Option<TaskContextValue>, b: &Option<TaskContextValue>) -> bool {
+    match (a, b) {
+        (None, None) => true,
+        (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+        _ => false,
+    }
+}
+
+/// The frames of this thread.
+struct Frames {
+    stack: Vec<Frame>,
+}
+
 thread_local! {
-    static FRAMES: RefCell<Vec<Frame>> = const { RefCell::new(Vec::new()) };
+    static FRAMES: RefCell<Frames> = const { RefCell::new(Frames { stack: Vec::new() }) };
 }
 
 /// Pushes a task frame (from `before_poll`).
@@ -148,10 +383,10 @@ pub(crate) fn push_task_frame(
 ) {
     let _ = FRAMES.try_with(|f| {
         if let Ok(mut frames) = f.try_borrow_mut() {
-            // A thread frame below (e.g. `block_on` on this thread): give the task its own
-            // (possibly empty) context so it does not see the thread's.
-            let isolate = !frames.is_empty();
-            frames.push(Frame::for_task(task, tracing, trace, isolate));
+            let isolate = !frames.stack.is_empty();
+            frames
+                .stack
+                .push(Frame::for_task(task, tracing, trace, isolate));
         }
     });
 }
@@ -161,14 +396,68 @@ pub(crate) fn pop_task_frame(task: TaskId) -> Option<Frame> {
     let frame = FRAMES
         .try_with(|f| {
             let mut frames = f.try_borrow_mut().ok()?;
-            match frames.last() {
-                Some(top) if top.task == Some(task) => frames.pop(),
+            match frames.stack.last() {
+                Some(top) if top.task == Some(task) => frames.stack.pop(),
                 _ => None,
             }
         })
         .ok()
         .flatten()?;
     Some(frame.detach())
+}
+
+/// The slot value for a task spawned now with `tracing`, wrapping `inner`: `None` when the
+/// current context carries nothing. The current context is OpenTelemetry's (the running
+/// frame's, or one attached on top of it with OpenTelemetry's own API); tasks spawned under
+/// the same context from one frame share one value.
+pub(crate) fn spawn_trace(
+    tracing: &Arc<TracingState>,
+    inner: &Option<TaskContextValue>,
+) -> Option<Arc<TaskTrace>> {
+    let mut replaced = None;
+    let out = Context::map_current(|cx| {
+        let frame = FRAMES.try_with(|cell| {
+            let mut frames = cell.try_borrow_mut().ok()?;
+            let top = frames.stack.last_mut()?;
+            // The spawner's own value or the one given to its last child, if it fits (then
+            // `cx` is not empty either).
+            if let Some(original) = &top.original
+                && top.own.is_none()
+                && original.fits_child(cx, tracing, inner)
+            {
+                return Some(Some(original.clone()));
+            }
+            if let Some(child) = &top.child
+                && child.fits_child(cx, tracing, inner)
+            {
+                return Some(Some(child.clone()));
+            }
+            if is_empty_context(cx) {
+                return Some(None);
+            }
+            let child = Arc::new(TaskTrace::new(
+                tracing.clone(),
+                TraceState::new(cx.clone(), None),
+                inner.clone(),
+            ));
+            replaced = top.child.replace(child.clone());
+            Some(Some(child))
+        });
+        match frame {
+            Ok(Some(found)) => found,
+            // No frame on this thread (or re-entered): nothing to share.
+            _ => (!is_empty_context(cx)).then(|| {
+                Arc::new(TaskTrace::new(
+                    tracing.clone(),
+                    TraceState::new(cx.clone(), None),
+                    inner.clone(),
+                ))
+            }),
+        }
+    });
+    // Dropped outside OpenTelemetry's borrow (a context's destructor may look at it).
+    drop(replaced);
+    out
 }
 
 /// Runs `f` on the innermost frame, creating a thread frame (owned by `default_tracing`) if
@@ -181,10 +470,12 @@ pub(crate) fn with_frame<R>(
     FRAMES
         .try_with(|cell| {
             let mut frames = cell.try_borrow_mut().ok()?;
-            if frames.is_empty() {
-                frames.push(Frame::for_thread(Some(default_tracing()?)));
+            if frames.stack.is_empty() {
+                frames
+                    .stack
+                    .push(Frame::for_thread(Some(default_tracing()?)));
             }
-            let top = frames.last_mut()?;
+            let top = frames.stack.last_mut()?;
             Some(f(top))
         })
         .ok()
@@ -196,7 +487,7 @@ pub(crate) fn peek_frame<R>(f: impl FnOnce(&Frame) -> R) -> Option<R> {
     FRAMES
         .try_with(|cell| {
             let frames = cell.try_borrow().ok()?;
-            frames.last().map(f)
+            frames.stack.last().map(f)
         })
         .ok()
         .flatten()
@@ -207,14 +498,9 @@ pub(crate) fn trim_thread_frame() {
     let frame = FRAMES
         .try_with(|cell| {
             let mut frames = cell.try_borrow_mut().ok()?;
-            match frames.last() {
-                Some(top)
-                    if top.task.is_none()
-                        && !top.pinned
-                        && top.open.is_empty()
-                        && is_empty_context(&top.current) =>
-                {
-                    frames.pop()
+            match frames.stack.last() {
+                Some(top) if top.task.is_none() && !top.pinned && top.is_empty() => {
+                    frames.stack.pop()
                 }
                 _ => None,
             }
@@ -230,7 +516,7 @@ pub(crate) fn in_thread_frame<R>(tracing: Option<Arc<TracingState>>, f: impl FnO
     impl Drop for Pop {
         fn drop(&mut self) {
             let frame = FRAMES
-                .try_with(|cell| cell.try_borrow_mut().ok()?.pop())
+                .try_with(|cell| cell.try_borrow_mut().ok()?.stack.pop())
                 .ok()
                 .flatten();
             drop(frame.map(Frame::detach));
@@ -241,7 +527,7 @@ pub(crate) fn in_thread_frame<R>(tracing: Option<Arc<TracingState>>, f: impl FnO
             Ok(mut frames) => {
                 let mut frame = Frame::for_thread(tracing);
                 frame.pinned = true;
-                frames.push(frame);
+                frames.stack.push(frame);
                 true
             }
             Err(_) => false,

@@ -4,6 +4,9 @@
 //!   are on, a new `task` span under it), wrapped around the slot value the child inherited.
 //! * `before_poll` / `after_poll`: unwrap the slot and make the task's context current for the
 //!   poll; put it back afterwards (the same `Arc` when nothing changed).
+//!
+//! A child of a span that is not sampled gets no automatic task span (parent-based sampling
+//! would drop it): it starts in the parent's context, which still carries the trace id.
 //! * `on_terminate`: end the automatic task span with the outcome.
 //!
 //! ```
@@ -24,9 +27,9 @@
 //! ```
 
 use crate::telemetry::TracingState;
-use crate::trace::frames::{self, TaskTrace, is_empty_context};
+use crate::trace::frames::{self, TaskTrace, TraceState, is_empty_context};
 use nimsync_scheduler::{
-    Builder, SpawnInfo, TaskContextValue, TaskInfo, TaskOutcome, set_task_context, task_context,
+    Builder, SpawnInfo, TaskInfo, TaskOutcome, set_task_context, task_context,
 };
 use opentelemetry::trace::{Span, Status, TraceContextExt, Tracer};
 use opentelemetry::{Context, KeyValue};
@@ -35,11 +38,12 @@ use std::sync::Arc;
 /// Adds the four hooks to `builder`.
 pub(crate) fn instrument(builder: Builder, tracing: Arc<TracingState>) -> Builder {
     let spawn_state = tracing.clone();
+    let task_spans = tracing.task_spans;
     builder
         .on_spawn(move |info| on_spawn(&spawn_state, info))
         .before_poll(move |task| before_poll(&tracing, task))
         .after_poll(after_poll)
-        .on_terminate(on_terminate)
+        .on_terminate(move |task, outcome| on_terminate(task_spans, task, outcome))
 }
 
 fn on_spawn(tracing: &Arc<TracingState>, info: &mut SpawnInfo<'_>) {
@@ -52,83 +56,69 @@ fn on_spawn(tracing: &Arc<TracingState>, info: &mut SpawnInfo<'_>) {
         },
         None => (None, None),
     };
+    if !tracing.task_spans && parent_trace.is_none() {
+        // The hot path: share the spawner's context (no allocation when the spawner already
+        // gave a task this context during the same poll).
+        if let Some(child) = frames::spawn_trace(tracing, &inner) {
+            info.set_context(Some(child));
+        }
+        return;
+    }
     let parent = match &parent_trace {
-        Some(trace) => trace.current.clone(),
+        Some(trace) => trace.state.current.clone(),
         None => Context::current(),
     };
-    let task_span = tracing.task_spans.then(|| {
+    let task_span = (tracing.task_spans && !tracing.drops_child_of(&parent)).then(|| {
         let mut span = tracing.tracer.start_with_context("task", &parent);
         span.set_attribute(KeyValue::new("nimsync.task.id", info.id().as_u64() as i64));
         parent.with_span(span)
     });
     if task_span.is_none() && is_empty_context(&parent) {
-        if parent_trace.is_some() {
-            info.set_context(inner);
-        }
+        info.set_context(inner);
         return;
     }
     let current = task_span.clone().unwrap_or(parent);
-    info.set_context(Some(Arc::new(TaskTrace {
-        tracing: tracing.clone(),
-        current,
-        open: Vec::new(),
-        task_span,
+    info.set_context(Some(Arc::new(TaskTrace::new(
+        tracing.clone(),
+        TraceState::new(current, task_span),
         inner,
-    })));
+    ))));
 }
 
 fn before_poll(tracing: &Arc<TracingState>, task: &TaskInfo) {
-    let trace = task_context().and_then(|v| v.downcast::<TaskTrace>().ok());
-    if let Some(trace) = &trace {
-        drop(set_task_context(trace.inner.clone()));
-    }
+    // Take the slot value (no reference count traffic) and leave the wrapped value in place.
+    let trace = match set_task_context(None) {
+        Some(value) => match value.downcast::<TaskTrace>() {
+            Ok(trace) => {
+                drop(set_task_context(trace.inner.clone()));
+                Some(trace)
+            }
+            Err(value) => {
+                drop(set_task_context(Some(value)));
+                None
+            }
+        },
+        None => None,
+    };
     frames::push_task_frame(task.id(), tracing, trace);
 }
 
 fn after_poll(task: &TaskInfo) {
     if let Some(frame) = frames::pop_task_frame(task.id()) {
-        store(frame);
+        // Put the frame back into the task's slot, wrapping what the poll left there.
+        let inner_now = set_task_context(None);
+        drop(set_task_context(frame.into_slot(inner_now)));
     }
 }
 
-/// Puts a task frame back into the task's slot (wrapping what the poll left there).
-fn store(frame: frames::Frame) {
-    let inner_now = task_context();
-    if let Some(original) = &frame.original
-        && !frame.dirty
-        && same_value(&original.inner, &inner_now)
-    {
-        drop(set_task_context(Some(original.clone())));
-        return;
-    }
-    if frame.is_empty() {
-        return; // nothing to carry: leave the slot as the poll left it
-    }
-    let Some(tracing) = frame.tracing else { return };
-    drop(set_task_context(Some(Arc::new(TaskTrace {
-        tracing,
-        current: frame.current,
-        open: frame.open,
-        task_span: frame.task_span,
-        inner: inner_now,
-    }))));
-}
-
-fn same_value(a: &Option<TaskContextValue>, b: &Option<TaskContextValue>) -> bool {
-    match (a, b) {
-        (None, None) => true,
-        (Some(a), Some(b)) => Arc::ptr_eq(a, b),
-        _ => false,
-    }
-}
-
-fn on_terminate(task: &TaskInfo, outcome: TaskOutcome) {
+fn on_terminate(task_spans: bool, task: &TaskInfo, outcome: TaskOutcome) {
     // After a panic `after_poll` did not run: the frame is still on this thread.
     let task_span = match frames::pop_task_frame(task.id()) {
-        Some(frame) => frame.task_span.clone(),
+        Some(frame) => frame.state().task_span.clone(),
+        None if !task_spans => None,
         None => task_context()
             .and_then(|v| v.downcast::<TaskTrace>().ok())
-            .and_then(|t| t.task_span.clone()),
+            .and_then(|t| t.state.task_span.clone()),
     };
     if let Some(cx) = task_span {
         let span = cx.span();

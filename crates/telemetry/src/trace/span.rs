@@ -30,6 +30,11 @@ use std::borrow::Cow;
 /// rest of the running task, or on this thread), until [`end_span`]. Returns its span context
 /// (invalid when no telemetry is installed; not sampled when the sampler dropped it).
 ///
+/// Under a parent that is not sampled (parent-based sampling, the default) no span is created
+/// at all, since the sampler would drop it: the parent's context stays current and is
+/// returned (same trace id, not sampled), and the matching `end_span` just closes it. This
+/// keeps unsampled traces nearly free while their trace id still propagates.
+///
 /// ```
 /// // No telemetry installed on this thread: nothing happens.
 /// let sc = nimsync_telemetry::start_span("idle");
@@ -65,13 +70,18 @@ pub fn start_span_with_parent(name: impl Into<Cow<'static, str>>, parent: &Conte
 
 fn start_span_with_parent_opt(name: Cow<'static, str>, parent: Option<&Context>) -> SpanContext {
     with_frame(global_tracing, |frame| {
-        let tracing = frame.tracing.clone()?;
-        let restore = frame.current.clone();
-        let parent = parent.cloned().unwrap_or_else(|| restore.clone());
-        let span = tracing.tracer.start_with_context(name, &parent);
+        let tracing = frame.tracing()?;
+        let parent_cx = parent.unwrap_or(&frame.state().current);
+        if parent.is_none() && tracing.drops_child_of(parent_cx) {
+            // The sampler would drop it: a pass-through, the parent's context stays current.
+            let sc = parent_cx.span().span_context().clone();
+            frame.push_pass();
+            return Some(sc);
+        }
+        let span = tracing.tracer.start_with_context(name, parent_cx);
         let sc = span.span_context().clone();
-        frame.open.push(restore);
-        frame.set_current(parent.with_span(span));
+        let cx = parent_cx.with_span(span);
+        frame.push_span(cx);
         Some(sc)
     })
     .flatten()
@@ -85,24 +95,15 @@ fn start_span_with_parent_opt(name: Cow<'static, str>, parent: Option<&Context>)
 /// assert!(!nimsync_telemetry::end_span());
 /// ```
 pub fn end_span() -> bool {
-    let ended = with_frame(
-        || None,
-        |frame| {
-            let restore = frame.open.pop()?;
-            let ended = frame.current.clone();
-            frame.set_current(restore);
-            Some(ended)
-        },
-    )
-    .flatten();
-    match ended {
-        Some(cx) => {
+    match with_frame(|| None, |frame| frame.pop_span()).flatten() {
+        None => false,
+        Some(None) => true, // a pass-through span: nothing was created
+        Some(Some(cx)) => {
             cx.span().end();
             drop(cx);
             frames::trim_thread_frame();
             true
         }
-        None => false,
     }
 }
 
@@ -133,20 +134,20 @@ pub fn set_attribute(key: impl Into<Key>, value: impl Into<Value>) {
 pub fn set_baggage(key: impl Into<Key>, value: impl Into<StringValue>) -> bool {
     with_frame(global_tracing, |frame| {
         let key = key.into();
-        let mut entries: Vec<KeyValue> = frame
-            .current
+        let current = &frame.state().current;
+        let mut entries: Vec<KeyValue> = current
             .baggage()
             .iter()
             .filter(|(k, _)| **k != key)
             .map(|(k, (v, _))| KeyValue::new(k.clone(), v.clone()))
             .collect();
         entries.push(KeyValue::new(key.clone(), value.into()));
-        let cx = BaggageExt::with_baggage(&frame.current, entries);
+        let cx = BaggageExt::with_baggage(current, entries);
         // Over the size limits the SDK drops the entry; report it.
         if cx.baggage().get(&key).is_none() {
             return false;
         }
-        frame.set_current(cx);
+        frame.replace_current(cx);
         true
     })
     .unwrap_or(false)
@@ -160,7 +161,7 @@ pub fn set_baggage(key: impl Into<Key>, value: impl Into<StringValue>) -> bool {
 /// assert!(!nimsync_telemetry::current_context().has_active_span());
 /// ```
 pub fn current_context() -> Context {
-    peek_frame(|f| f.current.clone()).unwrap_or_else(Context::current)
+    peek_frame(|f| f.state().current.clone()).unwrap_or_else(Context::current)
 }
 
 /// The span context of the current span (invalid when there is none).

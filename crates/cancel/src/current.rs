@@ -6,24 +6,45 @@
 //! ([`CancelScope::run`](crate::CancelScope::run), [`timeout`](crate::timeout),
 //! [`with_cancel`](crate::with_cancel)) install their node around each poll of the wrapped
 //! future; tasks spawned meanwhile inherit it (the scheduler copies the slot at spawn), and
-//! [`CancelToken::enter`] installs a token for the rest of the task (task groups use it for
-//! their children). Each node remembers its enclosing scope, so `checkpoint()` walks the
+//! [`CancelToken::enter`] installs a token for the rest of the task. A
+//! [`ChildScopes`](crate::ChildScopes) child scope (each task-group child runs in one) puts
+//! its shared hub there instead: it observes its parent until something asks for its node. Each node remembers its enclosing scope, so `checkpoint()` walks the
 //! chain up to the first shielded scope, one atomic load per level.
 //!
 //! The slot holds one value: another layer that also stores a value there while a scope is
 //! current hides the scope from `checkpoint()` until it restores the slot.
 
+use crate::child_scope::Hub;
 use crate::error::Cancelled;
-use crate::node::Node;
+use crate::node::{Node, PARENT};
 use crate::token::CancelToken;
-use nimsync_scheduler::{TaskContextValue, set_task_context, task_context};
+use nimsync_scheduler::{TaskContextValue, set_task_context};
 use std::fmt;
 use std::marker::PhantomData;
 use std::sync::Arc;
 
-/// The node of the running task's current scope, if any.
+/// The node of the running task's current scope, if any. An unmaterialized child scope (a
+/// [`ChildScopes`](crate::ChildScopes) hub in the slot) gets its own node now, which replaces
+/// the hub in the slot (whoever asks for the node may hand it out or hang children and
+/// registrations on it).
 pub(crate) fn current_node() -> Option<Arc<Node>> {
-    task_context()?.downcast::<Node>().ok()
+    // Take the value out and put it back: no reference-count traffic on a shared hub.
+    let slot = set_task_context(None)?;
+    let (node, back): (Arc<Node>, TaskContextValue) = match slot.downcast::<Node>() {
+        Ok(node) => (node.clone(), node),
+        Err(other) => match other.downcast::<Hub>() {
+            Ok(hub) => {
+                let node = hub.materialize();
+                (node.clone(), node)
+            }
+            Err(other) => {
+                restore(Some(other));
+                return None;
+            }
+        },
+    };
+    restore(Some(back));
+    Some(node)
 }
 
 /// Installs `node` as the current scope; returns the previous slot value.
@@ -62,14 +83,35 @@ pub(crate) fn restore(prev: Option<TaskContextValue>) {
 /// });
 /// ```
 pub fn checkpoint() -> Result<(), Cancelled> {
-    let Some(ctx) = task_context() else {
-        return Ok(());
+    // Take the value out and put it back: no reference-count traffic.
+    let slot = set_task_context(None);
+    let out = match &slot {
+        None => Ok(()),
+        Some(ctx) => match ctx.downcast_ref::<Node>() {
+            Some(node) => check_chain(node),
+            // A child scope with no node yet observes its parent directly.
+            None => match ctx.downcast_ref::<Hub>() {
+                Some(hub) => check_chain(hub.parent()),
+                None => Ok(()),
+            },
+        },
     };
-    let Some(mut node) = ctx.downcast_ref::<Node>() else {
-        return Ok(());
-    };
+    restore(slot);
+    out
+}
+
+/// `checkpoint()` from `node` up the chain of enclosing scopes.
+fn check_chain(mut node: &Node) -> Result<(), Cancelled> {
     loop {
         if node.is_cancelled() {
+            if node.frame.report_outer
+                && node.kind() == PARENT
+                && let Some(outer) = &node.frame.outer
+            {
+                // A child scope cancelled through its parent reports the parent's reason.
+                node = outer;
+                continue;
+            }
             return Err(node.reason().unwrap_or(Cancelled::Parent));
         }
         if node.frame.shield {
@@ -82,7 +124,9 @@ pub fn checkpoint() -> Result<(), Cancelled> {
     }
 }
 
-/// The token of the running task's current scope (`None` outside any scope).
+/// The token of the running task's current scope (`None` outside any scope). Inside a child
+/// scope of [`ChildScopes`](crate::ChildScopes) (a task-group child) this is the child's own
+/// token, created by this call if it did not exist yet.
 ///
 /// ```
 /// use nimsync_cancel::{CancelScope, current_token};
@@ -100,8 +144,8 @@ pub fn current_token() -> Option<CancelToken> {
 
 impl CancelToken {
     /// Makes this token the current scope of the running task until the guard is dropped:
-    /// `checkpoint()` sees it, and tasks spawned meanwhile inherit it. Task groups use this
-    /// to run each child under a child token. Drop guards in reverse order of creation.
+    /// `checkpoint()` sees it, and tasks spawned meanwhile inherit it. Drop guards in reverse
+    /// order of creation.
     ///
     /// ```
     /// use nimsync_cancel::{CancelToken, checkpoint};
@@ -115,10 +159,7 @@ impl CancelToken {
     /// });
     /// ```
     pub fn enter(&self) -> EnterGuard {
-        EnterGuard {
-            prev: install(self.node.clone()),
-            _not_send: PhantomData,
-        }
+        EnterGuard::new(install(self.node.clone()))
     }
 }
 
@@ -136,6 +177,16 @@ impl CancelToken {
 pub struct EnterGuard {
     prev: Option<TaskContextValue>,
     _not_send: PhantomData<*const ()>,
+}
+
+impl EnterGuard {
+    /// A guard that restores `prev` (the slot value before an install).
+    pub(crate) fn new(prev: Option<TaskContextValue>) -> EnterGuard {
+        EnterGuard {
+            prev,
+            _not_send: PhantomData,
+        }
+    }
 }
 
 impl Drop for EnterGuard {

@@ -66,6 +66,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod child_scope;
 mod current;
 mod error;
 mod node;
@@ -76,6 +77,7 @@ mod sync;
 mod token;
 mod waiter;
 
+pub use child_scope::{ChildScopes, RunChild};
 pub use current::{EnterGuard, checkpoint, current_token};
 pub use error::Cancelled;
 pub use registration::OnCancel;

@@ -4,21 +4,28 @@
 //! # Protocol
 //!
 //! * `state` holds the cancellation kind (0 = live) in its low two bits and a `HAS_ENTRIES`
-//!   bit. `is_cancelled()` is one `Acquire` load of it.
+//!   bit. `is_cancelled()` is one `Acquire` load of it. `Node` is `repr(C)` with `state`
+//!   first, so the word shares a cache line with the `Arc` counts in front of it.
 //! * Registering (a child, a callback, a waiter) takes the node's lock, makes sure
 //!   `HAS_ENTRIES` is set (re-checking the kind), and inserts into the slab.
-//! * Cancelling is a CAS that sets the kind (only the first cancel wins). If the word it
-//!   replaced had `HAS_ENTRIES`, the canceller takes the lock and drains the slab; otherwise
-//!   nobody registered before the CAS and nobody can register after it (registration
-//!   re-checks the kind under the lock, after setting the bit with a `SeqCst` RMW), so the
-//!   lock is skipped. A leaf token is cancelled with a single CAS.
-//! * The drained entries are processed with no lock held, iteratively (an explicit stack, so
-//!   deep trees use no call stack): wakers are woken, callbacks run (a panic is caught and
-//!   re-raised once the whole subtree is cancelled), children are cancelled with kind
-//!   `PARENT`.
+//! * Cancelling marks the node with one CAS that sets the kind (only the first cancel wins;
+//!   the CAS first guesses a live word without entries, so a leaf costs exactly one RMW). If
+//!   the word it replaced had `HAS_ENTRIES`, the canceller takes the lock and collects the
+//!   entries; otherwise nobody registered before the CAS and nobody can register after it
+//!   (registration re-checks the kind under the lock, after setting the bit with a `SeqCst`
+//!   RMW), so the lock is skipped.
+//! * Collecting, under the node's lock: wakers and callbacks are moved out (a `Taken`
+//!   tombstone keeps their key); children are upgraded from their `Weak` and pushed on an
+//!   explicit stack (deep trees use no call stack), while their `Weak` entries stay in the
+//!   slab: dropping them is left to the child's own drop. A leaf child therefore costs one
+//!   `Weak` upgrade, one CAS and one `Arc` drop. Nothing is dropped under the lock (a child
+//!   whose last handle goes away meanwhile drops on the canceller's thread, after the lock
+//!   is released, and then takes the lock to remove its entry).
+//! * The whole subtree is marked first; then wakers are woken and callbacks run, with no
+//!   lock held (a callback panic is caught and re-raised once every callback has run).
 //! * A parent holds its children weakly; a child holds its parent strongly and removes its
-//!   entry when it is dropped, so a long-lived parent with short-lived children does not grow
-//!   (slab slots are reused).
+//!   entry (under the parent's lock, cancelled or not) when it is dropped, so a long-lived
+//!   parent with short-lived children does not grow (slab slots are reused).
 
 use crate::error::Cancelled;
 use crate::sync::{AtomicUsize, Mutex, Ordering, lock};
@@ -44,6 +51,8 @@ pub(crate) enum Entry {
     Callback(Box<dyn FnOnce() + Send>),
     /// A child token.
     Child(Weak<Node>),
+    /// A waker or callback already taken by the canceller (the key stays reserved).
+    Taken,
 }
 
 struct Inner {
@@ -61,9 +70,13 @@ pub(crate) struct Frame {
     pub(crate) shield: bool,
     /// The effective deadline (own deadline, or the minimum with the enclosing scope's).
     pub(crate) deadline: Option<Instant>,
+    /// A [`ChildScopes`](crate::ChildScopes) child scope's node: when it is cancelled through its parent
+    /// (kind `PARENT`), `checkpoint()` reports the parent's reason instead.
+    pub(crate) report_outer: bool,
 }
 
-/// A node of the cancellation tree.
+/// A node of the cancellation tree. `repr(C)` keeps `state` first (see the module docs).
+#[repr(C)]
 pub(crate) struct Node {
     state: AtomicUsize,
     inner: Mutex<Inner>,
@@ -156,9 +169,15 @@ impl Node {
     /// the caller drops it (e.g. a callback's captures) outside the lock.
     pub(crate) fn unregister(&self, key: usize) -> Option<Entry> {
         if self.is_cancelled() {
-            // The canceller drains (or has drained) every entry; ours is not reused.
+            // The canceller takes (or has taken) every waker and callback.
             return None;
         }
+        lock(&self.inner).entries.try_remove(key)
+    }
+
+    /// Removes a child's entry, whether or not this node is cancelled (a cancelled parent
+    /// keeps its children's `Weak` entries until the children go; see the module docs).
+    fn remove_child(&self, key: usize) -> Option<Entry> {
         lock(&self.inner).entries.try_remove(key)
     }
 
@@ -185,14 +204,29 @@ impl Node {
 
     /// Cancels this node and its subtree with `kind` (and `reason` for `EXPLICIT`).
     /// Returns whether this call did it (`false`: it was already cancelled). Callback panics
-    /// are re-raised after the whole subtree is cancelled.
+    /// are re-raised after the whole subtree is cancelled and every callback has run.
     pub(crate) fn cancel(&self, kind: usize, reason: Option<Arc<str>>) -> bool {
-        let mut work = Vec::new();
-        if !self.cancel_one(kind, reason, &mut work) {
-            return false;
+        let prev = match self.mark(kind, reason) {
+            Some(prev) => prev,
+            None => return false,
+        };
+        if prev & HAS_ENTRIES == 0 {
+            return true;
+        }
+        let mut nodes: Vec<Arc<Node>> = Vec::new();
+        let mut actions: Vec<Entry> = Vec::new();
+        self.collect(&mut nodes, &mut actions);
+        while let Some(node) = nodes.pop() {
+            if let Some(prev) = node.mark(PARENT, None)
+                && prev & HAS_ENTRIES != 0
+            {
+                node.collect(&mut nodes, &mut actions);
+            }
+            // `node` may be the last handle (its token was dropped meanwhile): it drops here,
+            // with no lock held.
         }
         let mut panic: Option<Box<dyn Any + Send>> = None;
-        while let Some(entry) = work.pop() {
+        for entry in actions {
             match entry {
                 Entry::Waker(w) => w.wake(),
                 Entry::Callback(f) => {
@@ -200,11 +234,7 @@ impl Node {
                         panic.get_or_insert(p);
                     }
                 }
-                Entry::Child(weak) => {
-                    if let Some(child) = weak.upgrade() {
-                        child.cancel_one(PARENT, None, &mut work);
-                    }
-                }
+                Entry::Child(_) | Entry::Taken => {}
             }
         }
         if let Some(p) = panic {
@@ -213,35 +243,56 @@ impl Node {
         true
     }
 
-    /// Marks this node cancelled and moves its entries to `out`.
-    fn cancel_one(&self, kind: usize, reason: Option<Arc<str>>, out: &mut Vec<Entry>) -> bool {
+    /// Marks this node cancelled with `kind`; returns the state word it replaced, or `None`
+    /// if it was already cancelled.
+    fn mark(&self, kind: usize, reason: Option<Arc<str>>) -> Option<usize> {
         if reason.is_some() {
             // An explicit reason is written under the lock, before the kind is published,
             // so `reason()` (which locks) never sees EXPLICIT without it.
             let mut inner = lock(&self.inner);
-            let won = self
-                .state
-                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |s| {
-                    (s & KIND_MASK == LIVE).then_some(s | kind)
-                })
-                .is_ok();
-            if won {
-                inner.reason = reason;
-                out.extend(inner.entries.drain());
-            }
-            return won;
+            let prev = self.set_kind(kind)?;
+            inner.reason = reason;
+            return Some(prev);
         }
-        match self
-            .state
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |s| {
-                (s & KIND_MASK == LIVE).then_some(s | kind)
-            }) {
-            Err(_) => false,
-            Ok(prev) => {
-                if prev & HAS_ENTRIES != 0 {
-                    out.extend(lock(&self.inner).entries.drain());
+        self.set_kind(kind)
+    }
+
+    /// The CAS of [`mark`](Self::mark): first guesses a live word with no entries (a leaf),
+    /// so a leaf is marked with a single RMW.
+    fn set_kind(&self, kind: usize) -> Option<usize> {
+        let mut cur = LIVE;
+        loop {
+            if cur & KIND_MASK != LIVE {
+                return None;
+            }
+            match self.state.compare_exchange_weak(
+                cur,
+                cur | kind,
+                Ordering::SeqCst,
+                Ordering::SeqCst,
+            ) {
+                Ok(prev) => return Some(prev),
+                Err(actual) => cur = actual,
+            }
+        }
+    }
+
+    /// Collects, under the lock, what cancelling this (already marked) node must do: live
+    /// children go on `nodes`, wakers and callbacks on `actions`. Children's `Weak` entries
+    /// stay (see the module docs); nothing is dropped while the lock is held.
+    fn collect(&self, nodes: &mut Vec<Arc<Node>>, actions: &mut Vec<Entry>) {
+        let mut inner = lock(&self.inner);
+        for (_, entry) in inner.entries.iter_mut() {
+            match entry {
+                Entry::Child(weak) => {
+                    if let Some(child) = weak.upgrade() {
+                        nodes.push(child);
+                    }
                 }
-                true
+                Entry::Taken => {}
+                Entry::Waker(_) | Entry::Callback(_) => {
+                    actions.push(std::mem::replace(entry, Entry::Taken));
+                }
             }
         }
     }
@@ -250,8 +301,9 @@ impl Node {
 impl Drop for Node {
     fn drop(&mut self) {
         if let Some((parent, key)) = &self.parent {
-            // Our entry is a dead `Weak` now: remove it so the parent's slab does not grow.
-            let entry = parent.unregister(*key);
+            // Our entry is a dead `Weak` now: remove it so the parent's slab does not grow
+            // (and the `Weak` stops holding our allocation), even if the parent is cancelled.
+            let entry = parent.remove_child(*key);
             drop(entry);
         }
     }

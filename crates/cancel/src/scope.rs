@@ -155,6 +155,7 @@ impl CancelScope {
             outer: current.clone(),
             shield,
             deadline: effective,
+            report_outer: false,
         };
         let node = match (&current, shield) {
             (Some(parent), false) => Node::child(parent, frame),
@@ -199,6 +200,7 @@ impl CancelScope {
             deadline: current.as_ref().and_then(|c| c.frame.deadline),
             outer: current,
             shield: false,
+            report_outer: false,
         };
         CancelScope {
             token: CancelToken::from_node(Node::child(&token.node, frame)),

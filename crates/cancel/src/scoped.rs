@@ -306,6 +306,7 @@ impl<F: Future> Future for Shield<F> {
                 outer: current_node(),
                 shield: true,
                 deadline: None,
+                report_outer: false,
             });
             count_shield(&node, true);
             node

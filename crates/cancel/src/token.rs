@@ -66,6 +66,7 @@ impl CancelToken {
                 outer: f.outer.clone(),
                 shield: false,
                 deadline: f.deadline,
+                report_outer: false,
             },
         ))
     }

@@ -1,6 +1,9 @@
 //! loom models of the token tree: concurrent cancel vs callback registration / drop, and
 //! cancel vs child creation / drop. Every callback runs at most once, exactly once when its
-//! registration outlives the cancel, never after its registration was dropped first.
+//! registration outlives the cancel, never after its registration was dropped first. The last
+//! model drops children (a leaf, and an interior child kept alive by its own child) while the
+//! root is cancelled: the canceller upgrades children under the parent's lock while a dying
+//! child takes that lock to remove its entry.
 //!
 //! Run with: `RUSTFLAGS="--cfg nimsync_loom" cargo test -p nimsync-cancel --test loom --release`.
 #![cfg(nimsync_loom)]
@@ -76,6 +79,32 @@ fn cancel_vs_child_creation_and_drop() {
             kept.is_cancelled(),
             "a child created concurrently missed the cancel"
         );
+        assert_eq!(root.registrations(), 0);
+    });
+}
+
+#[test]
+fn cancel_vs_dropping_children_reaches_grandchild_callback() {
+    model(|| {
+        let root = CancelToken::new();
+        let interior = root.child();
+        let grandchild = interior.child();
+        let leaf = root.child();
+        let runs = Arc::new(AtomicUsize::new(0));
+        let r = runs.clone();
+        let reg = grandchild.on_cancel(move || {
+            r.fetch_add(1, Ordering::SeqCst);
+        });
+        let t = root.clone();
+        let canceller = thread::spawn(move || t.cancel());
+        // The interior node stays alive through the grandchild's parent link; the leaf goes.
+        drop(interior);
+        drop(leaf);
+        canceller.join().unwrap();
+        assert!(grandchild.is_cancelled(), "cancel missed the grandchild");
+        assert_eq!(runs.load(Ordering::SeqCst), 1, "lost or doubled callback");
+        drop(reg);
+        drop(grandchild);
         assert_eq!(root.registrations(), 0);
     });
 }

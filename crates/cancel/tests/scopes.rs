@@ -1,9 +1,10 @@
 //! Scope tests on a paused clock: deadlines through the timer, nesting (minimum deadline),
-//! shields, timeouts, `with_cancel`, `checkpoint` and scope inheritance by spawned tasks.
+//! shields, timeouts, `with_cancel`, `checkpoint`, scope inheritance by spawned tasks, and lazy
+//! child scopes (`ChildScopes`).
 
 use nimsync_cancel::{
-    CancelScope, CancelToken, Cancelled, checkpoint, current_token, shield, timeout, timeout_at,
-    with_cancel,
+    CancelScope, CancelToken, Cancelled, ChildScopes, checkpoint, current_token, shield, timeout,
+    timeout_at, with_cancel,
 };
 use nimsync_scheduler::{Builder, Runtime, now, sleep, spawn, yield_now};
 use std::sync::Arc;
@@ -342,4 +343,54 @@ fn scope_outside_any_runtime_uses_the_global_timer() {
     let t = scope.token().clone();
     futures_executor::block_on(t.cancelled());
     assert_eq!(t.reason(), Some(Cancelled::Timeout));
+}
+
+#[test]
+fn child_scope_is_lazy_and_tasks_spawned_after_its_token_share_it() {
+    let rt = paused_multi();
+    rt.block_on(async {
+        let parent = CancelToken::new();
+        let p = parent.clone();
+        let out = ChildScopes::new(&parent)
+            .run_owned(async move {
+                // Not materialized: nothing hangs on the parent, checkpoint observes it.
+                assert_eq!(p.registrations(), 0);
+                assert_eq!(checkpoint(), Ok(()));
+                // A task spawned before the scope has its token starts in a lazy child
+                // scope of the parent of its own.
+                let early = spawn(async { current_token().unwrap() }).await.unwrap();
+                let here = current_token().unwrap();
+                assert!(!here.same_as(&early) && !here.same_as(&p));
+                // Spawned after, a task shares the scope's token.
+                let late = spawn(async { current_token().unwrap() }).await.unwrap();
+                assert!(here.same_as(&late));
+                // A scope nested inside is a child of the child scope's token.
+                let nested = CancelScope::new();
+                here.cancel_with("mine");
+                assert!(late.is_cancelled() && !early.is_cancelled());
+                assert_eq!(nested.token().reason(), Some(Cancelled::Parent));
+                assert_eq!(checkpoint(), Err(Cancelled::Explicit(Some("mine".into()))));
+                assert!(!p.is_cancelled());
+                std::future::pending::<()>().await;
+            })
+            .await;
+        assert_eq!(out, Err(Cancelled::Explicit(Some("mine".into()))));
+        assert!(!parent.is_cancelled());
+    });
+}
+
+#[test]
+fn cancelling_the_parent_stops_an_unmaterialized_child_scope_with_its_reason() {
+    let rt = paused();
+    rt.block_on(async {
+        let parent = CancelToken::new();
+        let scope = ChildScopes::new(&parent);
+        let p = parent.clone();
+        spawn(async move {
+            sleep(Duration::from_secs(1)).await;
+            p.cancel_with("shutdown");
+        });
+        let out = scope.run(sleep(Duration::from_secs(10))).await;
+        assert_eq!(out, Err(Cancelled::Explicit(Some("shutdown".into()))));
+    });
 }

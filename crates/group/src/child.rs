@@ -1,10 +1,10 @@
-//! The future each child task runs: the user's future inside a scope over the group's token,
-//! panics caught, the result reported to the group's policy.
+//! The future each child task runs: the user's future inside a lazy child scope of the group's
+//! token (its own child token exists only once the child asks for it), panics caught, the
+//! result reported to the group's policy.
 
 use crate::error::TaskError;
 use crate::group::Shared;
 use crate::policy::Reaction;
-use nimsync_cancel::{CancelScope, CancelToken};
 use pin_project_lite::pin_project;
 use std::any::Any;
 use std::future::Future;
@@ -49,16 +49,15 @@ impl<T, E> Drop for Slot<T, E> {
 pub(crate) async fn run_child<T, E, F>(
     shared: Arc<Shared<T, E>>,
     index: usize,
-    token: CancelToken,
     fut: F,
 ) -> Result<T, TaskError<E>>
 where
     F: Future<Output = Result<T, E>>,
 {
     let slot = Slot(shared);
-    let out = CancelScope::from_token(token)
-        .run_owned(CatchUnwind { fut })
-        .await;
+    // Borrows the group's `ChildScopes` from the `Arc` this child already holds (no reference
+    // count of its own).
+    let out = slot.0.scopes.run(CatchUnwind { fut }).await;
     let shared = &slot.0;
     let result = match out {
         Ok(Ok(Ok(v))) => {

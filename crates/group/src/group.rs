@@ -5,7 +5,7 @@ use crate::child::run_child;
 use crate::error::{GroupError, TaskError};
 use crate::policy::{Policy, Reaction};
 use event_listener::Event;
-use nimsync_cancel::{CancelScope, CancelToken, Cancelled, hold};
+use nimsync_cancel::{CancelScope, CancelToken, Cancelled, ChildScopes, hold};
 use nimsync_scheduler::JoinHandle;
 use std::collections::VecDeque;
 use std::fmt;
@@ -32,6 +32,8 @@ struct Tasks<T, E> {
 /// State shared by the group, its handles and its children.
 pub(crate) struct Shared<T, E> {
     token: CancelToken,
+    /// Runs each child in its own lazy child scope of `token`.
+    pub(crate) scopes: ChildScopes,
     pub(crate) on_done: OnDone<T, E>,
     decisive: AtomicUsize,
     tasks: Mutex<Tasks<T, E>>,
@@ -186,11 +188,14 @@ where
     T: Send + 'static,
     E: Send + 'static,
 {
-    /// Spawns `fut` as a child of the group (on the current runtime). It runs with the group's
-    /// token as its current scope (so `checkpoint()` inside sees the group's cancellation,
-    /// and groups or scopes created inside are children of it), with panics caught. When the group has a `max_tasks` limit and is full, this waits
-    /// for a slot (backpressure). `Err(GroupError::Closed)` if the group is joined or
-    /// dropped.
+    /// Spawns `fut` as a child of the group (on the current runtime). It runs under its own
+    /// child token of the group's token, created lazily (see
+    /// [`ChildScopes`](nimsync_cancel::ChildScopes)): `checkpoint()` inside sees the group's
+    /// cancellation, groups or scopes created inside are children of the child's token, and
+    /// cancelling `current_token()` stops this child only (it ends as
+    /// [`TaskError::Cancelled`](crate::TaskError::Cancelled)). Panics are caught. When the
+    /// group has a `max_tasks` limit and is full, this waits for a slot (backpressure).
+    /// `Err(GroupError::Closed)` if the group is joined or dropped.
     ///
     /// Children are `'static`: they cannot borrow from the spawner. A borrowing spawn would
     /// need the group's drop to block until the children stop, which an async drop cannot
@@ -274,8 +279,14 @@ where
         }
         let index = tasks.spawned;
         tasks.spawned += 1;
-        let child = run_child(shared.clone(), index, shared.token.clone(), fut);
-        tasks.handles.push(nimsync_scheduler::spawn(child));
+        let handle = {
+            // The child task starts in a new lazy child scope of the group's token (not in
+            // the spawner's scope), so its top-level `RunChild` installs nothing per poll and
+            // spawning touches no reference count of the spawner's scope.
+            let _in = shared.scopes.enter();
+            nimsync_scheduler::spawn(run_child(shared.clone(), index, fut))
+        };
+        tasks.handles.push(handle);
         Ok(())
     }
 }
@@ -298,7 +309,8 @@ impl<T, E> GroupHandle<T, E> {
         self.shared.token.cancel();
     }
 
-    /// The group's token (the current scope of every child; cancelling it cancels the group).
+    /// The group's token (every child's token is a child of it; cancelling it cancels the
+    /// group).
     ///
     /// ```
     /// use nimsync_group::{TaskGroup, CollectAll};
@@ -439,8 +451,10 @@ where
     fn build(policy: P, limit: usize) -> Self {
         let policy = Arc::new(policy);
         let p = policy.clone();
+        let token = CancelScope::new().token().clone();
         let shared = Arc::new(Shared {
-            token: CancelScope::new().token().clone(),
+            scopes: ChildScopes::new(&token),
+            token,
             on_done: Box::new(move |i, r| p.on_done(i, r)),
             decisive: AtomicUsize::new(NO_DECISIVE),
             tasks: Mutex::new(Tasks {

@@ -2,12 +2,16 @@
 //!
 //! A [`TaskGroup`] (Trio's nursery) owns the tasks spawned into it: none outlives the group,
 //! every panic is caught and surfaced, results come back in spawn order, and an error policy
-//! decides what a failure does to the siblings. Built on `nimsync-cancel` (each child runs with
-//! the group's token as its current scope, so `checkpoint()` inside a child sees the group's
-//! cancellation, and groups nested in a child are children of that token, so they cancel
-//! recursively) and `nimsync-scheduler`. Children share the group's token rather than each
-//! getting its own child token: nothing in the API can cancel one child alone, and a token
-//! per child would cost an allocation and two locked registry updates per spawn.
+//! decides what a failure does to the siblings. Built on `nimsync-cancel` and
+//! `nimsync-scheduler`: each child runs under its own child token of the group's token, so
+//! `checkpoint()` inside a child sees the group's cancellation, groups nested in a child are
+//! children of that token (they cancel recursively), and a child that cancels its own token
+//! (`current_token().cancel()`) stops itself only, never the group or its siblings. The child
+//! token is lazy (see [`ChildScopes`](nimsync_cancel::ChildScopes)): it is created only when
+//! the child asks for it or creates something under it; until then the child observes the
+//! group's token directly, so a spawn costs no allocation and no registration on the group's
+//! token. A task a child spawns before it has its token starts in a lazy child scope of the
+//! group's token of its own (the group's cancel reaches it; the child's own cancel does not).
 //!
 //! ```
 //! use nimsync_group::{task_group, FailFast, GroupError, TaskError};

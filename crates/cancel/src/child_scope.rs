@@ -1,0 +1,373 @@
+//! Lazy child scopes: `ChildScopes` runs futures each in a child scope of one parent token whose
+//! own node is created only when something needs it. Task groups run every child this way, so
+//! a child that never asks for its token costs no allocation, no registration on the group's
+//! token and no lock.
+//!
+//! Until it is *materialized*, a child scope is represented in the task's context slot by the
+//! shared [`Hub`] of its `ChildScopes`: `checkpoint()` and the race in [`RunChild`] observe the
+//! parent's node directly. The first call that may hand the node out or hang something on it
+//! ([`current_token`](crate::current_token), and every scope, shield, hold or task group
+//! created inside, since they use the current node as their parent) creates a child node of
+//! the parent and puts it in the slot in place of the hub; `RunChild` adopts it after the
+//! poll, and from then on the scope is that node.
+
+use crate::current::{EnterGuard, install, restore};
+use crate::error::Cancelled;
+use crate::node::{Frame, Node, PARENT};
+use crate::token::CancelToken;
+use crate::waiter::WaitForCancel;
+use nimsync_scheduler::{TaskContextValue, set_task_context};
+use pin_project_lite::pin_project;
+use std::borrow::Borrow;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::task::{Context, Poll};
+
+/// The parent end shared by every child scope of one [`ChildScopes`]; it stands for a child
+/// scope that has no node yet. Aligned to 128 bytes so its contents sit on other cache lines
+/// than the `Arc` counts in front of it: cloning and dropping it (on whichever worker) never
+/// writes the line that children read, nor the parent node's counts or state word.
+#[repr(align(128))]
+pub(crate) struct Hub {
+    parent: Arc<Node>,
+}
+
+impl Hub {
+    /// The parent's node (what an unmaterialized child scope observes).
+    pub(crate) fn parent(&self) -> &Node {
+        &self.parent
+    }
+
+    /// A new child node of the parent: a child scope's own node.
+    pub(crate) fn materialize(&self) -> Arc<Node> {
+        let parent = &self.parent;
+        Node::child(
+            parent,
+            Frame {
+                outer: Some(parent.clone()),
+                shield: false,
+                deadline: parent.frame.deadline,
+                report_outer: true,
+            },
+        )
+    }
+
+    /// Whether `node` was materialized from this hub.
+    fn made(&self, node: &Node) -> bool {
+        node.frame.report_outer
+            && node
+                .frame
+                .outer
+                .as_ref()
+                .is_some_and(|o| Arc::ptr_eq(o, &self.parent))
+    }
+}
+
+/// Runs futures, each in its own child scope of one parent token, created lazily: until
+/// something needs it, a child scope just observes the parent (no token node, no registration
+/// on the parent, no lock, no allocation). [`run`](Self::run) makes a new child scope current
+/// while polling a future; [`current_token`](crate::current_token) inside returns (and creates,
+/// the first time) that scope's own child token. Cancelling it stops that scope only, never
+/// the parent or sibling scopes; cancelling the parent stops every child scope, materialized
+/// or not.
+///
+/// Tasks spawned inside a child scope inherit its token once it exists. A task spawned before
+/// that starts in a new lazy child scope of the same parent: the parent's cancellation reaches
+/// it, a later cancel of the child's own token does not.
+///
+/// Task groups run each child this way, under a `ChildScopes` of the group's token.
+///
+/// ```
+/// use nimsync_cancel::{ChildScopes, CancelToken, current_token};
+///
+/// let rt = nimsync_scheduler::Runtime::current_thread();
+/// rt.block_on(async {
+///     let group = CancelToken::new();
+///     let scopes = ChildScopes::new(&group);
+///     // One child cancels its own token: the parent and its siblings go on.
+///     let out = scopes.run(async { current_token().unwrap().cancel(); 1 }).await;
+///     assert_eq!(out, Ok(1)); // it finished anyway
+///     assert!(!group.is_cancelled());
+///     assert_eq!(scopes.run(async { 2 }).await, Ok(2));
+/// });
+/// ```
+#[derive(Clone)]
+pub struct ChildScopes {
+    hub: Arc<Hub>,
+}
+
+impl ChildScopes {
+    /// Child scopes of `parent` (nothing is registered on the parent until a scope needs it).
+    ///
+    /// ```
+    /// let parent = nimsync_cancel::CancelToken::new();
+    /// let scopes = nimsync_cancel::ChildScopes::new(&parent);
+    /// assert_eq!(parent.registrations(), 0);
+    /// assert!(scopes.parent().same_as(&parent));
+    /// ```
+    pub fn new(parent: &CancelToken) -> ChildScopes {
+        ChildScopes {
+            hub: Arc::new(Hub {
+                parent: parent.node.clone(),
+            }),
+        }
+    }
+
+    /// The parent token.
+    ///
+    /// ```
+    /// let parent = nimsync_cancel::CancelToken::new();
+    /// assert!(nimsync_cancel::ChildScopes::new(&parent).parent().same_as(&parent));
+    /// ```
+    pub fn parent(&self) -> CancelToken {
+        CancelToken::from_node(self.hub.parent.clone())
+    }
+
+    /// Runs `fut` in a new child scope: it is the current scope while `fut` is polled (for
+    /// `checkpoint()`, `current_token()`, nested scopes and spawned tasks), and `fut` is
+    /// dropped with `Err(Cancelled)` as soon as the scope is cancelled (unless a shield inside
+    /// is active). The error carries the parent's reason when the parent was cancelled.
+    ///
+    /// ```
+    /// use nimsync_cancel::{ChildScopes, CancelToken, Cancelled};
+    /// let rt = nimsync_scheduler::Runtime::current_thread();
+    /// rt.block_on(async {
+    ///     let parent = CancelToken::new();
+    ///     let p = parent.clone();
+    ///     nimsync_scheduler::spawn(async move { p.cancel_with("done") });
+    ///     let out = ChildScopes::new(&parent).run(std::future::pending::<()>()).await;
+    ///     assert_eq!(out, Err(Cancelled::Explicit(Some("done".into()))));
+    /// });
+    /// ```
+    pub fn run<F: Future>(&self, fut: F) -> RunChild<&ChildScopes, F> {
+        RunChild::new(self, fut)
+    }
+
+    /// Like [`run`](Self::run), but the returned future owns the scopes (so it can be spawned).
+    ///
+    /// ```
+    /// use nimsync_cancel::{ChildScopes, CancelToken};
+    /// let rt = nimsync_scheduler::Runtime::current_thread();
+    /// let scopes = ChildScopes::new(&CancelToken::new());
+    /// let out = rt.block_on(async {
+    ///     nimsync_scheduler::spawn(scopes.clone().run_owned(async { 3 })).await.unwrap()
+    /// });
+    /// assert_eq!(out, Ok(3));
+    /// ```
+    pub fn run_owned<F: Future>(self, fut: F) -> RunChild<ChildScopes, F> {
+        RunChild::new(self, fut)
+    }
+
+    /// Makes "a new child scope" the current scope of the running task until the guard is
+    /// dropped: a task spawned meanwhile starts in a new lazy child scope of the parent. When
+    /// that task's top-level future is a [`run`](Self::run) of these scopes, the run finds its
+    /// scope already in the task's context slot and installs nothing around its polls. Task
+    /// groups spawn each child this way. (A `run` of the same scopes polled directly inside
+    /// another, before the outer scope has its token, takes the outer scope for its own.)
+    ///
+    /// ```
+    /// use nimsync_cancel::{ChildScopes, CancelToken, current_token};
+    /// let rt = nimsync_scheduler::Runtime::current_thread();
+    /// rt.block_on(async {
+    ///     let parent = CancelToken::new();
+    ///     let scopes = ChildScopes::new(&parent);
+    ///     let task = {
+    ///         let _in = scopes.enter();
+    ///         nimsync_scheduler::spawn(scopes.clone().run_owned(async { current_token().unwrap() }))
+    ///     };
+    ///     let token = task.await.unwrap().unwrap();
+    ///     parent.cancel();
+    ///     assert!(token.is_cancelled() && !token.same_as(&parent));
+    /// });
+    /// ```
+    pub fn enter(&self) -> EnterGuard {
+        EnterGuard::new(set_task_context(Some(self.hub.clone())))
+    }
+}
+
+impl fmt::Debug for ChildScopes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ChildScopes")
+            .field("parent_cancelled", &self.hub.parent.is_cancelled())
+            .finish()
+    }
+}
+
+/// How a [`RunChild`] keeps its scope current.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Mode {
+    /// Not polled yet.
+    Unknown,
+    /// The task's slot already holds the scope (the task was spawned under
+    /// [`ChildScopes::enter`] and this is its top-level future): nothing to install; the
+    /// slot persists across polls, materialized or not.
+    Task,
+    /// Install the scope (hub or own node) around each poll, like a `CancelScope::run`.
+    Install,
+}
+
+pin_project! {
+    /// The future of [`ChildScopes::run`].
+    ///
+    /// ```
+    /// let scopes = nimsync_cancel::ChildScopes::new(&nimsync_cancel::CancelToken::new());
+    /// let fut: nimsync_cancel::RunChild<_, _> = scopes.run(async { 1 });
+    /// assert_eq!(futures_executor::block_on(fut), Ok(1));
+    /// ```
+    #[must_use = "futures do nothing unless awaited"]
+    pub struct RunChild<S: Borrow<ChildScopes>, F> {
+        scopes: S,
+        // The scope's own node, once materialized.
+        own: Option<Arc<Node>>,
+        mode: Mode,
+        // Registered on the observed node once `fut` is pending.
+        waiter: Option<WaitForCancel>,
+        #[pin]
+        fut: Option<F>,
+    }
+}
+
+impl<S: Borrow<ChildScopes>, F> RunChild<S, F> {
+    fn new(scopes: S, fut: F) -> Self {
+        RunChild {
+            scopes,
+            own: None,
+            mode: Mode::Unknown,
+            waiter: None,
+            fut: Some(fut),
+        }
+    }
+
+    /// The node that decides whether the scope is cancelled right now.
+    fn observed(&self) -> &Arc<Node> {
+        self.own
+            .as_ref()
+            .unwrap_or(&self.scopes.borrow().hub.parent)
+    }
+}
+
+/// Whether the scope must drop its future now. Before materialization nothing inside can be
+/// shielded (a shield or hold materializes the scope), so the parent's shield count (which
+/// counts other tasks' shields) is not consulted.
+fn must_stop(own: Option<&Arc<Node>>, hub: &Hub) -> bool {
+    match own {
+        Some(own) => own.is_cancelled() && own.shields.load(Ordering::Acquire) == 0,
+        None => hub.parent.is_cancelled(),
+    }
+}
+
+/// Why the scope is cancelled: its own reason, or the parent's when it came from there.
+fn report(own: Option<&Arc<Node>>, hub: &Hub) -> Cancelled {
+    let node = match own {
+        Some(own) if own.kind() != PARENT => own,
+        _ => &hub.parent,
+    };
+    node.reason().unwrap_or(Cancelled::Parent)
+}
+
+/// Takes a look at the slot value after a poll: a node materialized from `hub` is returned
+/// (cloned) for adoption.
+fn adopt(slot: &Option<TaskContextValue>, hub: &Hub) -> Option<Arc<Node>> {
+    let value = slot.as_ref()?;
+    // Check the type before cloning: the slot usually still holds the shared hub.
+    let node = value.downcast_ref::<Node>()?;
+    if !hub.made(node) {
+        return None;
+    }
+    value.clone().downcast::<Node>().ok()
+}
+
+impl<S: Borrow<ChildScopes>, F: Future> Future for RunChild<S, F> {
+    type Output = Result<F::Output, Cancelled>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut this = self.project();
+        let hub: &Arc<Hub> = &(*this.scopes).borrow().hub;
+        assert!(this.fut.is_some(), "`RunChild` polled after completion");
+        if *this.mode == Mode::Unknown {
+            // Look at the slot without touching reference counts (take it and put it back).
+            let slot = set_task_context(None);
+            let ours = slot
+                .as_ref()
+                .and_then(|v| v.downcast_ref::<Hub>())
+                .is_some_and(|h| std::ptr::eq(h, &**hub));
+            *this.mode = if ours { Mode::Task } else { Mode::Install };
+            restore(slot);
+        }
+        loop {
+            if must_stop(this.own.as_ref(), hub) {
+                this.fut.set(None);
+                *this.waiter = None;
+                return Poll::Ready(Err(report(this.own.as_ref(), hub)));
+            }
+            let polled = if *this.mode == Mode::Task {
+                let polled = match this.fut.as_mut().as_pin_mut() {
+                    Some(f) => f.poll(cx),
+                    None => Poll::Pending,
+                };
+                if this.own.is_none() {
+                    let slot = set_task_context(None);
+                    *this.own = adopt(&slot, hub);
+                    restore(slot);
+                }
+                polled
+            } else {
+                let prev = match this.own.as_ref() {
+                    Some(own) => install(own.clone()),
+                    None => set_task_context(Some(hub.clone())),
+                };
+                let polled = match this.fut.as_mut().as_pin_mut() {
+                    Some(f) => f.poll(cx),
+                    None => Poll::Pending,
+                };
+                let after = set_task_context(prev);
+                if this.own.is_none() {
+                    *this.own = adopt(&after, hub);
+                }
+                polled
+            };
+            if let Poll::Ready(v) = polled {
+                this.fut.set(None);
+                *this.waiter = None;
+                return Poll::Ready(Ok(v));
+            }
+            let own = this.own.as_ref();
+            let observed = own.unwrap_or(&hub.parent);
+            if observed.is_cancelled() {
+                if must_stop(own, hub) {
+                    continue;
+                }
+                // Shielded work inside is still running; its own wake-ups re-poll us.
+                return Poll::Pending;
+            }
+            // Wait on the observed node; once the own node appears, the waiter moves to it
+            // (it is cancelled with the parent, and on its own).
+            if this
+                .waiter
+                .as_ref()
+                .is_some_and(|w| !Arc::ptr_eq(&w.token().node, observed))
+            {
+                *this.waiter = None;
+            }
+            let waiter = this.waiter.get_or_insert_with(|| {
+                WaitForCancel::new(CancelToken::from_node(observed.clone()))
+            });
+            if !waiter.poll_cancelled(cx.waker()) {
+                return Poll::Pending;
+            }
+        }
+    }
+}
+
+impl<S: Borrow<ChildScopes>, F> fmt::Debug for RunChild<S, F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RunChild")
+            .field("materialized", &self.own.is_some())
+            .field("cancelled", &self.observed().is_cancelled())
+            .field("done", &self.fut.is_none())
+            .finish()
+    }
+}

@@ -56,6 +56,7 @@
 
 #![forbid(unsafe_code)]
 
+mod actor_spans;
 mod error;
 mod exporter;
 mod meter;

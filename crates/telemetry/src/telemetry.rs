@@ -37,6 +37,8 @@ pub struct Tracing {
     parent_based: bool,
     exporter: Exporter,
     task_spans: bool,
+    actor_spans: bool,
+    restart_spans: bool,
     ids: Option<Box<dyn IdGenerator>>,
 }
 
@@ -55,6 +57,8 @@ impl Tracing {
             parent_based: true,
             exporter: Exporter::InMemory,
             task_spans: false,
+            actor_spans: false,
+            restart_spans: false,
             ids: None,
         }
     }
@@ -92,6 +96,30 @@ impl Tracing {
         self
     }
 
+    /// Automatic `actor.handle` spans, one per handled actor message, children of the
+    /// sender's span (default off; the sender's context is carried into `handle` either way).
+    ///
+    /// ```
+    /// let t = nimsync_telemetry::Tracing::ratio(0.01).actor_spans(true);
+    /// # let _ = t;
+    /// ```
+    pub fn actor_spans(mut self, on: bool) -> Tracing {
+        self.actor_spans = on;
+        self
+    }
+
+    /// Automatic `supervisor.restart` spans, one per supervised restart, with the child and
+    /// the exit reason (default off).
+    ///
+    /// ```
+    /// let t = nimsync_telemetry::Tracing::ratio(1.0).restart_spans(true);
+    /// # let _ = t;
+    /// ```
+    pub fn restart_spans(mut self, on: bool) -> Tracing {
+        self.restart_spans = on;
+        self
+    }
+
     /// Trace and span ids from `ids` instead of random ones (deterministic tests).
     ///
     /// ```
@@ -124,6 +152,10 @@ pub(crate) struct TracingState {
     pub(crate) tracer: SdkTracer,
     pub(crate) sink: SpanSink,
     pub(crate) task_spans: bool,
+    /// `actor.handle` spans (see `actor_spans`).
+    pub(crate) actor_spans: bool,
+    /// `supervisor.restart` spans.
+    pub(crate) restart_spans: bool,
     /// Children follow their parent's sampling decision.
     pub(crate) parent_based: bool,
 }
@@ -176,6 +208,8 @@ impl TracingState {
             tracer,
             sink,
             task_spans: cfg.task_spans,
+            actor_spans: cfg.actor_spans,
+            restart_spans: cfg.restart_spans,
             parent_based: cfg.parent_based,
         })
     }
@@ -247,6 +281,10 @@ impl TelemetryBuilder {
             .map(TracingState::new)
             .transpose()?
             .map(Arc::new);
+        if tracing.is_some() {
+            // Trace context across actor messages (and the opt-in actor/restart spans).
+            crate::actor_spans::install();
+        }
         let metrics = self.metrics.map(MetricsState::start).transpose()?;
         Ok(Telemetry {
             inner: Arc::new(Inner { tracing, metrics }),

@@ -1,0 +1,206 @@
+//! Trace context across actor messages, and the opt-in actor and supervisor spans.
+//!
+//! Built on the hooks of the layers below: `nimsync_actors::set_message_hooks` and
+//! `nimsync_supervision::set_restart_hook`, installed once per process by the first
+//! [`TelemetryBuilder::build`](crate::TelemetryBuilder::build) with tracing (if no other
+//! hooks were installed first). They act only where a tracer is in charge (a task of an
+//! [instrumented](crate::Telemetry::instrument) runtime, or a thread frame), so actors on other
+//! runtimes pay a thread-local look-up and nothing else.
+//!
+//! * **Propagation (always on with tracing):** `tell` / `ask` / `tell_priority` capture the
+//!   sender's current context (nothing when it carries no span and no baggage); while the
+//!   handler of that message runs, that context is current in the actor's task, so spans it
+//!   starts are children of the sender's span and baggage comes along.
+//! * **`actor.handle` spans** ([`Tracing::actor_spans`](crate::Tracing::actor_spans), off by
+//!   default): one span per handled message, a child of the sender's context (a root when the
+//!   sender had none), with the actor's type and id, the message type and the outcome.
+//! * **`supervisor.restart` spans** ([`Tracing::restart_spans`](crate::Tracing::restart_spans),
+//!   off by default): one span per restart decision, in the supervisor's current context,
+//!   with the child's name and id, the exit reason, the attempt, the children restarted and
+//!   the backoff delay.
+//!
+//! ```
+//! use nimsync_actors::{Actor, Context, Reply, spawn_actor};
+//! use nimsync_telemetry::{Telemetry, Tracing, current_span_context, end_span, start_span};
+//! use opentelemetry::trace::SpanContext;
+//!
+//! struct Probe;
+//! impl Actor for Probe {
+//!     type Msg = Reply<SpanContext>;
+//!     async fn handle(&mut self, r: Reply<SpanContext>, _: &mut Context<Self>) {
+//!         r.send(current_span_context());
+//!     }
+//! }
+//!
+//! let telemetry = Telemetry::builder().tracing(Tracing::ratio(1.0)).build().unwrap();
+//! let rt = telemetry.instrument(nimsync_scheduler::Runtime::builder().workers(1)).build().unwrap();
+//! rt.block_on(async {
+//!     nimsync_scheduler::spawn(async {
+//!         let probe = spawn_actor(Probe);
+//!         let sent = start_span("request");
+//!         // Inside `handle`, the sender's span is current.
+//!         assert_eq!(probe.ask(|r| r).await.unwrap(), sent);
+//!         end_span();
+//!     })
+//!     .await
+//!     .unwrap();
+//! });
+//! ```
+
+use std::sync::Once;
+
+use nimsync_actors::{HandleOutcome, MessageContext, MessageHooks, MessageInfo};
+use nimsync_supervision::{RestartHook, RestartInfo};
+use opentelemetry::trace::{Span as _, Status, TraceContextExt, Tracer};
+use opentelemetry::{Context, KeyValue};
+
+use crate::trace::frames::{is_empty_context, with_frame};
+
+/// The sender's context, carried in the message's envelope.
+struct Sent(Context);
+
+/// What `on_handle_start` opened in the actor task's frame, closed by `on_handle_end`.
+enum Scope {
+    /// An `actor.handle` span (ended at the end).
+    Span,
+    /// A pass-through for a span the sampler would drop (nothing to end).
+    Pass,
+    /// The sender's context made current without a span (not ended: it is the sender's).
+    Context,
+}
+
+/// The hooks (stateless: the running frame says which tracer and which span kinds apply).
+struct ActorTracing;
+
+static ACTOR_TRACING: ActorTracing = ActorTracing;
+
+/// Installs the actor message hooks and the supervisor restart hook (once per process; if
+/// another set was installed first, that one stays and actors are not traced).
+pub(crate) fn install() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let _ = nimsync_actors::set_message_hooks(&ACTOR_TRACING);
+        let _ = nimsync_supervision::set_restart_hook(&ACTOR_TRACING);
+    });
+}
+
+fn outcome_name(outcome: HandleOutcome) -> &'static str {
+    match outcome {
+        HandleOutcome::Completed => "completed",
+        HandleOutcome::Panicked => "panicked",
+        HandleOutcome::Killed => "killed",
+    }
+}
+
+impl MessageHooks for ActorTracing {
+    fn on_send(&self, _: &MessageInfo) -> Option<MessageContext> {
+        let cx = crate::current_context();
+        if is_empty_context(&cx) {
+            return None;
+        }
+        Some(MessageContext::new(Sent(cx)))
+    }
+
+    fn on_handle_start(
+        &self,
+        info: &MessageInfo,
+        sent: Option<MessageContext>,
+    ) -> Option<MessageContext> {
+        let sent = sent.and_then(|s| s.downcast::<Sent>().ok()).map(|s| s.0);
+        // Never creates a frame: without a tracer in charge of this task, nothing to do.
+        let scope = with_frame(
+            || None,
+            |frame| {
+                let tracing = frame.tracing()?.clone();
+                if !tracing.actor_spans {
+                    let cx = sent?;
+                    frame.push_span(cx);
+                    return Some(Scope::Context);
+                }
+                // The message's parent is its sender (a root span when it had no context).
+                let parent = sent.unwrap_or_default();
+                if tracing.drops_child_of(&parent) {
+                    // Keep the sender's (unsampled) trace id current, create nothing.
+                    frame.push_span(parent);
+                    return Some(Scope::Pass);
+                }
+                let mut span = tracing.tracer.start_with_context("actor.handle", &parent);
+                span.set_attributes([
+                    KeyValue::new("nimsync.actor.type", info.actor_type),
+                    KeyValue::new("nimsync.actor.id", info.actor.as_u64() as i64),
+                    KeyValue::new("nimsync.message.type", info.message_type),
+                    KeyValue::new("nimsync.message.priority", info.priority),
+                ]);
+                frame.push_span(parent.with_span(span));
+                Some(Scope::Span)
+            },
+        )
+        .flatten()?;
+        Some(MessageContext::new(scope))
+    }
+
+    fn on_handle_end(
+        &self,
+        _: &MessageInfo,
+        scope: Option<MessageContext>,
+        outcome: HandleOutcome,
+    ) {
+        let Some(scope) = scope.and_then(|s| s.downcast::<Scope>().ok()) else {
+            return;
+        };
+        // The handler closes what it opens, so the innermost entry is ours.
+        let Some(Some(cx)) = with_frame(|| None, |frame| frame.pop_span()).flatten() else {
+            return;
+        };
+        if let Scope::Span = scope {
+            let span = cx.span();
+            span.set_attribute(KeyValue::new(
+                "nimsync.handle.outcome",
+                outcome_name(outcome),
+            ));
+            if outcome != HandleOutcome::Completed {
+                span.set_status(Status::error(outcome_name(outcome)));
+            }
+            span.end();
+        }
+        // `Scope::Context` / `Scope::Pass`: the sender's context, not ours to end.
+    }
+}
+
+impl RestartHook for ActorTracing {
+    fn on_restart(&self, info: &RestartInfo<'_>) {
+        with_frame(
+            || None,
+            |frame| {
+                let tracing = frame.tracing()?.clone();
+                if !tracing.restart_spans {
+                    return None;
+                }
+                let parent = frame.state().current.clone();
+                if tracing.drops_child_of(&parent) {
+                    return None;
+                }
+                let mut span = tracing
+                    .tracer
+                    .start_with_context("supervisor.restart", &parent);
+                let mut attrs = vec![
+                    KeyValue::new("nimsync.supervisor.id", info.supervisor.as_u64() as i64),
+                    KeyValue::new("nimsync.child.name", info.child.to_string()),
+                    KeyValue::new("nimsync.exit.reason", info.reason.to_string()),
+                    KeyValue::new("nimsync.restart.attempt", i64::from(info.attempt)),
+                    KeyValue::new("nimsync.restart.children", info.restarted.join(",")),
+                    KeyValue::new(
+                        "nimsync.restart.delay_ms",
+                        i64::try_from(info.delay.as_millis()).unwrap_or(i64::MAX),
+                    ),
+                ];
+                if let Some(id) = info.child_id {
+                    attrs.push(KeyValue::new("nimsync.child.id", id.as_u64() as i64));
+                }
+                span.set_attributes(attrs);
+                span.end();
+                Some(())
+            },
+        );
+    }
+}

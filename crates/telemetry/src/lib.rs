@@ -9,9 +9,34 @@
 //! ([`inject`], [`extract`], [`traceparent`]) are thin layers over the SDK.
 //!
 //! **Metrics.** A Prometheus recorder behind the `metrics` facade, explicit histogram buckets,
-//! a sampler thread publishing runtime, channel, limiter and custom sources, in-process
-//! quantiles from HDR histograms ([`LatencyHistogram`]), [`Telemetry::render_prometheus`] and
-//! an optional loopback HTTP endpoint ([`Metrics::serve_prometheus`]).
+//! a sampler thread publishing runtime, channel, limiter, actor, supervisor, circuit-breaker
+//! and custom sources, in-process quantiles from HDR histograms ([`LatencyHistogram`]),
+//! [`Telemetry::render_prometheus`] and an optional loopback HTTP endpoint
+//! ([`Metrics::serve_prometheus`]).
+//!
+//! Metric names (labels in braces):
+//!
+//! * [`watch_runtime`](Telemetry::watch_runtime) `{runtime, worker}`:
+//!   `nimsync_runtime_worker_{polls,steals,steal_attempts,parks,overflows}_total`,
+//!   `nimsync_runtime_worker_{local_queue_depth,busy_ratio}`; `{runtime}`:
+//!   `nimsync_runtime_{workers,global_queue_depth,alive_tasks,load_imbalance}`,
+//!   `nimsync_runtime_{spawned,completed}_tasks_total`,
+//!   `nimsync_runtime_blocking_{threads,queue_depth}`;
+//! * [`watch_channel`](Telemetry::watch_channel) `{channel}`:
+//!   `nimsync_channel_{sent,received,dropped}_total`, `nimsync_channel_len`;
+//! * [`watch_limiter`](Telemetry::watch_limiter) `{limiter}`: `nimsync_limiter_{limit,inflight}`;
+//! * [`watch_actor`](Telemetry::watch_actor) `{actor}`: `nimsync_actor_alive` (0/1),
+//!   `nimsync_actor_mailbox_depth`, `nimsync_actor_{messages_handled,restarts}_total`, the
+//!   histogram `nimsync_actor_handle_seconds` (sampled handler runs, each at the top of its
+//!   power-of-two bucket) and `nimsync_actor_handle_quantile_seconds{actor, quantile}` for
+//!   0.5 / 0.9 / 0.99 (upper bounds within a factor of two);
+//! * [`watch_supervisor`](Telemetry::watch_supervisor) `{supervisor}`:
+//!   `nimsync_supervisor_{restarts,escalations}_total`, `nimsync_supervisor_children_running`;
+//!   `{supervisor, child}`: `nimsync_supervisor_child_restarts_total`,
+//!   `nimsync_supervisor_child_running` (0/1);
+//! * [`watch_breaker`](Telemetry::watch_breaker) `{breaker}`: `nimsync_breaker_state`
+//!   (0 closed, 1 open, 2 half-open),
+//!   `nimsync_breaker_{successes,failures,rejected,opened,transitions}_total`.
 //!
 //! **Zero cost when not installed:** without tracing the runtime gets no hooks; without
 //! metrics there is no recorder and no sampler.
@@ -67,6 +92,7 @@ pub use error::BuildError;
 pub use exporter::Exporter;
 pub use meter::{
     ChannelSample, DEFAULT_BUCKETS, LatencyHistogram, MetricSource, Metrics, Quantiles,
+    SupervisorMetrics,
 };
 pub use telemetry::{Telemetry, TelemetryBuilder, Tracing};
 pub use trace::propagation::{extract, inject, inject_context, traceparent};

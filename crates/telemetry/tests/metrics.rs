@@ -279,3 +279,174 @@ fn serves_the_exposition_on_loopback() {
 fn default_address_is_loopback() {
     assert!(Metrics::DEFAULT_ADDR.ip().is_loopback());
 }
+
+/// The value of the sample `name{labels}` (labels must match exactly).
+fn value(samples: &[Sample], name: &str, labels: &[(&str, &str)]) -> f64 {
+    let want: HashMap<String, String> = labels
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    samples
+        .iter()
+        .find(|(n, l, _)| n == name && *l == want)
+        .unwrap_or_else(|| panic!("no sample {name}{labels:?}"))
+        .2
+}
+
+#[test]
+fn actor_supervisor_and_breaker_sources_publish_their_metrics() {
+    use nimsync_actors::{Actor, ActorBuilder, Context};
+    use nimsync_supervision::{
+        BreakerConfig, ChildSpec, CircuitBreaker, Strategy, SupervisorRef, SupervisorSpec, TripRule,
+    };
+
+    struct Worker;
+    impl Actor for Worker {
+        type Msg = bool;
+        async fn handle(&mut self, crash: bool, _: &mut Context<Self>) {
+            assert!(!crash, "expected test panic: the worker crashes on request");
+        }
+    }
+
+    let t = metrics_only();
+    let rt = nimsync_scheduler::Runtime::current_thread();
+    let sup_metrics = t.watch_supervisor("root");
+    let (early, sup) = rt.block_on(async {
+        // An actor that handles 10 timed messages, then stops.
+        let done = ActorBuilder::new()
+            .sample_handle_time(1)
+            .spawn(Worker)
+            .unwrap();
+        t.watch_actor("done", &done);
+        for _ in 0..10 {
+            done.tell(false).await.unwrap();
+        }
+        done.stop();
+        done.wait_terminated().await;
+        // An actor with 3 messages waiting (this single-threaded runtime has not run it yet).
+        let queued = ActorBuilder::new().spawn(Worker).unwrap();
+        t.watch_actor("queued", &queued);
+        for _ in 0..3 {
+            queued.try_tell(false).unwrap();
+        }
+        t.publish_now(); // before anything lets the actor run
+        let early = t.render_prometheus().unwrap();
+
+        // A supervisor whose worker crashes once and is restarted.
+        let sup = SupervisorSpec::new(Strategy::OneForOne)
+            .child(ChildSpec::new("worker", || Worker))
+            .on_event(sup_metrics.hook())
+            .spawn()
+            .unwrap();
+        sup_metrics.bind(&sup);
+        let worker = sup.child::<Worker>("worker").await.unwrap().unwrap();
+        worker.tell(true).await.unwrap();
+        let mut restarted = false;
+        for _ in 0..10_000 {
+            let kids = sup.children().await.unwrap();
+            if kids[0].starts == 2 && kids[0].running {
+                restarted = true;
+                break;
+            }
+            nimsync_scheduler::yield_now().await;
+        }
+        assert!(restarted, "the worker was not restarted");
+        t.publish_now();
+        (early, sup)
+    });
+
+    // A breaker: one success, two failures (opens), one rejected call.
+    let breaker = CircuitBreaker::new(BreakerConfig::new(
+        TripRule::ConsecutiveFailures(2),
+        Duration::from_secs(3600),
+    ))
+    .unwrap();
+    t.watch_breaker("db", breaker.clone());
+    breaker.acquire().unwrap().success();
+    breaker.acquire().unwrap().failure();
+    breaker.acquire().unwrap().failure();
+    assert!(breaker.acquire().is_err());
+    t.publish_now();
+
+    let text = t.render_prometheus().unwrap();
+    let (types, samples) = parse(&text);
+    let done = [("actor", "done")];
+    assert_eq!(
+        value(&samples, "nimsync_actor_messages_handled_total", &done),
+        10.0
+    );
+    assert_eq!(value(&samples, "nimsync_actor_mailbox_depth", &done), 0.0);
+    assert_eq!(value(&samples, "nimsync_actor_alive", &done), 0.0);
+    assert_eq!(value(&samples, "nimsync_actor_restarts_total", &done), 0.0);
+    assert_eq!(types["nimsync_actor_handle_seconds"], "histogram");
+    assert_eq!(
+        value(&samples, "nimsync_actor_handle_seconds_count", &done),
+        10.0
+    );
+    let p99 = value(
+        &samples,
+        "nimsync_actor_handle_quantile_seconds",
+        &[("actor", "done"), ("quantile", "0.99")],
+    );
+    assert!(p99 > 0.0 && p99 < 10.0, "p99 {p99}");
+    let queued = [("actor", "queued")];
+    let (_, early) = parse(&early);
+    assert_eq!(value(&early, "nimsync_actor_mailbox_depth", &queued), 3.0);
+    assert_eq!(value(&early, "nimsync_actor_alive", &queued), 1.0);
+    assert_eq!(
+        value(&early, "nimsync_actor_messages_handled_total", &queued),
+        0.0
+    );
+    // Handled since (the supervisor's traffic let it run).
+    assert_eq!(value(&samples, "nimsync_actor_mailbox_depth", &queued), 0.0);
+    assert_eq!(
+        value(&samples, "nimsync_actor_messages_handled_total", &queued),
+        3.0
+    );
+
+    let root = [("supervisor", "root")];
+    let worker = [("supervisor", "root"), ("child", "worker")];
+    assert_eq!(
+        value(&samples, "nimsync_supervisor_restarts_total", &root),
+        1.0
+    );
+    assert_eq!(
+        value(&samples, "nimsync_supervisor_escalations_total", &root),
+        0.0
+    );
+    assert_eq!(
+        value(&samples, "nimsync_supervisor_children_running", &root),
+        1.0
+    );
+    assert_eq!(
+        value(&samples, "nimsync_supervisor_child_restarts_total", &worker),
+        1.0
+    );
+    assert_eq!(
+        value(&samples, "nimsync_supervisor_child_running", &worker),
+        1.0
+    );
+
+    let db = [("breaker", "db")];
+    assert_eq!(types["nimsync_breaker_state"], "gauge");
+    assert_eq!(value(&samples, "nimsync_breaker_state", &db), 1.0);
+    assert_eq!(value(&samples, "nimsync_breaker_successes_total", &db), 1.0);
+    assert_eq!(value(&samples, "nimsync_breaker_failures_total", &db), 2.0);
+    assert_eq!(value(&samples, "nimsync_breaker_rejected_total", &db), 1.0);
+    assert_eq!(value(&samples, "nimsync_breaker_opened_total", &db), 1.0);
+    assert_eq!(
+        value(&samples, "nimsync_breaker_transitions_total", &db),
+        1.0
+    );
+
+    // The supervisor ends with its last address and the runtime: its children are reported
+    // stopped.
+    drop(sup);
+    drop(rt);
+    t.publish_now();
+    let (_, samples) = parse(&t.render_prometheus().unwrap());
+    assert_eq!(
+        value(&samples, "nimsync_supervisor_children_running", &root),
+        0.0
+    );
+}

@@ -22,11 +22,13 @@
 //! ```
 
 mod latency;
+mod layers;
 mod recorder;
 mod sampler;
 mod sources;
 
 pub use latency::{LatencyHistogram, Quantiles};
+pub use layers::SupervisorMetrics;
 pub(crate) use recorder::MetricsState;
 pub use sources::{ChannelSample, MetricSource};
 

@@ -171,3 +171,94 @@ fn receiver_drop_wakes_blocked_sender() {
         assert_eq!(p.join().unwrap(), Err(SendError(2)));
     });
 }
+
+#[test]
+fn spsc_close_races_with_sends_while_draining() {
+    // The consumer closes and drains while the producer sends: every value the producer saw
+    // accepted is received, every refused one came back (the agreed-end protocol).
+    model(|| {
+        let (mut tx, mut rx) = spsc::<u32>(2);
+        let p = thread::spawn(move || {
+            let first = tx.try_send(1).is_ok();
+            let second = tx.try_send(2).is_ok();
+            (first, second)
+        });
+        rx.close();
+        let mut got = Vec::new();
+        loop {
+            match rx.try_recv() {
+                Ok(v) => got.push(v),
+                Err(TryRecvError::Closed) => break,
+                Err(TryRecvError::Empty) => panic!("a closed channel never reports Empty"),
+            }
+        }
+        let (first, second) = p.join().unwrap();
+        let sent: Vec<u32> = [(first, 1), (second, 2)]
+            .into_iter()
+            .filter_map(|(ok, v)| ok.then_some(v))
+            .collect();
+        assert_eq!(got, sent);
+        // The counters agree: only accepted values count as sent.
+        assert_eq!(rx.stats().sent, sent.len() as u64);
+    });
+}
+
+#[test]
+fn spsc_batch_close_race_nothing_lost() {
+    model(|| {
+        let (mut tx, mut rx) = spsc::<u32>(2);
+        let p = thread::spawn(move || {
+            let mut batch = vec![1, 2];
+            let sent = tx.try_send_batch(&mut batch).unwrap_or(0);
+            (sent, batch)
+        });
+        rx.close();
+        let mut got = Vec::new();
+        while let Ok(v) = rx.try_recv() {
+            got.push(v);
+        }
+        let (sent, rest) = p.join().unwrap();
+        assert_eq!(got.len(), sent);
+        assert_eq!(got.len() + rest.len(), 2);
+        let mut all = got.clone();
+        all.extend(rest);
+        assert_eq!(all, [1, 2]);
+    });
+}
+
+#[test]
+fn spsc_blocking_send_waits_for_room_no_lost_wakeup() {
+    // Full ring: the sender parks (heavy barrier) while the receiver frees (light barrier).
+    model(|| {
+        let (mut tx, mut rx) = spsc::<u32>(1);
+        tx.try_send(1).unwrap();
+        let c = thread::spawn(move || {
+            let a = rx.recv_blocking().unwrap();
+            let b = rx.recv_blocking().unwrap();
+            (a, b)
+        });
+        tx.send_blocking(2).unwrap();
+        drop(tx);
+        assert_eq!(c.join().unwrap(), (1, 2));
+    });
+}
+
+#[test]
+fn spsc_async_send_and_recv_no_lost_wakeup() {
+    model(|| {
+        let (mut tx, mut rx) = spsc::<u32>(1);
+        let p = thread::spawn(move || {
+            loom::future::block_on(async {
+                tx.send(1).await.unwrap();
+                tx.send(2).await.unwrap();
+            });
+        });
+        let got = loom::future::block_on(async {
+            let a = rx.recv().await.unwrap();
+            let b = rx.recv().await.unwrap();
+            (a, b)
+        });
+        assert_eq!(got, (1, 2));
+        p.join().unwrap();
+    });
+}

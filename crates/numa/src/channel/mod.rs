@@ -9,8 +9,8 @@
 //! value arriving on any shard wakes a waiting receiver.
 //!
 //! # One generic core, four modes
-//! A handle owns one core-channels handle per shard (`Box<[Sender<T, M>]>` /
-//! `Box<[Receiver<T, M>]>`) plus an `Arc` of the channel-wide routing data (node map,
+//! A handle owns one core-channels handle per shard (`Shards<Sender<T, M>>` /
+//! `Shards<Receiver<T, M>>`: the first inline, the others boxed) plus an `Arc` of the channel-wide routing data (node map,
 //! distance order, strategy, remote counters). The mode `M` is a type parameter, exactly as in
 //! core-channels: a single side ([`Spsc`](nimsync_core_channels::Spsc)'s two sides, an
 //! [`Mpsc`](nimsync_core_channels::Mpsc) receiver, an [`Spmc`](nimsync_core_channels::Spmc)
@@ -20,10 +20,11 @@
 //! receiver) goes, like a plain channel, without any counting of our own.
 //!
 //! # One node
-//! With one shard every operation checks `shards.len() == 1` and forwards to the shard's
-//! core-channels handle: no node lookup, no counter, no select. The channel then behaves
-//! exactly like a plain channel of the same mode (tested per mode), at the cost of one branch
-//! and one extra indirection per operation.
+//! With one shard every operation checks that the handle holds a single shard and forwards
+//! to that shard's core-channels handle, held inline: no node lookup, no counter, no select,
+//! no extra pointer hop (the several-shard paths are out of line, so the fast path inlines
+//! whole). The channel then behaves exactly like a plain channel of the same mode (tested
+//! per mode), at the cost of one branch per operation.
 //!
 //! # Memory
 //! Each shard's slot array is allocated when the channel is built, on the building thread.
@@ -344,8 +345,8 @@ impl<T: Send + 'static, M: Mode> NumaChannelBuilder<T, M> {
             remote_receives: AtomicU64::new(0),
         });
         Ok((
-            NumaSender::new(senders.into_boxed_slice(), shared.clone(), None),
-            NumaReceiver::new(receivers.into_boxed_slice(), shared, None),
+            NumaSender::new(Shards::new(senders), shared.clone(), None),
+            NumaReceiver::new(Shards::new(receivers), shared, None),
         ))
     }
 }
@@ -437,17 +438,81 @@ impl<T: Send, M: Mode> ShardHandle for Receiver<T, M> {
     }
 }
 
-/// Closes every shard; true if this call closed at least one.
-pub(crate) fn close_all<S: ShardHandle>(shards: &[S]) -> bool {
-    shards.iter().fold(false, |any, s| s.close() | any)
+/// A handle's shard handles, by node position. The first is held inline, so on a one-node
+/// machine a NUMA handle holds its only shard handle directly, like a plain channel's handle
+/// (no pointer hop, no small heap block next to unrelated data).
+#[derive(Clone)]
+pub(crate) struct Shards<H> {
+    first: H,
+    rest: Box<[H]>,
 }
 
-/// True once every shard is closed.
-pub(crate) fn all_closed<S: ShardHandle>(shards: &[S]) -> bool {
-    shards.iter().all(ShardHandle::is_closed)
+impl<H> Shards<H> {
+    /// From the handles in node order (a topology has at least one node).
+    pub(crate) fn new(handles: Vec<H>) -> Self {
+        let mut handles = handles.into_iter();
+        let Some(first) = handles.next() else {
+            unreachable!("a Topology has at least one node (checked when it is built)")
+        };
+        Shards {
+            first,
+            rest: handles.collect(),
+        }
+    }
+
+    /// True on a one-node channel: the fast path forwards to the single shard.
+    #[inline(always)]
+    pub(crate) fn is_single(&self) -> bool {
+        self.rest.is_empty()
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.rest.len() + 1
+    }
+
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &H> {
+        std::iter::once(&self.first).chain(self.rest.iter())
+    }
+
+    pub(crate) fn iter_mut(&mut self) -> impl Iterator<Item = &mut H> {
+        std::iter::once(&mut self.first).chain(self.rest.iter_mut())
+    }
 }
 
-/// Values buffered in every shard.
-pub(crate) fn total_len<S: ShardHandle>(shards: &[S]) -> usize {
-    shards.iter().map(ShardHandle::len).sum()
+impl<H> std::ops::Index<usize> for Shards<H> {
+    type Output = H;
+    #[inline]
+    fn index(&self, i: usize) -> &H {
+        match i.checked_sub(1) {
+            None => &self.first,
+            Some(j) => &self.rest[j],
+        }
+    }
+}
+
+impl<H> std::ops::IndexMut<usize> for Shards<H> {
+    #[inline]
+    fn index_mut(&mut self, i: usize) -> &mut H {
+        match i.checked_sub(1) {
+            None => &mut self.first,
+            Some(j) => &mut self.rest[j],
+        }
+    }
+}
+
+impl<H: ShardHandle> Shards<H> {
+    /// Closes every shard; true if this call closed at least one.
+    pub(crate) fn close_all(&self) -> bool {
+        self.iter().fold(false, |any, s| s.close() | any)
+    }
+
+    /// True once every shard is closed.
+    pub(crate) fn all_closed(&self) -> bool {
+        self.iter().all(ShardHandle::is_closed)
+    }
+
+    /// Values buffered in every shard.
+    pub(crate) fn total_len(&self) -> usize {
+        self.iter().map(ShardHandle::len).sum()
+    }
 }

@@ -6,7 +6,7 @@
 //! core-channels.
 
 use super::stats::NumaStats;
-use super::{Shared, Strategy, all_closed, close_all, total_len};
+use super::{Shards, Shared, Strategy};
 use crate::error::ChannelError;
 use nimsync_core_channels::{
     Mode, Mpmc, Mpsc, Receiver, RecvError, RecvTimeoutError, Select, Spmc, Spsc, TryRecvError,
@@ -48,7 +48,7 @@ use std::time::{Duration, Instant};
 /// ```
 pub struct NumaReceiver<T: Send, M: Mode = Mpmc> {
     /// One core-channels receiver per node position.
-    shards: Box<[Receiver<T, M>]>,
+    shards: Shards<Receiver<T, M>>,
     shared: Arc<Shared<T>>,
     /// Bound node position, or `None` to follow the thread.
     node: Option<usize>,
@@ -58,7 +58,7 @@ pub struct NumaReceiver<T: Send, M: Mode = Mpmc> {
 
 impl<T: Send + 'static, M: Mode> NumaReceiver<T, M> {
     pub(super) fn new(
-        shards: Box<[Receiver<T, M>]>,
+        shards: Shards<Receiver<T, M>>,
         shared: Arc<Shared<T>>,
         node: Option<usize>,
     ) -> Self {
@@ -136,17 +136,17 @@ impl<T: Send + 'static, M: Mode> NumaReceiver<T, M> {
 
     /// Closes the channel (every shard); true if this call closed it.
     pub fn close(&self) -> bool {
-        close_all(&self.shards)
+        self.shards.close_all()
     }
 
     /// True once the channel is closed.
     pub fn is_closed(&self) -> bool {
-        all_closed(&self.shards)
+        self.shards.all_closed()
     }
 
     /// Values buffered in all shards.
     pub fn len(&self) -> usize {
-        total_len(&self.shards)
+        self.shards.total_len()
     }
 
     /// True when no shard holds a value.
@@ -177,9 +177,16 @@ macro_rules! receiver_ops {
             /// ```
             #[inline]
             pub fn try_recv(&$($m)? self) -> Result<T, TryRecvError> {
-                if self.shards.len() == 1 {
-                    return self.shards[0].try_recv();
+                if self.shards.is_single() {
+                    return (&$($m)? self.shards.first).try_recv();
                 }
+                self.try_recv_sharded()
+            }
+
+            /// [`try_recv`](Self::try_recv) with several shards, out of line so the one-node
+            /// fast path stays small enough to inline whole.
+            #[inline(never)]
+            fn try_recv_sharded(&$($m)? self) -> Result<T, TryRecvError> {
                 let home = self.home();
                 if self.shared.clone_value.is_some() {
                     return self.shards[home].try_recv();
@@ -218,9 +225,15 @@ macro_rules! receiver_ops {
             /// ```
             #[inline]
             pub fn recv_blocking(&$($m)? self) -> Result<T, RecvError> {
-                if self.shards.len() == 1 {
-                    return self.shards[0].recv_blocking();
+                if self.shards.is_single() {
+                    return (&$($m)? self.shards.first).recv_blocking();
                 }
+                self.recv_blocking_sharded()
+            }
+
+            /// [`recv_blocking`](Self::recv_blocking) with several shards, out of line.
+            #[inline(never)]
+            fn recv_blocking_sharded(&$($m)? self) -> Result<T, RecvError> {
                 if self.select.is_none() {
                     let home = self.home();
                     return self.shards[home].recv_blocking();
@@ -248,7 +261,7 @@ macro_rules! receiver_ops {
             pub fn recv_timeout(&$($m)? self, timeout: Duration) -> Result<T, RecvTimeoutError> {
                 let deadline = Instant::now() + timeout;
                 if self.select.is_none() {
-                    let home = if self.shards.len() == 1 { 0 } else { self.home() };
+                    let home = if self.shards.is_single() { 0 } else { self.home() };
                     return self.shards[home].recv_deadline(deadline);
                 }
                 loop {
@@ -272,8 +285,8 @@ macro_rules! receiver_ops {
             /// t.join().unwrap();
             /// ```
             pub async fn recv(&$($m)? self) -> Result<T, RecvError> {
-                if self.shards.len() == 1 {
-                    return self.shards[0].recv().await;
+                if self.shards.is_single() {
+                    return (&$($m)? self.shards.first).recv().await;
                 }
                 if self.select.is_none() {
                     let home = self.home();

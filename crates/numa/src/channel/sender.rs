@@ -5,7 +5,7 @@
 //! on multi-producer modes and `&mut self` on single-producer ones, as in core-channels.
 
 use super::stats::NumaStats;
-use super::{Shared, Strategy, all_closed, close_all, total_len, wait};
+use super::{Shards, Shared, Strategy, wait};
 use crate::error::ChannelError;
 use nimsync_core_channels::{
     Mode, Mpmc, Mpsc, Permit, Policy, SendError, Sender, Spmc, Spsc, TryReserveError, TrySendError,
@@ -52,7 +52,7 @@ use std::sync::atomic::Ordering;
 /// ```
 pub struct NumaSender<T: Send, M: Mode = Mpmc> {
     /// One core-channels sender per node position.
-    shards: Box<[Sender<T, M>]>,
+    shards: Shards<Sender<T, M>>,
     shared: Arc<Shared<T>>,
     /// Bound node position, or `None` to follow the thread.
     node: Option<usize>,
@@ -60,7 +60,7 @@ pub struct NumaSender<T: Send, M: Mode = Mpmc> {
 
 impl<T: Send + 'static, M: Mode> NumaSender<T, M> {
     pub(super) fn new(
-        shards: Box<[Sender<T, M>]>,
+        shards: Shards<Sender<T, M>>,
         shared: Arc<Shared<T>>,
         node: Option<usize>,
     ) -> Self {
@@ -131,12 +131,12 @@ impl<T: Send + 'static, M: Mode> NumaSender<T, M> {
     /// assert!(rx.recv_blocking().is_err());
     /// ```
     pub fn close(&self) -> bool {
-        close_all(&self.shards)
+        self.shards.close_all()
     }
 
     /// True once the channel is closed.
     pub fn is_closed(&self) -> bool {
-        all_closed(&self.shards)
+        self.shards.all_closed()
     }
 
     /// Values buffered in all shards.
@@ -148,7 +148,7 @@ impl<T: Send + 'static, M: Mode> NumaSender<T, M> {
     /// assert_eq!(tx.len(), 2); // one copy per node
     /// ```
     pub fn len(&self) -> usize {
-        total_len(&self.shards)
+        self.shards.total_len()
     }
 
     /// True when no shard holds a value.
@@ -180,9 +180,16 @@ macro_rules! sender_ops {
             /// ```
             #[inline]
             pub fn try_send(&$($m)? self, value: T) -> Result<(), TrySendError<T>> {
-                if self.shards.len() == 1 {
-                    return self.shards[0].try_send(value);
+                if self.shards.is_single() {
+                    return (&$($m)? self.shards.first).try_send(value);
                 }
+                self.try_send_sharded(value)
+            }
+
+            /// [`try_send`](Self::try_send) with several shards, out of line so the one-node
+            /// fast path stays small enough to inline whole.
+            #[inline(never)]
+            fn try_send_sharded(&$($m)? self, value: T) -> Result<(), TrySendError<T>> {
                 let Some(clone) = self.shared.clone_value else {
                     let (i, remote) = self.target();
                     let result = self.shards[i].try_send(value);
@@ -214,9 +221,15 @@ macro_rules! sender_ops {
             /// ```
             #[inline]
             pub fn send_blocking(&$($m)? self, value: T) -> Result<(), SendError<T>> {
-                if self.shards.len() == 1 {
-                    return self.shards[0].send_blocking(value);
+                if self.shards.is_single() {
+                    return (&$($m)? self.shards.first).send_blocking(value);
                 }
+                self.send_blocking_sharded(value)
+            }
+
+            /// [`send_blocking`](Self::send_blocking) with several shards, out of line.
+            #[inline(never)]
+            fn send_blocking_sharded(&$($m)? self, value: T) -> Result<(), SendError<T>> {
                 match self.shared.clone_value {
                     None => {
                         let (i, remote) = self.target();
@@ -239,8 +252,8 @@ macro_rules! sender_ops {
             /// });
             /// ```
             pub async fn send(&$($m)? self, value: T) -> Result<(), SendError<T>> {
-                if self.shards.len() == 1 {
-                    return self.shards[0].send(value).await;
+                if self.shards.is_single() {
+                    return (&$($m)? self.shards.first).send(value).await;
                 }
                 match self.shared.clone_value {
                     None => {
@@ -285,40 +298,14 @@ macro_rules! sender_ops {
                 if self.is_closed() {
                     return Err(TrySendError::Closed(value));
                 }
-                // A topology has at least one node, so there is a last shard.
-                let Some((last, rest)) = (&$($m)? self.shards).split_last_mut_or_ref() else {
-                    return Err(TrySendError::Closed(value));
-                };
-                for shard in rest {
-                    let _ = shard.try_send(clone(&value)); // only `Closed` (a racing close) fails
+                let last = self.shards.len() - 1;
+                for i in 0..last {
+                    let _ = self.shards[i].try_send(clone(&value)); // only `Closed` (a racing close) fails
                 }
-                last.try_send(value)
+                self.shards[last].try_send(value)
             }
         }
     };
-}
-
-/// `split_last` on `&[S]` and `split_last_mut` on `&mut [S]`, under one name for the macro.
-trait SplitLast {
-    type Item;
-    type Rest;
-    fn split_last_mut_or_ref(self) -> Option<(Self::Item, Self::Rest)>;
-}
-
-impl<'a, S> SplitLast for &'a Box<[S]> {
-    type Item = &'a S;
-    type Rest = &'a [S];
-    fn split_last_mut_or_ref(self) -> Option<(&'a S, &'a [S])> {
-        self.split_last()
-    }
-}
-
-impl<'a, S> SplitLast for &'a mut Box<[S]> {
-    type Item = &'a mut S;
-    type Rest = &'a mut [S];
-    fn split_last_mut_or_ref(self) -> Option<(&'a mut S, &'a mut [S])> {
-        self.split_last_mut()
-    }
 }
 
 sender_ops!(Mpmc, iter);

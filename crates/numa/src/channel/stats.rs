@@ -4,7 +4,7 @@
 //! counters; only remote operations (a bound sender used from another node, a receiver
 //! taking from a shard that is not its home) touch a shared counter.
 
-use super::{ShardHandle, Shared};
+use super::{ShardHandle, Shards, Shared};
 
 /// Counters of one node's shard.
 ///
@@ -59,7 +59,7 @@ pub struct NumaStats {
 }
 
 impl NumaStats {
-    pub(crate) fn collect<T, S: ShardHandle>(shared: &Shared<T>, shards: &[S]) -> NumaStats {
+    pub(crate) fn collect<T, S: ShardHandle>(shared: &Shared<T>, shards: &Shards<S>) -> NumaStats {
         use std::sync::atomic::Ordering::Relaxed;
         let nodes: Vec<NodeStats> = shards
             .iter()

@@ -10,7 +10,8 @@
 //! in debug builds on a loaded 2-core machine). The capacity-4 blocking and async tests park
 //! on almost every message, so their 1,000,000-message variants (`*_cap4_1m`, 2–11 s) are
 //! `#[ignore]`d and 200,000-message variants run by default:
-//! `cargo test -p nimsync-core-channels --test stress -- --ignored`.
+//! `cargo xtask stress` runs them (CI does), or `cargo test --release -p nimsync-core-channels
+//! --test stress -- --ignored`.
 //!
 //! No test sleeps to synchronise. Waits are bounded only as a failure detector: consumers that
 //! time out use `recv_timeout(30 s)`, and a watchdog aborts the process if a test hangs
@@ -475,13 +476,13 @@ macro_rules! mode_tests {
             }
 
             #[test]
-            #[ignore = "long; run with --ignored or cargo xtask apocalypse"]
+            #[ignore = "long; run by cargo xtask stress"]
             fn blocking_cap4_1m() {
                 blocking(LARGE, 4);
             }
 
             #[test]
-            #[ignore = "long; run with --ignored or cargo xtask apocalypse"]
+            #[ignore = "long; run by cargo xtask stress"]
             fn async_cap4_1m() {
                 asynchronous(LARGE, 4);
             }

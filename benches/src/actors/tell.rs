@@ -19,7 +19,11 @@ const QUICK_MESSAGES: u64 = 1_000_000;
 
 /// The message count for this run (`Params::count` halves it again with `--quick`).
 fn messages(p: &Params) -> u64 {
-    p.count(if p.quick { 2 * QUICK_MESSAGES } else { MESSAGES })
+    p.count(if p.quick {
+        2 * QUICK_MESSAGES
+    } else {
+        MESSAGES
+    })
 }
 
 /// The workload.

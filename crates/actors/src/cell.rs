@@ -43,10 +43,11 @@ pub(crate) struct Cell {
 /// (register the waker, raise the flag, then re-check both lanes) and every send rings
 /// [`ring`](Self::ring) after enqueuing (one load when the actor is busy).
 ///
-/// No lost wake-up: the actor stores the flag, issues a SeqCst fence and re-checks the
-/// lanes; a sender's enqueue is a SeqCst read-modify-write on the ring's tail followed by a
-/// SeqCst load of the flag. Either the re-check sees the message or the sender
-/// sees the flag (the store-load pairing of the channels' own handshake).
+/// No lost wake-up (Dekker's store-load pairing, with a SeqCst fence on each side): the
+/// actor stores the flag, fences and re-checks the lanes; a sender enqueues, fences and loads
+/// the flag. The two fences are totally ordered, so either the actor's re-check sees the
+/// message or the sender sees the flag. The sender's fence is its own, not borrowed from how
+/// the channel happens to publish a value, so a change inside core-channels cannot break it.
 ///
 /// Aligned to its own cache line pair: senders read it on every send, and it must not share a
 /// line with the counters the actor writes per message.
@@ -82,7 +83,9 @@ impl Doorbell {
     /// Called by every sender after enqueuing (and when the mailbox closes).
     #[inline]
     pub(crate) fn ring(&self) {
-        if self.sleeping.load(Ordering::SeqCst) && self.sleeping.swap(false, Ordering::SeqCst) {
+        // Orders the enqueue before the flag load (the sender's half of the handshake).
+        fence(Ordering::SeqCst);
+        if self.sleeping.load(Ordering::Relaxed) && self.sleeping.swap(false, Ordering::AcqRel) {
             self.waker.wake();
         }
     }

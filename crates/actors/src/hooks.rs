@@ -1,52 +1,5 @@
 //! Message hooks: a process-wide, optional [`MessageHooks`] that upper layers (telemetry)
 //! install to follow a message from its sender into the handler that runs it.
-//!
-//! * [`on_send`](MessageHooks::on_send) runs on the sender's task at every `tell`, `try_tell`,
-//!   `ask` and `tell_priority`; what it returns (an opaque [`MessageContext`], e.g. the
-//!   sender's trace context) travels in the mailbox with the message.
-//! * [`on_handle_start`](MessageHooks::on_handle_start) runs on the actor's task before the
-//!   handler, with that context (e.g. makes it current, opens a span);
-//!   [`on_handle_end`](MessageHooks::on_handle_end) after it, with how it ended.
-//!
-//! **Cost when no hook is installed:** one acquire load per send and per handled message,
-//! plus one pointer-sized field per queued message (always `None`).
-//!
-//! Only one set of hooks can be installed per process (the first
-//! [`set_message_hooks`] wins), and it stays for the life of the process: install a
-//! dispatcher that decides per message (telemetry does so from the running task's tracer).
-//!
-//! ```
-//! use std::sync::atomic::{AtomicUsize, Ordering};
-//! use nimsync_actors::{Actor, Context, HandleOutcome, MessageContext, MessageHooks, MessageInfo};
-//!
-//! static SENT: AtomicUsize = AtomicUsize::new(0);
-//! struct Count;
-//! impl MessageHooks for Count {
-//!     fn on_send(&self, _: &MessageInfo) -> Option<MessageContext> {
-//!         Some(MessageContext::new(SENT.fetch_add(1, Ordering::Relaxed)))
-//!     }
-//!     fn on_handle_start(&self, _: &MessageInfo, sent: Option<MessageContext>) -> Option<MessageContext> {
-//!         sent // kept until the handler ends
-//!     }
-//!     fn on_handle_end(&self, _: &MessageInfo, scope: Option<MessageContext>, outcome: HandleOutcome) {
-//!         let n = scope.and_then(|s| s.downcast::<usize>().ok());
-//!         assert!(n.is_some() && outcome == HandleOutcome::Completed);
-//!     }
-//! }
-//! static COUNT: Count = Count;
-//!
-//! struct Nop;
-//! impl Actor for Nop { type Msg = (); async fn handle(&mut self, _: (), _: &mut Context<Self>) {} }
-//!
-//! if nimsync_actors::set_message_hooks(&COUNT).is_ok() {
-//!     nimsync_scheduler::block_on(async {
-//!         let a = nimsync_actors::spawn_actor(Nop);
-//!         a.tell(()).await.unwrap();
-//!         a.stop_and_wait().await;
-//!     });
-//!     assert!(SENT.load(Ordering::Relaxed) >= 1);
-//! }
-//! ```
 
 use core::any::Any;
 use core::fmt;
@@ -112,7 +65,54 @@ impl fmt::Debug for MessageContext {
     }
 }
 
-/// Hooks around actor messages (see the [module docs](self) and [`set_message_hooks`]).
+/// Hooks around actor messages, installed once per process with [`set_message_hooks`].
+///
+/// * [`on_send`](MessageHooks::on_send) runs on the sender's task at every `tell`, `try_tell`,
+///   `ask` and `tell_priority`; what it returns (an opaque [`MessageContext`], e.g. the
+///   sender's trace context) travels in the mailbox with the message.
+/// * [`on_handle_start`](MessageHooks::on_handle_start) runs on the actor's task before the
+///   handler, with that context (e.g. makes it current, opens a span);
+///   [`on_handle_end`](MessageHooks::on_handle_end) after it, with how it ended.
+///
+/// **Cost when no hook is installed:** one acquire load per send and per handled message,
+/// plus one pointer-sized field per queued message (always `None`).
+///
+/// Only one set of hooks can be installed per process (the first
+/// [`set_message_hooks`] wins), and it stays for the life of the process: install a
+/// dispatcher that decides per message (telemetry does so from the running task's tracer).
+///
+/// ```
+/// use std::sync::atomic::{AtomicUsize, Ordering};
+/// use nimsync_actors::{Actor, Context, HandleOutcome, MessageContext, MessageHooks, MessageInfo};
+///
+/// static SENT: AtomicUsize = AtomicUsize::new(0);
+/// struct Count;
+/// impl MessageHooks for Count {
+///     fn on_send(&self, _: &MessageInfo) -> Option<MessageContext> {
+///         Some(MessageContext::new(SENT.fetch_add(1, Ordering::Relaxed)))
+///     }
+///     fn on_handle_start(&self, _: &MessageInfo, sent: Option<MessageContext>) -> Option<MessageContext> {
+///         sent // kept until the handler ends
+///     }
+///     fn on_handle_end(&self, _: &MessageInfo, scope: Option<MessageContext>, outcome: HandleOutcome) {
+///         let n = scope.and_then(|s| s.downcast::<usize>().ok());
+///         assert!(n.is_some() && outcome == HandleOutcome::Completed);
+///     }
+/// }
+/// static COUNT: Count = Count;
+///
+/// struct Nop;
+/// impl Actor for Nop { type Msg = (); async fn handle(&mut self, _: (), _: &mut Context<Self>) {} }
+///
+/// if nimsync_actors::set_message_hooks(&COUNT).is_ok() {
+///     nimsync_scheduler::block_on(async {
+///         let a = nimsync_actors::spawn_actor(Nop);
+///         a.tell(()).await.unwrap();
+///         a.stop_and_wait().await;
+///     });
+///     assert!(SENT.load(Ordering::Relaxed) >= 1);
+/// }
+/// ```
 ///
 /// They run inline on hot paths: keep them cheap, and do not panic in them.
 pub trait MessageHooks: Send + Sync + 'static {

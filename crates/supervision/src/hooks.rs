@@ -2,24 +2,6 @@
 //! install to observe every supervised restart, whatever the supervisor's own event hook.
 //!
 //! **Cost when no hook is installed:** one acquire load per restart.
-//!
-//! ```
-//! use std::sync::atomic::{AtomicU32, Ordering};
-//! use nimsync_supervision::{RestartHook, RestartInfo};
-//!
-//! static RESTARTS: AtomicU32 = AtomicU32::new(0);
-//! struct Count;
-//! impl RestartHook for Count {
-//!     fn on_restart(&self, info: &RestartInfo<'_>) {
-//!         println!("{} restarts after {}", info.child, info.reason);
-//!         RESTARTS.fetch_add(1, Ordering::Relaxed);
-//!     }
-//! }
-//! static COUNT: Count = Count;
-//! // Once per process; a second install is refused.
-//! let _ = nimsync_supervision::set_restart_hook(&COUNT);
-//! assert!(nimsync_supervision::set_restart_hook(&COUNT).is_err());
-//! ```
 
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -45,9 +27,29 @@ pub struct RestartInfo<'a> {
     pub delay: Duration,
 }
 
-/// Observes supervised restarts (see the [module docs](self)).
+/// Observes supervised restarts: a process-wide, optional hook that upper layers (telemetry)
+/// install with [`set_restart_hook`] to see every restart, whatever each supervisor's own
+/// event hook. Costs one acquire load per restart when none is installed.
 ///
 /// Runs on the supervisor's task, inline: keep it cheap, and do not panic in it.
+///
+/// ```
+/// use std::sync::atomic::{AtomicU32, Ordering};
+/// use nimsync_supervision::{RestartHook, RestartInfo};
+///
+/// static RESTARTS: AtomicU32 = AtomicU32::new(0);
+/// struct Count;
+/// impl RestartHook for Count {
+///     fn on_restart(&self, info: &RestartInfo<'_>) {
+///         println!("{} restarts after {}", info.child, info.reason);
+///         RESTARTS.fetch_add(1, Ordering::Relaxed);
+///     }
+/// }
+/// static COUNT: Count = Count;
+/// // Once per process; a second install is refused.
+/// let _ = nimsync_supervision::set_restart_hook(&COUNT);
+/// assert!(nimsync_supervision::set_restart_hook(&COUNT).is_err());
+/// ```
 pub trait RestartHook: Send + Sync + 'static {
     /// A supervisor decided to restart `info.restarted` after `info.child` exited.
     fn on_restart(&self, info: &RestartInfo<'_>);
@@ -61,7 +63,7 @@ pub struct RestartHookAlreadySet;
 static HOOK: OnceLock<&'static dyn RestartHook> = OnceLock::new();
 
 /// Installs the process-wide restart hook (once: later calls return
-/// [`RestartHookAlreadySet`]). See the [module docs](self) for an example.
+/// [`RestartHookAlreadySet`]). [`RestartHook`] shows a counting hook.
 ///
 /// ```
 /// use nimsync_supervision::{RestartHook, RestartInfo};

@@ -2,12 +2,10 @@
 //! statistics and the [`Doorbell`] that wakes an idle actor. Behind one `Arc`; the lifecycle
 //! part behind a mutex taken only on watch, register and termination (never per message).
 
-use core::task::Waker;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering, fence};
+use std::sync::atomic::{AtomicBool, Ordering};
 
-use atomic_waker::AtomicWaker;
-
+use crate::doorbell::Doorbell;
 use crate::stats::StatsCell;
 use crate::{ActorId, Terminated};
 
@@ -34,61 +32,6 @@ pub(crate) struct Cell {
     life: Mutex<Life>,
     pub(crate) stats: StatsCell,
     pub(crate) doorbell: Doorbell,
-}
-
-/// How senders wake an idle actor: its task's waker and a `sleeping` flag.
-///
-/// An actor has exactly one receiving task, so it does not need the channel's general wait
-/// queue (a listener allocation and a lock per wait): it parks with [`park`](Self::park)
-/// (register the waker, raise the flag, then re-check both lanes) and every send rings
-/// [`ring`](Self::ring) after enqueuing (one load when the actor is busy).
-///
-/// No lost wake-up (Dekker's store-load pairing, with a SeqCst fence on each side): the
-/// actor stores the flag, fences and re-checks the lanes; a sender enqueues, fences and loads
-/// the flag. The two fences are totally ordered, so either the actor's re-check sees the
-/// message or the sender sees the flag. The sender's fence is its own, not borrowed from how
-/// the channel happens to publish a value, so a change inside core-channels cannot break it.
-///
-/// Aligned to its own cache line pair: senders read it on every send, and it must not share a
-/// line with the counters the actor writes per message.
-#[repr(align(128))]
-pub(crate) struct Doorbell {
-    waker: AtomicWaker,
-    sleeping: AtomicBool,
-}
-
-impl Doorbell {
-    fn new() -> Self {
-        Doorbell {
-            waker: AtomicWaker::new(),
-            sleeping: AtomicBool::new(false),
-        }
-    }
-
-    /// Called by the actor before re-checking its lanes and returning `Pending`.
-    pub(crate) fn park(&self, waker: &Waker) {
-        self.waker.register(waker);
-        self.sleeping.store(true, Ordering::Relaxed);
-        // Orders the flag before the re-check's loads (the store-load half of the handshake).
-        fence(Ordering::SeqCst);
-    }
-
-    /// Called by the actor when its re-check after [`park`](Self::park) found work (a wake
-    /// already under way is harmless: the task polls once more).
-    #[inline]
-    pub(crate) fn unpark(&self) {
-        self.sleeping.store(false, Ordering::Relaxed);
-    }
-
-    /// Called by every sender after enqueuing (and when the mailbox closes).
-    #[inline]
-    pub(crate) fn ring(&self) {
-        // Orders the enqueue before the flag load (the sender's half of the handshake).
-        fence(Ordering::SeqCst);
-        if self.sleeping.load(Ordering::Relaxed) && self.sleeping.swap(false, Ordering::AcqRel) {
-            self.waker.wake();
-        }
-    }
 }
 
 impl Cell {

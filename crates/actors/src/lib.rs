@@ -84,6 +84,7 @@ mod actor_ref;
 mod cell;
 mod context;
 mod dead_letters;
+mod doorbell;
 mod error;
 mod exit;
 mod hooks;

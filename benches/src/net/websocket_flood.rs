@@ -12,13 +12,13 @@
 //! scenario run the same flood with an actor behind the channel and check more.)
 
 use std::future::ready;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use async_tungstenite::tungstenite::{Error as WsError, Message};
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
 
 use crate::harness::{Contender, MMSG_PER_S, Params, Workload, mmsg_per_s};
-use crate::scheduler::{WORKERS, on_nimsync};
+use crate::scheduler::{on_nimsync, on_tokio_io};
 
 /// Capacity of the server's channel (the same on both sides).
 const CAPACITY: usize = 1024;
@@ -133,44 +133,36 @@ fn nimsync(p: &Params) -> f64 {
 fn tokio(p: &Params) -> f64 {
     use tokio::net::{TcpListener, TcpStream};
     let n = messages(p);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(WORKERS)
-        .enable_io()
-        .build()
-        .expect("tokio runtime");
-    let d: Duration = rt.block_on(async move {
-        let root = tokio::spawn(async move {
-            let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-            let addr = listener.local_addr().expect("addr");
-            let (tx, mut rx) = tokio::sync::mpsc::channel::<u64>(CAPACITY);
-            let server = tokio::spawn(async move {
-                let (s, _) = listener.accept().await.expect("accept");
-                s.set_nodelay(true).expect("nodelay");
-                let ws = tokio_tungstenite::accept_async(s).await.expect("handshake");
-                let mut seqs = sequence_numbers(ws);
-                while let Some(seq) = seqs.next().await {
-                    tx.send(seq).await.expect("consumer gone");
-                }
-            });
-            let consumer = tokio::spawn(async move {
-                let mut next = 0;
-                while let Some(seq) = rx.recv().await {
-                    count(&mut next, seq);
-                }
-                next
-            });
-            let s = TcpStream::connect(addr).await.expect("connect");
+    let d = on_tokio_io(async move {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<u64>(CAPACITY);
+        let server = tokio::spawn(async move {
+            let (s, _) = listener.accept().await.expect("accept");
             s.set_nodelay(true).expect("nodelay");
-            let (mut ws, _) = tokio_tungstenite::client_async(format!("ws://{addr}/"), s)
-                .await
-                .expect("client handshake");
-            let start = Instant::now();
-            flood(&mut ws, n).await;
-            server.await.expect("server task");
-            assert_eq!(consumer.await.expect("consumer task"), n);
-            start.elapsed()
+            let ws = tokio_tungstenite::accept_async(s).await.expect("handshake");
+            let mut seqs = sequence_numbers(ws);
+            while let Some(seq) = seqs.next().await {
+                tx.send(seq).await.expect("consumer gone");
+            }
         });
-        root.await.expect("root task panicked")
+        let consumer = tokio::spawn(async move {
+            let mut next = 0;
+            while let Some(seq) = rx.recv().await {
+                count(&mut next, seq);
+            }
+            next
+        });
+        let s = TcpStream::connect(addr).await.expect("connect");
+        s.set_nodelay(true).expect("nodelay");
+        let (mut ws, _) = tokio_tungstenite::client_async(format!("ws://{addr}/"), s)
+            .await
+            .expect("client handshake");
+        let start = Instant::now();
+        flood(&mut ws, n).await;
+        server.await.expect("server task");
+        assert_eq!(consumer.await.expect("consumer task"), n);
+        start.elapsed()
     });
     mmsg_per_s(n, d)
 }

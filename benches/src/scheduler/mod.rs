@@ -64,9 +64,31 @@ pub fn on_tokio<Fut>(root: Fut) -> Duration
 where
     Fut: Future<Output = Duration> + Send + 'static,
 {
-    let rt = tokio::runtime::Builder::new_multi_thread()
+    on_tokio_built(
+        tokio::runtime::Builder::new_multi_thread().enable_time(),
+        root,
+    )
+}
+
+/// Runs `root` as a task on a fresh tokio multi-thread runtime with the I/O driver (sockets)
+/// enabled instead of the timer.
+pub fn on_tokio_io<Fut>(root: Fut) -> Duration
+where
+    Fut: Future<Output = Duration> + Send + 'static,
+{
+    on_tokio_built(
+        tokio::runtime::Builder::new_multi_thread().enable_io(),
+        root,
+    )
+}
+
+/// Builds `builder` with [`WORKERS`] workers and runs `root` as a task on it.
+fn on_tokio_built<Fut>(builder: &mut tokio::runtime::Builder, root: Fut) -> Duration
+where
+    Fut: Future<Output = Duration> + Send + 'static,
+{
+    let rt = builder
         .worker_threads(WORKERS)
-        .enable_time()
         .build()
         .expect("tokio runtime");
     rt.block_on(rt.spawn(root)).expect("root task panicked")

@@ -7,7 +7,9 @@
 //! and only then sleeps. A producer publishes with a SeqCst read-modify-write on the tail (a
 //! consumer frees with one on the head) and then checks for waiters. Either the waiter's
 //! re-check sees the change, or the notifier sees the waiter: the classic store-load pairing,
-//! modelled in `tests/loom.rs`.
+//! modelled in `tests/loom.rs`. The SPSC ring publishes with a plain Release store followed by
+//! the light half of an asymmetric barrier ([`crate::barrier`]); its events run the heavy half
+//! after registering, so the pairing holds with no locked instruction per message.
 //!
 //! # The spill queue
 //! A mutex-guarded `VecDeque` beside the ring, used by the `Overflow` policy (values beyond
@@ -57,9 +59,10 @@ pub struct Spill<T> {
 }
 
 impl TxShared {
-    pub(crate) fn new(policy: Policy) -> Self {
+    /// `asymmetric`: the ring publishes with a light barrier ([`Queue::ASYMMETRIC`]).
+    pub(crate) fn new(policy: Policy, asymmetric: bool) -> Self {
         Self {
-            not_empty: Event::new(),
+            not_empty: Event::new(asymmetric),
             senders: AtomicUsize::new(1),
             reserved: AtomicUsize::new(0),
             spilled: AtomicUsize::new(0),
@@ -71,9 +74,10 @@ impl TxShared {
 }
 
 impl<T> RxShared<T> {
-    pub(crate) fn new() -> Self {
+    /// `asymmetric`: as for [`TxShared::new`].
+    pub(crate) fn new(asymmetric: bool) -> Self {
         Self {
-            not_full: Event::new(),
+            not_full: Event::new(asymmetric),
             receivers: AtomicUsize::new(1),
             spill: Mutex::new(Spill {
                 values: VecDeque::new(),
@@ -87,11 +91,12 @@ impl<T> RxShared<T> {
 /// Builds a channel over queue type `Q`.
 pub(crate) fn new_chan<T: Send, Q: Queue<T>>(capacity: usize, policy: Policy) -> Arc<Q> {
     let evicting = policy == Policy::DropOldest;
+    crate::barrier::init();
     Arc::new(Q::new(
         capacity,
         evicting,
-        TxShared::new(policy),
-        RxShared::new(),
+        TxShared::new(policy, Q::ASYMMETRIC),
+        RxShared::new(Q::ASYMMETRIC),
     ))
 }
 

@@ -5,15 +5,61 @@
 //! unused, so a cancelled waiter never swallows a wake-up). Under `--cfg nimsync_loom` it is a
 //! small mutex-based equivalent built on loom primitives, so the models check our register →
 //! re-check → wait handshake against real interleavings.
+//!
+//! # Events on an asymmetric ring
+//! The SPSC ring publishes with a plain store and the light half of an asymmetric barrier
+//! ([`crate::barrier`]); its events (`heavy`) pair that with one of two modes, chosen by the
+//! waiting side (one thread at a time: the ring has a single producer and a single consumer):
+//!
+//! * *light*: a registration runs the heavy barrier (a `membarrier` system call, microseconds);
+//!   publishers run nothing more. Right when waits are rare (blocking waits after a spin).
+//! * *fenced*: publishers add a SeqCst fence after every publish, read from a flag next to
+//!   the listener count; a registration needs only its own fence. Right when waits are
+//!   frequent (an async consumer that keeps catching up with its producer).
+//!
+//! A registration less than [`FREQUENT`] after the previous one switches to fenced (running
+//! the heavy barrier one last time, so every publisher reads the flag afterwards); a later one
+//! switches back to light and runs the heavy barrier itself. Only the waiting side writes the
+//! flag, so it always knows which half it owes.
+
+/// Registrations closer together than this (in nanoseconds) make an asymmetric event fenced.
+#[cfg(not(nimsync_loom))]
+const FREQUENT: u64 = 500_000;
+
+/// The waiting side of an asymmetric event, after its registration's SeqCst fence and before
+/// its re-check: sets the mode for `frequent` waits and runs the barrier that mode owes.
+fn pair(fenced: &impl FencedFlag, frequent: bool) {
+    if frequent {
+        if !fenced.get() {
+            // From now on publishers fence. Those that read the flag before this barrier's
+            // point in their thread are covered by the barrier itself.
+            fenced.set(true);
+            crate::barrier::heavy();
+        }
+        // Already fenced: every publish since the barrier that set the flag is followed by a
+        // SeqCst fence, which pairs with the registration's.
+    } else {
+        fenced.set(false);
+        crate::barrier::heavy();
+    }
+}
+
+/// The mode flag of [`pair`], over std or loom atomics.
+trait FencedFlag {
+    fn get(&self) -> bool;
+    fn set(&self, fenced: bool);
+}
 
 #[cfg(not(nimsync_loom))]
 mod imp {
     use core::future::Future;
     use core::pin::Pin;
     use core::task::{Context, Poll};
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicUsize, Ordering, fence};
+    use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering, fence};
+    use std::sync::{Arc, OnceLock};
     use std::time::Instant;
+
+    use super::pair;
 
     use event_listener::{IntoNotification, Listener as _};
 
@@ -29,7 +75,47 @@ mod imp {
         /// Listeners registered and not yet dropped. Shared with them through an `Arc` so a
         /// listener stored next to the channel's `Arc` (a handle's stream/sink listener) may be
         /// dropped in any order.
-        waiters: Arc<AtomicUsize>,
+        waiters: Arc<Counts>,
+        /// The notifiers publish with a light barrier: pair it (see the module doc).
+        heavy: bool,
+    }
+
+    /// The listener count and, for `heavy` events, the pairing mode, in one allocation (the
+    /// notifier reads both after a publish).
+    struct Counts {
+        /// Registered listeners in units of [`WAITER`]; bit 0 is [`FENCED`]. One word, so a
+        /// notifier in light mode reads mode and count with one load.
+        word: AtomicUsize,
+        /// When the waiting side last registered (see [`now_ns`]).
+        last: AtomicU64,
+    }
+
+    /// Fenced mode: publishers fence after every publish.
+    const FENCED: usize = 1;
+    /// One registered listener.
+    const WAITER: usize = 2;
+
+    /// The mode bit of a [`Counts`] word.
+    struct ModeBit<'a>(&'a AtomicUsize);
+
+    impl super::FencedFlag for ModeBit<'_> {
+        fn get(&self) -> bool {
+            self.0.load(Ordering::Relaxed) & FENCED != 0
+        }
+        fn set(&self, fenced: bool) {
+            if fenced {
+                self.0.fetch_or(FENCED, Ordering::Relaxed);
+            } else {
+                self.0.fetch_and(!FENCED, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// Nanoseconds since a process-wide origin, for [`Counts::last`].
+    fn now_ns() -> u64 {
+        static EPOCH: OnceLock<Instant> = OnceLock::new();
+        let nanos = EPOCH.get_or_init(Instant::now).elapsed().as_nanos();
+        u64::try_from(nanos).unwrap_or(u64::MAX)
     }
 
     /// A registered waiter; completes once notified.
@@ -39,29 +125,42 @@ mod imp {
     }
 
     /// Holds one unit of [`Event`]'s listener count; gives it back when dropped.
-    struct Registered(Arc<AtomicUsize>);
+    struct Registered(Arc<Counts>);
 
     impl Drop for Registered {
         fn drop(&mut self) {
             // A stale non-zero count only costs a notifier one unneeded lock.
-            self.0.fetch_sub(1, Ordering::Relaxed);
+            self.0.word.fetch_sub(WAITER, Ordering::Relaxed);
         }
     }
 
     impl Event {
-        pub(crate) fn new() -> Self {
+        /// `heavy`: the notifiers publish with [`crate::barrier::light`].
+        pub(crate) fn new(heavy: bool) -> Self {
             Self {
                 inner: event_listener::Event::new(),
-                waiters: Arc::new(AtomicUsize::new(0)),
+                waiters: Arc::new(Counts {
+                    word: AtomicUsize::new(0),
+                    last: AtomicU64::new(0),
+                }),
+                heavy,
             }
         }
 
         /// Registers a waiter. Callers re-check their condition after this and before waiting.
         pub(crate) fn listen(&self) -> Listener {
-            self.waiters.fetch_add(1, Ordering::SeqCst);
+            self.waiters.word.fetch_add(WAITER, Ordering::SeqCst);
             // `listen` ends with a SeqCst fence: the registration is ordered before the caller's
             // re-check of the queue (the store-load half of the handshake on the waiter's side).
             let inner = self.inner.listen();
+            if self.heavy {
+                let now = now_ns();
+                let last = self.waiters.last.swap(now, Ordering::Relaxed);
+                pair(
+                    &ModeBit(&self.waiters.word),
+                    now.wrapping_sub(last) < super::FREQUENT,
+                );
+            }
             Listener {
                 inner,
                 _registered: Registered(Arc::clone(&self.waiters)),
@@ -69,10 +168,17 @@ mod imp {
         }
 
         /// Whether any listener may be registered. Must follow a SeqCst fence or read-modify-write
-        /// that published the change the listeners wait for.
+        /// (or, for a `heavy` event, a light barrier) that published the change the listeners
+        /// wait for.
         #[inline(always)]
         fn has_waiters(&self) -> bool {
-            self.waiters.load(Ordering::SeqCst) != 0
+            let word = self.waiters.word.load(Ordering::SeqCst);
+            if word & FENCED == 0 {
+                // Light mode (or a non-heavy event, never fenced): this load is the check.
+                return word >= WAITER;
+            }
+            fence(Ordering::SeqCst);
+            self.waiters.word.load(Ordering::SeqCst) >= WAITER
         }
 
         /// Wakes one more waiter, issuing the SeqCst fence the handshake needs.
@@ -88,7 +194,8 @@ mod imp {
         }
 
         /// Wakes one waiter; the caller has just performed a SeqCst read-modify-write that
-        /// published its change, which serves as the handshake's fence.
+        /// published its change, which serves as the handshake's fence (or, on a `heavy` event,
+        /// a publish followed by a light barrier).
         #[inline(always)]
         pub(crate) fn notify_one_after_rmw(&self) {
             if self.has_waiters() {
@@ -166,7 +273,22 @@ mod imp {
 
     struct Shared {
         waiters: AtomicUsize,
+        heavy: bool,
+        /// Pairing mode (1 = fenced), as in the std version.
+        fenced: AtomicUsize,
+        /// Registrations so far: under loom every other one counts as "frequent", so the
+        /// models run both modes and both switches.
+        registrations: AtomicUsize,
         state: Mutex<State>,
+    }
+
+    impl super::FencedFlag for AtomicUsize {
+        fn get(&self) -> bool {
+            self.load(Ordering::Relaxed) != 0
+        }
+        fn set(&self, fenced: bool) {
+            self.store(usize::from(fenced), Ordering::Relaxed);
+        }
     }
 
     /// A wait queue (loom model version).
@@ -180,9 +302,12 @@ mod imp {
     }
 
     impl Event {
-        pub(crate) fn new() -> Self {
+        pub(crate) fn new(heavy: bool) -> Self {
             Self(Arc::new(Shared {
                 waiters: AtomicUsize::new(0),
+                heavy,
+                fenced: AtomicUsize::new(0),
+                registrations: AtomicUsize::new(0),
                 state: Mutex::new(State::default()),
             }))
         }
@@ -199,6 +324,10 @@ mod imp {
             drop(state);
             self.0.waiters.fetch_add(1, Ordering::SeqCst);
             fence(Ordering::SeqCst);
+            if self.0.heavy {
+                let n = self.0.registrations.fetch_add(1, Ordering::Relaxed);
+                super::pair(&self.0.fenced, n % 2 == 1);
+            }
             Listener {
                 shared: self.0.clone(),
                 id,
@@ -208,6 +337,22 @@ mod imp {
 
         fn notify(&self, n: usize) {
             fence(Ordering::SeqCst);
+            self.notify_unfenced(n);
+        }
+
+        /// After a publish. On a `heavy` event the publish ended with the ring's light barrier
+        /// (a real SeqCst fence under loom), so no fence is added here and the models check
+        /// that every publish path really has one. Otherwise the publish was a SeqCst
+        /// read-modify-write, which loom models as AcqRel only (a documented limitation that
+        /// would report false lost wake-ups), so the fence stands in for its barrier effect.
+        fn notify_after_publish(&self, n: usize) {
+            if !self.0.heavy || self.0.fenced.load(Ordering::Relaxed) != 0 {
+                fence(Ordering::SeqCst);
+            }
+            self.notify_unfenced(n);
+        }
+
+        fn notify_unfenced(&self, n: usize) {
             if self.0.waiters.load(Ordering::SeqCst) == 0 {
                 return;
             }
@@ -219,11 +364,11 @@ mod imp {
         }
 
         pub(crate) fn notify_one_after_rmw(&self) {
-            self.notify(1);
+            self.notify_after_publish(1);
         }
 
         pub(crate) fn notify_n_after_rmw(&self, n: usize) {
-            self.notify(n);
+            self.notify_after_publish(n);
         }
 
         pub(crate) fn notify_all(&self) {

@@ -79,8 +79,9 @@
 //! [`close`](mpmc::Sender::close) from either side, or dropping every sender (or every
 //! receiver), closes the channel. Senders then fail and get their value back; receivers
 //! drain what is buffered and then see `Closed`. A send either lands before the close (and is
-//! received) or fails: the closed mark lives in the same atomic word the producer publishes
-//! with. Values never received are dropped exactly once when the channel is freed.
+//! received) or fails: the closed mark lives in the atomic word the producer claims its slot
+//! with (SPSC: both sides agree on a final position with one CAS after the close). Values
+//! never received are dropped exactly once when the channel is freed.
 //!
 //! # Batches, policies, counters
 //!
@@ -117,6 +118,7 @@
 
 #![warn(missing_docs)]
 
+mod barrier;
 mod builder;
 mod chan;
 mod error;

@@ -2,24 +2,44 @@
 //!
 //! The producer owns the tail line, the consumer the head line; each keeps a private copy of
 //! the other's index and reads the real one only when the copy says full (or empty), so the
-//! lines cross cores once per burst instead of once per message. Publishing is one CAS on the
-//! tail (it also refuses the push if the closed mark is set); freeing is one swap on the head.
+//! lines cross cores once per burst instead of once per message. Publishing is a plain
+//! Release store of the tail, freeing a plain Release store of the head; each is followed by
+//! the *light* half of an asymmetric barrier ([`crate::barrier`]), whose heavy half runs on
+//! the rare paths: a waiter registering (see `chan.rs`) and a consumer deciding "closed".
+//!
+//! # Closing without a mark in the tail word
+//! The closed flag is its own word. A producer checks it before writing (so a closed channel
+//! refuses sends) and again after publishing (after the light barrier). A concurrent `close()`
+//! can still slip between the two checks, so once the channel is closed the two sides agree
+//! on the final tail position with one CAS on `end`: the consumer proposes the tail it read
+//! after a heavy barrier, a producer that published and then saw the flag proposes its new
+//! tail. Whoever loses adopts the winner's value; a producer whose values lie beyond it takes
+//! them back (the consumer never reads past `end`) and reports `Closed`. So a send either
+//! lands before the end and is received, or fails and returns its value.
 
 use core::mem::MaybeUninit;
 
 use crossbeam_utils::CachePadded;
 
 use super::{CLOSED, ONE, Pop, Push, Queue, alloc_slots, free_slots, slot_bytes};
+use crate::barrier;
 use crate::chan::{RxShared, TxShared};
 use crate::sync::{AtomicUsize, Ordering, UnsafeCell};
 
 type Slot<T> = UnsafeCell<MaybeUninit<T>>;
+
+/// `end` before the two sides agreed on a final position (positions are even).
+const OPEN: usize = 1;
 
 /// The producer's cache line.
 struct TxLine<T> {
     tail: AtomicUsize,
     /// Producer-private copy of the head word.
     head_cache: UnsafeCell<usize>,
+    /// Non-zero once the channel is closed.
+    closed: AtomicUsize,
+    /// The final tail position agreed after close, or [`OPEN`].
+    end: AtomicUsize,
     slots: *mut Slot<T>,
     mask: usize,
     shared: TxShared,
@@ -28,8 +48,10 @@ struct TxLine<T> {
 /// The consumer's cache line.
 struct RxLine<T> {
     head: AtomicUsize,
-    /// Consumer-private copy of the tail position (closed mark cleared).
+    /// Consumer-private copy of the tail position (the agreed end once `ended`).
     tail_cache: UnsafeCell<usize>,
+    /// Consumer-private: `tail_cache` holds the agreed end; never read the tail again.
+    ended: UnsafeCell<bool>,
     slots: *mut Slot<T>,
     mask: usize,
     shared: RxShared<T>,
@@ -72,20 +94,19 @@ impl<T> LamportRing<T> {
     }
 
     /// Free positions as seen by the producer, refreshing the cached head when needed.
-    /// Returns `(tail_word, free_slots)`.
+    /// Returns `(tail, free_slots)`.
     #[inline(always)]
     fn producer_room(&self, want: usize) -> (usize, usize) {
         let tail = self.tx.tail.load(Ordering::Relaxed);
-        let pos = tail & !CLOSED;
         let span = self.span();
         // SAFETY: `head_cache` is only touched by the single producer (Queue contract).
         let mut head = self.tx.head_cache.with(|p| unsafe { *p });
-        if span - pos.wrapping_sub(head) < want * ONE {
+        if span - tail.wrapping_sub(head) < want * ONE {
             head = self.rx.head.load(Ordering::Acquire);
             // SAFETY: as above.
             self.tx.head_cache.with_mut(|p| unsafe { *p = head });
         }
-        (tail, (span - pos.wrapping_sub(head)) / ONE)
+        (tail, (span - tail.wrapping_sub(head)) / ONE)
     }
 
     /// Positions ready for the consumer, refreshing the cached tail when it shows fewer than
@@ -96,15 +117,82 @@ impl<T> LamportRing<T> {
         let head = self.rx.head.load(Ordering::Relaxed);
         // SAFETY: `tail_cache` is only touched by the single consumer (Queue contract).
         let mut tail = self.rx.tail_cache.with(|p| unsafe { *p });
-        let mut closed = false;
-        if tail.wrapping_sub(head) / ONE < want.max(1) {
-            let word = self.tx.tail.load(Ordering::Acquire);
-            tail = word & !CLOSED;
-            closed = word & CLOSED != 0;
-            // SAFETY: as above.
-            self.rx.tail_cache.with_mut(|p| unsafe { *p = tail });
+        if tail.wrapping_sub(head) / ONE >= want.max(1) {
+            return (head, tail.wrapping_sub(head) / ONE, false);
         }
-        (head, tail.wrapping_sub(head) / ONE, closed)
+        // SAFETY: consumer-private, as above.
+        if self.rx.ended.with(|p| unsafe { *p }) {
+            return (head, tail.wrapping_sub(head) / ONE, true);
+        }
+        tail = self.tx.tail.load(Ordering::Acquire);
+        if tail == head && self.tx.closed.load(Ordering::SeqCst) != 0 {
+            tail = self.agree_end();
+            return (head, tail.wrapping_sub(head) / ONE, true);
+        }
+        // SAFETY: as above.
+        self.rx.tail_cache.with_mut(|p| unsafe { *p = tail });
+        (head, tail.wrapping_sub(head) / ONE, false)
+    }
+
+    /// Consumer side, once it found the ring empty and the channel closed: agrees on the
+    /// final tail position and never reads the tail again.
+    #[cold]
+    fn agree_end(&self) -> usize {
+        // Pairs with the producer's light barrier between publishing and re-reading `closed`:
+        // either this read sees its publish, or the producer sees the flag and joins the CAS.
+        barrier::heavy();
+        let tail = self.tx.tail.load(Ordering::Acquire);
+        let end = match self
+            .tx
+            .end
+            .compare_exchange(OPEN, tail, Ordering::SeqCst, Ordering::SeqCst)
+        {
+            Ok(_) => tail,
+            Err(end) => end,
+        };
+        // SAFETY: consumer-private cells (Queue contract).
+        self.rx.tail_cache.with_mut(|p| unsafe { *p = end });
+        // SAFETY: as above.
+        self.rx.ended.with_mut(|p| unsafe { *p = true });
+        end
+    }
+
+    /// Producer side: published `tail..tail + count` and then saw the channel closed. Returns
+    /// how many of those values count as sent; the others are taken back (see the module doc)
+    /// and pushed back to the front of `back` in order.
+    #[cold]
+    fn after_close(&self, tail: usize, count: usize, back: &mut impl FnMut(T)) -> usize {
+        let proposed = tail.wrapping_add(count * ONE);
+        let end =
+            match self
+                .tx
+                .end
+                .compare_exchange(OPEN, proposed, Ordering::SeqCst, Ordering::SeqCst)
+            {
+                Ok(_) => proposed,
+                Err(end) => end,
+            };
+        // `end` is at least `tail`: a consumer that proposed earlier read the tail after every
+        // earlier publish (heavy/light pairing), and this producer proposes only once.
+        let sent = end.wrapping_sub(tail) / ONE;
+        for i in sent..count {
+            // SAFETY: positions from `end` on were published but the consumer never reads
+            // past `end`, so the values are still this producer's to take back, once each.
+            let slot = unsafe { self.tx_slot(tail.wrapping_add(i * ONE)) };
+            // SAFETY: as above; written by this producer and never read.
+            back(slot.with(|p| unsafe { (*p).assume_init_read() }));
+        }
+        sent
+    }
+
+    /// The tail position that counts: the agreed end once there is one.
+    fn effective_tail(&self) -> usize {
+        let end = self.tx.end.load(Ordering::Acquire);
+        if end == OPEN {
+            self.tx.tail.load(Ordering::Acquire)
+        } else {
+            end
+        }
     }
 }
 
@@ -112,6 +200,7 @@ impl<T: Send> Queue<T> for LamportRing<T> {
     const MULTI_PRODUCER: bool = false;
     const MULTI_CONSUMER: bool = false;
     const CAN_EVICT: bool = false;
+    const ASYMMETRIC: bool = true;
 
     fn new(capacity: usize, evicting: bool, tx: TxShared, rx: RxShared<T>) -> Self {
         debug_assert!(capacity.is_power_of_two());
@@ -125,6 +214,8 @@ impl<T: Send> Queue<T> for LamportRing<T> {
             tx: CachePadded::new(TxLine {
                 tail: AtomicUsize::new(0),
                 head_cache: UnsafeCell::new(0),
+                closed: AtomicUsize::new(0),
+                end: AtomicUsize::new(OPEN),
                 slots,
                 mask,
                 shared: tx,
@@ -132,6 +223,7 @@ impl<T: Send> Queue<T> for LamportRing<T> {
             rx: CachePadded::new(RxLine {
                 head: AtomicUsize::new(0),
                 tail_cache: UnsafeCell::new(0),
+                ended: UnsafeCell::new(false),
                 slots,
                 mask,
                 shared: rx,
@@ -166,7 +258,8 @@ impl<T: Send> Queue<T> for LamportRing<T> {
     }
 
     fn tail_word(&self) -> usize {
-        self.tx.tail.load(Ordering::Acquire)
+        let closed = self.tx.closed.load(Ordering::SeqCst) != 0;
+        self.effective_tail() | if closed { CLOSED } else { 0 }
     }
 
     fn head_word(&self) -> usize {
@@ -174,15 +267,15 @@ impl<T: Send> Queue<T> for LamportRing<T> {
     }
 
     fn close(&self) -> bool {
-        self.tx.tail.fetch_or(CLOSED, Ordering::SeqCst) & CLOSED == 0
+        self.tx.closed.swap(1, Ordering::SeqCst) == 0
     }
 
     #[inline]
     unsafe fn push(&self, value: T) -> Push<T> {
-        let (tail, free) = self.producer_room(1);
-        if tail & CLOSED != 0 {
+        if self.tx.closed.load(Ordering::Relaxed) != 0 {
             return Push::Closed(value);
         }
+        let (tail, free) = self.producer_room(1);
         if free == 0 {
             return Push::Full(value);
         }
@@ -191,25 +284,28 @@ impl<T: Send> Queue<T> for LamportRing<T> {
         let slot = unsafe { self.tx_slot(tail) };
         // SAFETY: the slot is free (see above) and only this producer writes it.
         slot.with_mut(|p| unsafe { (*p).write(value) });
-        // Publishing CAS: fails only if `close()` set the mark meanwhile. SeqCst: it is also
-        // the store-load fence of the waiter handshake (see `chan.rs`).
-        match self.tx.tail.compare_exchange(
-            tail,
-            tail.wrapping_add(ONE),
-            Ordering::SeqCst,
-            Ordering::Relaxed,
-        ) {
-            Ok(_) => Push::Done,
-            // SAFETY: the write above was never published, so the value is still ours.
-            Err(_) => Push::Closed(slot.with(|p| unsafe { (*p).assume_init_read() })),
+        self.tx
+            .tail
+            .store(tail.wrapping_add(ONE), Ordering::Release);
+        // Store→load barrier (light half) before the caller checks for waiters and before
+        // re-reading the closed flag.
+        barrier::light();
+        if self.tx.closed.load(Ordering::Relaxed) != 0 {
+            let mut back = None;
+            if self.after_close(tail, 1, &mut |v| back = Some(v)) == 0
+                && let Some(v) = back
+            {
+                return Push::Closed(v);
+            }
         }
+        Push::Done
     }
 
     unsafe fn push_batch(&self, items: &mut Vec<T>) -> Result<usize, ()> {
-        let (tail, free) = self.producer_room(items.len());
-        if tail & CLOSED != 0 {
+        if self.tx.closed.load(Ordering::Relaxed) != 0 {
             return Err(());
         }
+        let (tail, free) = self.producer_room(items.len());
         let count = free.min(items.len());
         if count == 0 {
             return Ok(0);
@@ -220,26 +316,17 @@ impl<T: Send> Queue<T> for LamportRing<T> {
             // SAFETY: free slot, written only by this producer.
             slot.with_mut(|p| unsafe { (*p).write(value) });
         }
-        match self.tx.tail.compare_exchange(
-            tail,
-            tail.wrapping_add(count * ONE),
-            Ordering::SeqCst,
-            Ordering::Relaxed,
-        ) {
-            Ok(_) => Ok(count),
-            Err(_) => {
-                let back: Vec<T> = (0..count)
-                    .map(|i| {
-                        // SAFETY: written above and never published: still ours to take back.
-                        let slot = unsafe { self.tx_slot(tail.wrapping_add(i * ONE)) };
-                        // SAFETY: as above.
-                        slot.with(|p| unsafe { (*p).assume_init_read() })
-                    })
-                    .collect();
-                items.splice(0..0, back);
-                Err(())
-            }
+        self.tx
+            .tail
+            .store(tail.wrapping_add(count * ONE), Ordering::Release);
+        barrier::light();
+        if self.tx.closed.load(Ordering::Relaxed) == 0 {
+            return Ok(count);
         }
+        let mut back = Vec::new();
+        let sent = self.after_close(tail, count, &mut |v| back.push(v));
+        items.splice(0..0, back);
+        if sent == 0 { Err(()) } else { Ok(sent) }
     }
 
     #[inline]
@@ -250,8 +337,11 @@ impl<T: Send> Queue<T> for LamportRing<T> {
         }
         // SAFETY: `head` is published (ready > 0) and only this consumer reads it.
         let value = unsafe { self.rx_slot(head) }.with(|p| unsafe { (*p).assume_init_read() });
-        // Freeing swap: SeqCst doubles as the store-load fence of the sender-waiter handshake.
-        self.rx.head.swap(head.wrapping_add(ONE), Ordering::SeqCst);
+        self.rx
+            .head
+            .store(head.wrapping_add(ONE), Ordering::Release);
+        // Store→load barrier (light half) before the caller checks for waiting senders.
+        barrier::light();
         Pop::Item(value)
     }
 
@@ -270,7 +360,8 @@ impl<T: Send> Queue<T> for LamportRing<T> {
         }
         self.rx
             .head
-            .swap(head.wrapping_add(count * ONE), Ordering::SeqCst);
+            .store(head.wrapping_add(count * ONE), Ordering::Release);
+        barrier::light();
         Ok(count)
     }
 
@@ -282,7 +373,8 @@ impl<T: Send> Queue<T> for LamportRing<T> {
 
 impl<T> Drop for LamportRing<T> {
     fn drop(&mut self) {
-        let tail = self.tx.tail.load(Ordering::Relaxed) & !CLOSED;
+        // Values taken back after close lie beyond the agreed end: not ours to drop.
+        let tail = self.effective_tail();
         let mut head = self.rx.head.load(Ordering::Relaxed);
         while head != tail {
             // SAFETY: `&mut self`: no other access; positions head..tail hold initialised values.

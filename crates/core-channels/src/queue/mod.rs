@@ -1,10 +1,12 @@
 //! The lock-free ring buffers behind each channel mode, and the contract they share.
 //!
-//! Positions are counted in units of [`ONE`] (= 2): the low bit of the tail word is the
-//! [`CLOSED`] mark, so a producer learns atomically, in the same read-modify-write that
-//! publishes its message, whether the channel was closed first (no message is ever accepted
-//! after `close()` and then stranded). Head words never carry the mark. All position
-//! arithmetic wraps.
+//! Positions are counted in units of [`ONE`] (= 2): the low bit of a tail word is the
+//! [`CLOSED`] mark. The stamped rings keep it in the tail itself, so a producer learns
+//! atomically, in the CAS that claims its position, whether the channel was closed first. The
+//! SPSC ring keeps a separate flag and an agreed end position instead (see `lamport.rs`) so
+//! that publishing needs no read-modify-write; its [`Queue::tail_word`] still reports the mark.
+//! Either way no message is ever accepted after `close()` and then stranded. Head words never
+//! carry the mark. All position arithmetic wraps.
 //!
 //! * [`lamport::LamportRing`]: SPSC, Lamport ring with cached peer indices, no stamps.
 //! * [`stamped::StampedRing`]: Vyukov sequence-stamped slots, specialised per side by const
@@ -57,6 +59,10 @@ pub trait Queue<T>: Send + Sync + Sized {
     const MULTI_CONSUMER: bool;
     /// Whether this queue type can evict (DropOldest) at all.
     const CAN_EVICT: bool;
+    /// Whether publishing (push, pop) ends with only the light half of an asymmetric barrier
+    /// ([`crate::barrier`]) instead of a SeqCst read-modify-write; waiters on such a queue
+    /// must then run the heavy half after registering.
+    const ASYMMETRIC: bool;
 
     /// Builds a queue of `capacity` slots (a power of two, at least 1).
     fn new(capacity: usize, evicting: bool, tx: TxShared, rx: RxShared<T>) -> Self;
@@ -72,7 +78,7 @@ pub trait Queue<T>: Send + Sync + Sized {
     fn capacity(&self) -> usize;
     /// The slot array's memory, as bytes (see [`slot_bytes`]).
     fn slot_memory(&self) -> &crate::SlotMemory;
-    /// The tail word (position and closed mark).
+    /// The tail word (position and closed mark; the position of values that count as sent).
     fn tail_word(&self) -> usize;
     /// The head word (position).
     fn head_word(&self) -> usize;

@@ -199,6 +199,7 @@ impl<T: Send, const MP: bool, const MC: bool> Queue<T> for StampedRing<T, MP, MC
     const MULTI_PRODUCER: bool = MP;
     const MULTI_CONSUMER: bool = MC;
     const CAN_EVICT: bool = true;
+    const ASYMMETRIC: bool = false;
 
     fn new(capacity: usize, evicting: bool, tx: TxShared, rx: RxShared<T>) -> Self {
         debug_assert!(capacity.is_power_of_two());

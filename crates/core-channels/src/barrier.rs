@@ -1,0 +1,140 @@
+//! Asymmetric memory barriers: a free one on the hot path, an expensive one on the waiting path.
+//!
+//! The waiter handshake (see `chan.rs`) is a Dekker pattern: the side that publishes a change
+//! then checks for a waiter, and the waiter that registers then re-checks the change, each need
+//! a store→load barrier between their two steps. A full fence per message is what made every
+//! publish cost a locked instruction. The two sides are very unequal, though: publishing
+//! happens for every message, registering a sleeper only when a side has nothing to do. So the
+//! publishing side runs [`light`] (a compiler-only fence) and the registering side runs
+//! [`heavy`], which on Linux is `membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED)`: the kernel
+//! makes every running thread of the process execute a full barrier before the call returns,
+//! which is exactly the missing half of each light barrier (liburcu, folly's
+//! `asymmetricHeavyBarrier` and the JVM use the same system call for the same purpose).
+//!
+//! Where the system call is missing (other systems, old kernels, seccomp filters) both
+//! functions fall back to `fence(SeqCst)`: the protocol stays correct, only slower. The choice
+//! is made once per process, before any channel exists ([`init`] runs in every channel
+//! constructor), and a light barrier that runs before it is known is a real fence. Under
+//! `--cfg nimsync_loom` both are `fence(SeqCst)`, which is the guarantee membarrier provides,
+//! so the loom models check the handshake itself.
+
+/// Linux on the two architectures whose `membarrier` system-call number is spelled out below.
+#[cfg(all(
+    target_os = "linux",
+    any(target_arch = "x86_64", target_arch = "aarch64"),
+    not(nimsync_loom)
+))]
+mod imp {
+    use core::ffi::{c_int, c_long, c_uint};
+    use core::sync::atomic::{AtomicU8, Ordering, compiler_fence, fence};
+
+    const UNKNOWN: u8 = 0;
+    const AVAILABLE: u8 = 1;
+    const UNAVAILABLE: u8 = 2;
+
+    /// `__NR_membarrier` (`asm/unistd_64.h`; `asm-generic/unistd.h` on aarch64).
+    #[cfg(target_arch = "x86_64")]
+    const SYS_MEMBARRIER: c_long = 324;
+    #[cfg(target_arch = "aarch64")]
+    const SYS_MEMBARRIER: c_long = 283;
+
+    // From `linux/membarrier.h`.
+    const MEMBARRIER_CMD_QUERY: c_int = 0;
+    const MEMBARRIER_CMD_PRIVATE_EXPEDITED: c_int = 1 << 3;
+    const MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED: c_int = 1 << 4;
+
+    unsafe extern "C" {
+        /// The C library's variadic system-call entry (glibc and musl both export it); std
+        /// links the C library on Linux already, so this adds no dependency.
+        fn syscall(number: c_long, ...) -> c_long;
+    }
+
+    static STATE: AtomicU8 = AtomicU8::new(UNKNOWN);
+
+    fn membarrier(cmd: c_int) -> c_long {
+        // SAFETY: `membarrier(int cmd, unsigned int flags, int cpu_id)` takes integers only and
+        // touches no user memory; an unsupported command or a kernel without the call returns
+        // -1 with errno set, which the callers treat as "unavailable".
+        unsafe { syscall(SYS_MEMBARRIER, cmd, 0 as c_uint, 0 as c_int) }
+    }
+
+    /// Decides, once per process, whether the heavy barrier is the system call.
+    #[cold]
+    fn probe() -> u8 {
+        let supported = membarrier(MEMBARRIER_CMD_QUERY);
+        let state = if supported >= 0
+            && supported & c_long::from(MEMBARRIER_CMD_PRIVATE_EXPEDITED) != 0
+            && membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) == 0
+        {
+            AVAILABLE
+        } else {
+            UNAVAILABLE
+        };
+        // Registration happened before this store: a thread that reads AVAILABLE may issue the
+        // expedited command.
+        STATE.store(state, Ordering::Release);
+        state
+    }
+
+    /// Makes the choice before the first channel exists.
+    #[inline]
+    pub(crate) fn init() {
+        if STATE.load(Ordering::Acquire) == UNKNOWN {
+            probe();
+        }
+    }
+
+    /// The publishing side's half.
+    #[inline(always)]
+    pub(crate) fn light() {
+        if STATE.load(Ordering::Relaxed) == AVAILABLE {
+            compiler_fence(Ordering::SeqCst);
+        } else {
+            fence(Ordering::SeqCst);
+        }
+    }
+
+    /// The waiting side's half.
+    #[inline]
+    pub(crate) fn heavy() {
+        match STATE.load(Ordering::Acquire) {
+            AVAILABLE => {
+                if membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) != 0 {
+                    // Cannot fail once registered; if it ever does, a light barrier running
+                    // concurrently may be unpaired, which no fallback here can repair.
+                    std::process::abort();
+                }
+            }
+            _ => fence(Ordering::SeqCst),
+        }
+    }
+}
+
+#[cfg(not(all(
+    target_os = "linux",
+    any(target_arch = "x86_64", target_arch = "aarch64"),
+    not(nimsync_loom)
+)))]
+mod imp {
+    #[cfg(not(nimsync_loom))]
+    use core::sync::atomic::{Ordering, fence};
+    #[cfg(nimsync_loom)]
+    use loom::sync::atomic::{Ordering, fence};
+
+    #[inline]
+    pub(crate) fn init() {}
+
+    /// The publishing side's half (a full fence without the system call).
+    #[inline(always)]
+    pub(crate) fn light() {
+        fence(Ordering::SeqCst);
+    }
+
+    /// The waiting side's half.
+    #[inline]
+    pub(crate) fn heavy() {
+        fence(Ordering::SeqCst);
+    }
+}
+
+pub(crate) use imp::{heavy, init, light};

@@ -20,11 +20,15 @@ pub fn workload() -> Workload {
         unit: MMSG_PER_S,
         higher_is_better: true,
         note: "1 producer thread -> 1 consumer thread, u64, cap 1024; blocking send/recv \
-               (rtrb, ArrayQueue, nexus-queue: try loop, spin then yield)",
+               (nimsync-try, rtrb, ArrayQueue, nexus-queue: try loop, spin then yield)",
         contenders: vec![
             Contender {
                 name: "nimsync",
                 run: nimsync,
+            },
+            Contender {
+                name: "nimsync-try",
+                run: nimsync_try,
             },
             Contender {
                 name: "rtrb",
@@ -78,6 +82,44 @@ fn nimsync(p: &Params) -> f64 {
                 let mut sum = 0;
                 while let Ok(v) = rx.recv_blocking() {
                     sum += v;
+                }
+                sum
+            }),
+        ],
+    )
+}
+
+/// nimsync through the same try loop as rtrb (spin then yield, never park): the like-for-like
+/// comparison with the ring buffers that have no blocking side.
+fn nimsync_try(p: &Params) -> f64 {
+    let n = p.count(MSGS);
+    let (mut tx, mut rx) = nimsync_core_channels::spsc::<u64>(CAP);
+    run_threads(
+        n,
+        vec![
+            job(move || {
+                for i in 0..n {
+                    let mut v = i;
+                    let backoff = Backoff::new();
+                    while let Err(e) = tx.try_send(v) {
+                        v = e.into_inner();
+                        backoff.snooze();
+                    }
+                }
+                0
+            }),
+            job(move || {
+                let (mut sum, mut got) = (0, 0);
+                let backoff = Backoff::new();
+                while got < n {
+                    match rx.try_recv() {
+                        Ok(v) => {
+                            sum += v;
+                            got += 1;
+                            backoff.reset();
+                        }
+                        Err(_) => backoff.snooze(),
+                    }
                 }
                 sum
             }),

@@ -231,7 +231,24 @@ pin_project! {
 }
 
 impl<S: Borrow<ChildScopes>, F> RunChild<S, F> {
-    fn new(scopes: S, fut: F) -> Self {
+    /// Runs `fut` in a new child scope of `scopes`, like [`ChildScopes::run`], for any owner
+    /// of the scopes (an `Arc` of a structure holding them, say), so a wrapper can keep its
+    /// own state and the scopes behind one reference count (see [`scopes`](Self::scopes)).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use nimsync_cancel::{ChildScopes, CancelToken, RunChild};
+    /// struct Group { scopes: ChildScopes, name: &'static str }
+    /// struct ByGroup(Arc<Group>);
+    /// impl std::borrow::Borrow<ChildScopes> for ByGroup {
+    ///     fn borrow(&self) -> &ChildScopes { &self.0.scopes }
+    /// }
+    /// let g = Arc::new(Group { scopes: ChildScopes::new(&CancelToken::new()), name: "g" });
+    /// let fut = RunChild::new(ByGroup(g), async { 5 });
+    /// assert_eq!(fut.scopes().0.name, "g");
+    /// assert_eq!(futures_executor::block_on(fut), Ok(5));
+    /// ```
+    pub fn new(scopes: S, fut: F) -> Self {
         RunChild {
             scopes,
             own: None,
@@ -239,6 +256,19 @@ impl<S: Borrow<ChildScopes>, F> RunChild<S, F> {
             waiter: None,
             fut: Some(fut),
         }
+    }
+
+    /// The scopes this future runs in (what [`ChildScopes::run`] or
+    /// [`run_owned`](ChildScopes::run_owned) was given), for a wrapper that owns its group's
+    /// state through them and needs it again after the future is done.
+    ///
+    /// ```
+    /// let scopes = nimsync_cancel::ChildScopes::new(&nimsync_cancel::CancelToken::new());
+    /// let fut = scopes.clone().run_owned(async { 1 });
+    /// assert!(fut.scopes().parent().same_as(&scopes.parent()));
+    /// ```
+    pub fn scopes(&self) -> &S {
+        &self.scopes
     }
 
     /// The node that decides whether the scope is cancelled right now.
@@ -308,7 +338,9 @@ impl<S: Borrow<ChildScopes>, F: Future> Future for RunChild<S, F> {
                     Some(f) => f.poll(cx),
                     None => Poll::Pending,
                 };
-                if this.own.is_none() {
+                // A finished future needs no node: only a pending one adopts it (a child
+                // that ends in its first poll, the common case, never touches the slot).
+                if polled.is_pending() && this.own.is_none() {
                     let slot = set_task_context(None);
                     *this.own = adopt(&slot, hub);
                     restore(slot);
@@ -324,7 +356,7 @@ impl<S: Borrow<ChildScopes>, F: Future> Future for RunChild<S, F> {
                     None => Poll::Pending,
                 };
                 let after = set_task_context(prev);
-                if this.own.is_none() {
+                if polled.is_pending() && this.own.is_none() {
                     *this.own = adopt(&after, hub);
                 }
                 polled

@@ -1,7 +1,7 @@
 //! `TaskGroup` (the owner: join, drop = cancel and abort) and `GroupHandle` (clonable:
 //! spawn, try_spawn, cancel, token, counters).
 
-use crate::child::run_child;
+use crate::child::{Child, Outcome as ChildOutcome};
 use crate::error::{GroupError, TaskError};
 use crate::policy::{Policy, Reaction};
 use event_listener::Event;
@@ -20,13 +20,42 @@ type OnDone<T, E> = Box<dyn Fn(usize, &Outcome<T, E>) -> Reaction + Send + Sync>
 
 const NO_DECISIVE: usize = usize::MAX;
 
+/// Keeps its contents on cache lines of their own (128 bytes: a pair of 64-byte lines, as
+/// adjacent-line prefetching moves them together), so what the spawner writes and what the
+/// children write do not bounce one line between workers.
+#[repr(align(128))]
+struct Padded<T>(T);
+
+impl<T> Deref for Padded<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
 struct Tasks<T, E> {
     /// Handles not yet taken by `join`, in spawn order.
     handles: Vec<JoinHandle<Outcome<T, E>>>,
-    /// How many children were spawned (the next spawn index).
-    spawned: usize,
     /// Joined or dropped: no more spawns.
     closed: bool,
+}
+
+/// The spawner's side: the task list and how many children were spawned (the next spawn
+/// index). Only spawners and `join` write here.
+struct SpawnSide<T, E> {
+    tasks: Mutex<Tasks<T, E>>,
+    /// Written under `tasks`' lock, read without it by `running()`.
+    spawned: AtomicUsize,
+}
+
+/// The children's side: one counter per outcome, written once by each child as it ends
+/// (children dropped before they finish count as cancelled). `running` of an unbounded
+/// group is `spawned` minus their sum, so a spawn writes no line a child writes.
+struct Outcomes {
+    completed: AtomicUsize,
+    failed: AtomicUsize,
+    cancelled: AtomicUsize,
 }
 
 /// State shared by the group, its handles and its children.
@@ -36,13 +65,13 @@ pub(crate) struct Shared<T, E> {
     pub(crate) scopes: ChildScopes,
     pub(crate) on_done: OnDone<T, E>,
     decisive: AtomicUsize,
-    tasks: Mutex<Tasks<T, E>>,
+    /// `usize::MAX`: unbounded.
     limit: usize,
-    running: AtomicUsize,
-    pub(crate) completed: AtomicUsize,
-    pub(crate) failed: AtomicUsize,
-    pub(crate) cancelled: AtomicUsize,
-    /// Notified when a slot frees up or the group closes (waiting spawners).
+    spawn: Padded<SpawnSide<T, E>>,
+    outcomes: Padded<Outcomes>,
+    /// Bounded groups only: slots taken (children spawned or being spawned, not ended).
+    slots: Padded<AtomicUsize>,
+    /// Notified when a slot frees up or the group closes (waiting spawners; bounded groups).
     slot_freed: Event,
 }
 
@@ -52,23 +81,60 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl<T, E> Shared<T, E> {
+    fn bounded(&self) -> bool {
+        self.limit != usize::MAX
+    }
+
+    /// Counts a child that ended (or was dropped unfinished: `Cancelled`). Release: a reader
+    /// that sees the count also sees the spawn that preceded it (`running` never underflows).
+    pub(crate) fn count(&self, outcome: ChildOutcome) {
+        let c = match outcome {
+            ChildOutcome::Completed => &self.outcomes.completed,
+            ChildOutcome::Failed => &self.outcomes.failed,
+            ChildOutcome::Cancelled => &self.outcomes.cancelled,
+        };
+        c.fetch_add(1, Ordering::Release);
+    }
+
+    /// Frees the slot of a child that ended (bounded groups; a no-op otherwise).
     pub(crate) fn release_slot(&self) {
-        self.running.fetch_sub(1, Ordering::AcqRel);
-        if self.limit != usize::MAX {
+        if self.bounded() {
+            self.slots.fetch_sub(1, Ordering::AcqRel);
             self.slot_freed.notify(1);
         }
     }
 
+    /// Takes a slot for a spawn (always succeeds in an unbounded group, which counts nothing
+    /// here: its spawns are counted under the task-list lock).
     fn try_acquire(&self) -> bool {
-        if self.limit == usize::MAX {
-            self.running.fetch_add(1, Ordering::AcqRel);
+        if !self.bounded() {
             return true;
         }
-        self.running
+        self.slots
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |r| {
                 (r < self.limit).then_some(r + 1)
             })
             .is_ok()
+    }
+
+    /// Gives back a slot taken by `try_acquire` for a spawn that did not happen.
+    fn unacquire(&self) {
+        self.release_slot();
+    }
+
+    fn running(&self) -> usize {
+        if self.bounded() {
+            return self.slots.load(Ordering::Acquire);
+        }
+        // Ended children first: each was spawned before it ended, so the later load of
+        // `spawned` counts it too.
+        let ended = self.outcomes.completed.load(Ordering::Acquire)
+            + self.outcomes.failed.load(Ordering::Acquire)
+            + self.outcomes.cancelled.load(Ordering::Acquire);
+        self.spawn
+            .spawned
+            .load(Ordering::Acquire)
+            .saturating_sub(ended)
     }
 
     /// Records `index` as the decisive child (if it is the first) and cancels the group.
@@ -80,13 +146,13 @@ impl<T, E> Shared<T, E> {
     }
 
     fn is_closed(&self) -> bool {
-        lock(&self.tasks).closed
+        lock(&self.spawn.tasks).closed
     }
 
     /// Closes the group to new spawns and returns the handles not yet joined.
     fn close(&self) -> Vec<JoinHandle<Outcome<T, E>>> {
         let taken = {
-            let mut t = lock(&self.tasks);
+            let mut t = lock(&self.spawn.tasks);
             t.closed = true;
             std::mem::take(&mut t.handles)
         };
@@ -271,20 +337,21 @@ where
         F: Future<Output = Result<T, E>> + Send + 'static,
     {
         let shared = &self.shared;
-        let mut tasks = lock(&shared.tasks);
+        let mut tasks = lock(&shared.spawn.tasks);
         if tasks.closed {
             drop(tasks);
-            shared.release_slot();
+            shared.unacquire();
             return Err(fut);
         }
-        let index = tasks.spawned;
-        tasks.spawned += 1;
+        // Only spawners write `spawned`, under the lock: a plain store, no read-modify-write.
+        let index = shared.spawn.spawned.load(Ordering::Relaxed);
+        shared.spawn.spawned.store(index + 1, Ordering::Release);
         let handle = {
             // The child task starts in a new lazy child scope of the group's token (not in
             // the spawner's scope), so its top-level `RunChild` installs nothing per poll and
             // spawning touches no reference count of the spawner's scope.
             let _in = shared.scopes.enter();
-            nimsync_scheduler::spawn(run_child(shared.clone(), index, fut))
+            nimsync_scheduler::spawn(Child::new(shared.clone(), index, fut))
         };
         tasks.handles.push(handle);
         Ok(())
@@ -323,14 +390,16 @@ impl<T, E> GroupHandle<T, E> {
         &self.shared.token
     }
 
-    /// Children spawned and not finished yet.
+    /// Children spawned and not finished yet. In an unbounded group it is computed from the
+    /// spawn count and the three outcome counters (so spawning writes nothing the children
+    /// write); under concurrent spawns and completions it is a snapshot of those counters.
     ///
     /// ```
     /// let g: nimsync_group::TaskGroup<(), (), _> = nimsync_group::TaskGroup::new(nimsync_group::CollectAll);
     /// assert_eq!(g.running(), 0);
     /// ```
     pub fn running(&self) -> usize {
-        self.shared.running.load(Ordering::Acquire)
+        self.shared.running()
     }
 
     /// Children that returned `Ok`.
@@ -340,7 +409,7 @@ impl<T, E> GroupHandle<T, E> {
     /// assert_eq!(g.completed(), 0);
     /// ```
     pub fn completed(&self) -> usize {
-        self.shared.completed.load(Ordering::Acquire)
+        self.shared.outcomes.completed.load(Ordering::Acquire)
     }
 
     /// Children that returned `Err` or panicked.
@@ -350,17 +419,18 @@ impl<T, E> GroupHandle<T, E> {
     /// assert_eq!(g.failed(), 0);
     /// ```
     pub fn failed(&self) -> usize {
-        self.shared.failed.load(Ordering::Acquire)
+        self.shared.outcomes.failed.load(Ordering::Acquire)
     }
 
-    /// Children that were cancelled before finishing.
+    /// Children that were cancelled before finishing, including children aborted when the
+    /// group was dropped unjoined (counted once the scheduler has dropped their futures).
     ///
     /// ```
     /// let g: nimsync_group::TaskGroup<(), (), _> = nimsync_group::TaskGroup::new(nimsync_group::CollectAll);
     /// assert_eq!(g.cancelled(), 0);
     /// ```
     pub fn cancelled(&self) -> usize {
-        self.shared.cancelled.load(Ordering::Acquire)
+        self.shared.outcomes.cancelled.load(Ordering::Acquire)
     }
 }
 
@@ -457,16 +527,20 @@ where
             token,
             on_done: Box::new(move |i, r| p.on_done(i, r)),
             decisive: AtomicUsize::new(NO_DECISIVE),
-            tasks: Mutex::new(Tasks {
-                handles: Vec::new(),
-                spawned: 0,
-                closed: false,
-            }),
             limit,
-            running: AtomicUsize::new(0),
-            completed: AtomicUsize::new(0),
-            failed: AtomicUsize::new(0),
-            cancelled: AtomicUsize::new(0),
+            spawn: Padded(SpawnSide {
+                tasks: Mutex::new(Tasks {
+                    handles: Vec::new(),
+                    closed: false,
+                }),
+                spawned: AtomicUsize::new(0),
+            }),
+            outcomes: Padded(Outcomes {
+                completed: AtomicUsize::new(0),
+                failed: AtomicUsize::new(0),
+                cancelled: AtomicUsize::new(0),
+            }),
+            slots: Padded(AtomicUsize::new(0)),
             slot_freed: Event::new(),
         });
         TaskGroup {
@@ -524,13 +598,15 @@ where
         let mut results = Vec::new();
         loop {
             {
-                let mut t = lock(&self.handle.shared.tasks);
+                let mut t = lock(&self.handle.shared.spawn.tasks);
                 if t.handles.is_empty() {
                     t.closed = true;
                     break;
                 }
-                self.pending.extend(t.handles.drain(..));
+                // `pending` is empty here: take the spawners' vector whole (no copy).
+                self.pending = VecDeque::from(std::mem::take(&mut t.handles));
             }
+            results.reserve(self.pending.len());
             while let Some(h) = self.pending.front_mut() {
                 let r = match h.await {
                     Ok(r) => r,

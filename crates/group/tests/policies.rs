@@ -344,3 +344,55 @@ fn cancelled_counter_and_waiting_spawner_released_on_close() {
         assert!(handle.cancelled() >= 1);
     });
 }
+
+#[test]
+fn counters_of_an_unbounded_group_and_of_a_dropped_one() {
+    let rt = paused(2);
+    rt.block_on(async {
+        let g = TaskGroup::new(CollectAll);
+        let gate = nimsync_cancel::CancelToken::new();
+        for i in 0..10u32 {
+            let gate = gate.clone();
+            g.spawn(async move {
+                gate.cancelled().await;
+                if i % 2 == 0 { Ok(i) } else { Err(i) }
+            })
+            .await
+            .unwrap();
+        }
+        assert_eq!(g.running(), 10);
+        assert_eq!(g.completed() + g.failed() + g.cancelled(), 0);
+        gate.cancel();
+        let handle = g.handle();
+        assert_eq!(g.join().await.unwrap().len(), 10);
+        let counts = (
+            handle.running(),
+            handle.completed(),
+            handle.failed(),
+            handle.cancelled(),
+        );
+        assert_eq!(counts, (0, 5, 5, 0));
+
+        // Dropped unjoined: the aborted children count as cancelled once their futures are
+        // dropped, and `running` goes back to 0.
+        let g = TaskGroup::<(), (), _>::new(CollectAll);
+        for _ in 0..5 {
+            g.spawn(std::future::pending()).await.unwrap();
+        }
+        let handle = g.handle();
+        assert_eq!(handle.running(), 5);
+        drop(g);
+        let mut yields = 0;
+        while handle.running() != 0 && yields < 100_000 {
+            yield_now().await;
+            yields += 1;
+        }
+        assert_eq!(
+            handle.running(),
+            0,
+            "aborted children still counted as running"
+        );
+        assert_eq!(handle.cancelled(), 5);
+        assert_eq!(handle.completed() + handle.failed(), 0);
+    });
+}

@@ -189,6 +189,13 @@ pub enum SupervisorEvent {
         /// How.
         reason: nimsync_actors::ExitReason,
     },
+    /// A child the supervisor stopped for good, without restarting it: a
+    /// [`Restart::Temporary`] sibling of a group restart ([`Strategy::OneForAll`],
+    /// [`Strategy::RestForOne`]). It is not in the following `Restarting` set.
+    ChildStopped {
+        /// The child's name.
+        child: String,
+    },
     /// Restarting children after `delay` (the backoff).
     Restarting {
         /// The children restarted, in start order.

@@ -268,6 +268,9 @@ impl Supervisor {
         for j in set {
             if j != index && self.children[j].spec.restart == Restart::Temporary {
                 self.end_child(j, ExitReason::Shutdown).await;
+                self.emit(SupervisorEvent::ChildStopped {
+                    child: self.children[j].spec.name.clone(),
+                });
             } else {
                 restarted.push(j);
             }

@@ -176,6 +176,58 @@ fn transient_restarts_only_after_abnormal_exit_and_temporary_never() {
 }
 
 #[test]
+fn a_group_restart_reports_the_temporary_siblings_it_stops_for_good() {
+    rt().block_on(async {
+        let log = Log::default();
+        let (spec, mut events) = observed(Strategy::OneForAll);
+        let sup = spec
+            .child(worker("a", &log))
+            .child(worker("tmp", &log).restart(Restart::Temporary))
+            .spawn()
+            .unwrap();
+        child(&sup, "a").await.tell(Cmd::Panic).await.unwrap();
+        // Every event up to the restart, in order.
+        let mut seen = Vec::new();
+        loop {
+            let e = events.recv().await.unwrap();
+            let restarted = matches!(e, SupervisorEvent::ChildStarted { restart: true, .. });
+            seen.push(e);
+            if restarted {
+                break;
+            }
+        }
+        let names: Vec<String> = seen
+            .iter()
+            .filter_map(|e| match e {
+                SupervisorEvent::ChildStarted { child, restart, .. } => {
+                    Some(format!("started {child} {restart}"))
+                }
+                SupervisorEvent::ChildExited { child, .. } => Some(format!("exited {child}")),
+                SupervisorEvent::ChildStopped { child } => Some(format!("stopped {child}")),
+                SupervisorEvent::Restarting { children, .. } => {
+                    Some(format!("restarting {}", children.join(",")))
+                }
+                SupervisorEvent::Escalating(_) => None,
+            })
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "started a false",
+                "started tmp false",
+                "exited a",
+                "stopped tmp",
+                "restarting a",
+                "started a true"
+            ]
+        );
+        let kids = sup.children().await.unwrap();
+        assert!(kids[0].running);
+        assert!(!kids[1].running && kids[1].id.is_none());
+    });
+}
+
+#[test]
 fn intensity_exceeded_stops_children_and_fails_with_the_cause() {
     rt().block_on(async {
         let log = Log::default();

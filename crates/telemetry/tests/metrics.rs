@@ -450,3 +450,76 @@ fn actor_supervisor_and_breaker_sources_publish_their_metrics() {
         0.0
     );
 }
+
+#[test]
+fn children_running_drops_temporary_children_ended_by_a_group_restart() {
+    use nimsync_actors::{Actor, Context};
+    use nimsync_supervision::{ChildSpec, Restart, Strategy, SupervisorRef, SupervisorSpec};
+
+    struct Worker;
+    impl Actor for Worker {
+        type Msg = bool;
+        async fn handle(&mut self, crash: bool, _: &mut Context<Self>) {
+            assert!(!crash, "expected test panic: the worker crashes on request");
+        }
+    }
+
+    let t = metrics_only();
+    let m = t.watch_supervisor("group");
+    let rt = nimsync_scheduler::Runtime::current_thread();
+    let (before, after) = rt.block_on(async {
+        let sup = SupervisorSpec::new(Strategy::OneForAll)
+            .child(ChildSpec::new("main", || Worker))
+            .child(ChildSpec::new("helper", || Worker).restart(Restart::Temporary))
+            .on_event(m.hook())
+            .spawn()
+            .unwrap();
+        m.bind(&sup);
+        assert!(sup.children().await.unwrap().iter().all(|k| k.running));
+        t.publish_now();
+        let before = t.render_prometheus().unwrap();
+        // `main` crashes: the group restarts; the temporary `helper` is stopped for good.
+        let main = sup.child::<Worker>("main").await.unwrap().unwrap();
+        main.tell(true).await.unwrap();
+        let mut restarted = false;
+        for _ in 0..10_000 {
+            let kids = sup.children().await.unwrap();
+            if kids[0].starts == 2 && kids[0].running {
+                assert!(!kids[1].running, "the temporary child is not restarted");
+                restarted = true;
+                break;
+            }
+            nimsync_scheduler::yield_now().await;
+        }
+        assert!(restarted, "main was not restarted");
+        t.publish_now();
+        let after = t.render_prometheus().unwrap();
+        sup.stop_and_wait().await;
+        (before, after)
+    });
+    let group = [("supervisor", "group")];
+    let helper = [("supervisor", "group"), ("child", "helper")];
+    let main = [("supervisor", "group"), ("child", "main")];
+    let (_, before) = parse(&before);
+    assert_eq!(
+        value(&before, "nimsync_supervisor_children_running", &group),
+        2.0
+    );
+    let (_, after) = parse(&after);
+    assert_eq!(
+        value(&after, "nimsync_supervisor_children_running", &group),
+        1.0
+    );
+    assert_eq!(
+        value(&after, "nimsync_supervisor_child_running", &helper),
+        0.0
+    );
+    assert_eq!(
+        value(&after, "nimsync_supervisor_child_running", &main),
+        1.0
+    );
+    assert_eq!(
+        value(&after, "nimsync_supervisor_restarts_total", &group),
+        1.0
+    );
+}

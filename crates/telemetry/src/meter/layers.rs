@@ -140,7 +140,9 @@ impl std::fmt::Debug for SupervisorMetrics {
 
 impl SupervisorMetrics {
     /// Counts one event: a restart (`ChildStarted` with `restart`), a child running or not,
-    /// an escalation.
+    /// an escalation. A child is running from its `ChildStarted` until its `ChildExited`, its
+    /// `ChildStopped` (a temporary sibling ended by a group restart), a `Restarting` that
+    /// lists it, or an escalation; `nimsync_supervisor_children_running` counts those.
     ///
     /// ```
     /// let m = nimsync_telemetry::SupervisorMetrics::default();
@@ -159,7 +161,8 @@ impl SupervisorMetrics {
                     c.restarts += 1;
                 }
             }
-            SupervisorEvent::ChildExited { child, .. } => {
+            SupervisorEvent::ChildExited { child, .. }
+            | SupervisorEvent::ChildStopped { child } => {
                 c.children.entry(child.clone()).or_default().running = false;
             }
             SupervisorEvent::Restarting { children, .. } => {

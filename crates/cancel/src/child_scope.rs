@@ -186,6 +186,31 @@ impl ChildScopes {
     pub fn enter(&self) -> EnterGuard {
         EnterGuard::new(set_task_context(Some(self.hub.clone())))
     }
+
+    /// The task-context value that stands for "a new child scope" (what [`enter`](Self::enter)
+    /// installs): a task spawned with it by
+    /// [`spawn_with_context`](nimsync_scheduler::spawn_with_context) starts in a new lazy
+    /// child scope of the parent, as if spawned under `enter()`, without swapping the
+    /// spawner's slot. Task groups spawn each child this way.
+    ///
+    /// ```
+    /// use nimsync_cancel::{ChildScopes, CancelToken, current_token};
+    /// let rt = nimsync_scheduler::Runtime::current_thread();
+    /// rt.block_on(async {
+    ///     let parent = CancelToken::new();
+    ///     let scopes = ChildScopes::new(&parent);
+    ///     let task = nimsync_scheduler::spawn_with_context(
+    ///         Some(scopes.task_context()),
+    ///         scopes.clone().run_owned(async { current_token().unwrap() }),
+    ///     );
+    ///     let token = task.await.unwrap().unwrap();
+    ///     parent.cancel();
+    ///     assert!(token.is_cancelled() && !token.same_as(&parent));
+    /// });
+    /// ```
+    pub fn task_context(&self) -> TaskContextValue {
+        self.hub.clone()
+    }
 }
 
 impl fmt::Debug for ChildScopes {

@@ -346,13 +346,13 @@ where
         // Only spawners write `spawned`, under the lock: a plain store, no read-modify-write.
         let index = shared.spawn.spawned.load(Ordering::Relaxed);
         shared.spawn.spawned.store(index + 1, Ordering::Release);
-        let handle = {
-            // The child task starts in a new lazy child scope of the group's token (not in
-            // the spawner's scope), so its top-level `RunChild` installs nothing per poll and
-            // spawning touches no reference count of the spawner's scope.
-            let _in = shared.scopes.enter();
-            nimsync_scheduler::spawn(Child::new(shared.clone(), index, fut))
-        };
+        // The child task starts in a new lazy child scope of the group's token (not in the
+        // spawner's scope), so its top-level `RunChild` installs nothing per poll, and
+        // spawning touches neither the spawner's slot nor its scope's reference count.
+        let handle = nimsync_scheduler::spawn_with_context(
+            Some(shared.scopes.task_context()),
+            Child::new(shared.clone(), index, fut),
+        );
         tasks.handles.push(handle);
         Ok(())
     }

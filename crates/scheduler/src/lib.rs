@@ -137,11 +137,54 @@ where
     // Fast path on a worker: spawn into its own shard, no `Handle` clone.
     let mut fut = Some(fut);
     let local = context::with_worker(|w| {
-        w.map(|w| task::spawn_on_shard(&w.shard, fut.take().expect("future")))
+        w.map(|w| {
+            task::spawn_on_shard(&w.shard, context::task_context, fut.take().expect("future"))
+        })
     });
     match local {
         Some(handle) => handle,
         None => Handle::current().spawn(fut.take().expect("future")),
+    }
+}
+
+/// Like [`spawn`], but the new task's context slot starts as `ctx` instead of a clone of the
+/// spawner's (the `on_spawn` hook still sees it and may replace it). For layers that give
+/// each task its own context value: it is moved in, with no swap of the spawner's slot
+/// around the spawn and no extra reference count.
+///
+/// ```
+/// use std::sync::Arc;
+/// use nimsync_scheduler::{spawn_with_context, task_context};
+/// let rt = nimsync_scheduler::Runtime::current_thread();
+/// let v = rt.block_on(async {
+///     spawn_with_context(Some(Arc::new("mine")), async {
+///         *task_context().unwrap().downcast_ref::<&str>().unwrap()
+///     })
+///     .await
+///     .unwrap()
+/// });
+/// assert_eq!(v, "mine");
+/// assert!(rt.block_on(spawn_with_context(None, async { task_context().is_none() })).unwrap());
+/// ```
+pub fn spawn_with_context<F>(ctx: Option<TaskContextValue>, fut: F) -> JoinHandle<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    // Fast path on a worker: spawn into its own shard, no `Handle` clone.
+    let mut args = Some((ctx, fut));
+    let local = context::with_worker(|w| {
+        w.map(|w| {
+            let (ctx, fut) = args.take().expect("arguments");
+            task::spawn_on_shard(&w.shard, move || ctx, fut)
+        })
+    });
+    match local {
+        Some(handle) => handle,
+        None => {
+            let (ctx, fut) = args.take().expect("arguments");
+            Handle::current().spawn_with_context(ctx, fut)
+        }
     }
 }
 

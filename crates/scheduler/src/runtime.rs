@@ -85,14 +85,56 @@ impl Handle {
         let shared_ptr = Arc::as_ptr(&self.inner.shared);
         let mut fut = Some(fut);
         let local = context::with_worker(|w| match w {
+            Some(w) if std::ptr::eq(Arc::as_ptr(&w.handle.inner.shared), shared_ptr) => Some(
+                spawn_on_shard(&w.shard, context::task_context, fut.take().expect("future")),
+            ),
+            _ => None,
+        });
+        match local {
+            Some(handle) => handle,
+            None => spawn_on_shard(
+                self.remote_shard(),
+                context::task_context,
+                fut.take().expect("future"),
+            ),
+        }
+    }
+
+    /// Spawns a task onto this runtime whose context slot starts as `ctx` instead of a clone
+    /// of the spawner's (see [`crate::spawn_with_context`]).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// let rt = nimsync_scheduler::Runtime::current_thread();
+    /// let h = rt.handle().spawn_with_context(Some(Arc::new(5u8)), async {
+    ///     *nimsync_scheduler::task_context().unwrap().downcast_ref::<u8>().unwrap()
+    /// });
+    /// assert_eq!(rt.block_on(h).unwrap(), 5);
+    /// ```
+    pub fn spawn_with_context<F>(
+        &self,
+        ctx: Option<context::TaskContextValue>,
+        fut: F,
+    ) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let shared_ptr = Arc::as_ptr(&self.inner.shared);
+        let mut args = Some((ctx, fut));
+        let local = context::with_worker(|w| match w {
             Some(w) if std::ptr::eq(Arc::as_ptr(&w.handle.inner.shared), shared_ptr) => {
-                Some(spawn_on_shard(&w.shard, fut.take().expect("future")))
+                let (ctx, fut) = args.take().expect("arguments");
+                Some(spawn_on_shard(&w.shard, move || ctx, fut))
             }
             _ => None,
         });
         match local {
             Some(handle) => handle,
-            None => spawn_on_shard(self.remote_shard(), fut.take().expect("future")),
+            None => {
+                let (ctx, fut) = args.take().expect("arguments");
+                spawn_on_shard(self.remote_shard(), move || ctx, fut)
+            }
         }
     }
 

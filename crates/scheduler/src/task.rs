@@ -197,14 +197,18 @@ impl<F: Future> Future for TaskFuture<'_, F> {
     }
 }
 
-/// Spawns `fut` into `shard` (of its runtime) and schedules it.
-pub(crate) fn spawn_on_shard<F>(shard: &Arc<TaskShard>, fut: F) -> JoinHandle<F::Output>
+/// Spawns `fut` into `shard` (of its runtime) and schedules it; the task's context slot
+/// starts as `ctx()` (what the `on_spawn` hook then sees): [`context::task_context`] to
+/// inherit the spawner's. (A closure rather than a value: called where the plain spawn
+/// always read the slot, it keeps that path's code as it was.)
+pub(crate) fn spawn_on_shard<F, C>(shard: &Arc<TaskShard>, ctx: C, fut: F) -> JoinHandle<F::Output>
 where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
+    C: FnOnce() -> Option<context::TaskContextValue>,
 {
     let id = TaskId::next();
-    let mut ctx = context::task_context();
+    let mut ctx = ctx();
     let shared = &shard.shared;
     if let Some(hook) = shared.hooks.as_ref().and_then(|h| h.on_spawn.as_ref()) {
         hook(&mut SpawnInfo {

@@ -131,3 +131,45 @@ fn panicking_hook_does_not_kill_the_runtime() {
     // Still alive.
     assert!(rt.block_on(async { spawn(async { 1 }).await }).is_err());
 }
+
+#[test]
+fn spawn_with_context_gives_the_task_that_context_and_the_hook_sees_it() {
+    let seen: Arc<Mutex<Vec<Option<String>>>> = Arc::new(Mutex::new(Vec::new()));
+    let s = seen.clone();
+    let rt = Builder::new_multi_thread()
+        .workers(2)
+        .on_spawn(move |info| {
+            s.lock().unwrap().push(
+                info.context()
+                    .and_then(|c| c.downcast_ref::<String>().cloned()),
+            );
+        })
+        .build()
+        .unwrap();
+    // From a worker (the fast path) and from outside the runtime (through the handle).
+    let outside = rt
+        .handle()
+        .spawn_with_context(Some(Arc::new("handle".to_string())), async {
+            ctx_str(task_context())
+        });
+    assert_eq!(rt.block_on(outside).unwrap().as_deref(), Some("handle"));
+    let inner = rt.block_on(rt.spawn(async {
+        set_task_context(Some(Arc::new("spawner".to_string())));
+        let given =
+            nimsync_scheduler::spawn_with_context(Some(Arc::new("given".to_string())), async {
+                ctx_str(task_context())
+            });
+        let none = nimsync_scheduler::spawn_with_context(None, async { task_context().is_none() });
+        // The spawner's own slot is untouched.
+        let mine = ctx_str(task_context());
+        (given.await.unwrap(), none.await.unwrap(), mine)
+    }));
+    assert_eq!(
+        inner.unwrap(),
+        (Some("given".to_string()), true, Some("spawner".to_string()))
+    );
+    let seen = seen.lock().unwrap().clone();
+    assert!(seen.contains(&Some("handle".to_string())), "{seen:?}");
+    assert!(seen.contains(&Some("given".to_string())), "{seen:?}");
+    assert!(seen.contains(&None), "{seen:?}");
+}

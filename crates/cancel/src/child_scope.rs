@@ -18,6 +18,7 @@ use crate::token::CancelToken;
 use crate::waiter::WaitForCancel;
 use nimsync_scheduler::{TaskContextValue, set_task_context};
 use pin_project_lite::pin_project;
+use std::any::Any;
 use std::borrow::Borrow;
 use std::fmt;
 use std::future::Future;
@@ -33,6 +34,8 @@ use std::task::{Context, Poll};
 #[repr(align(128))]
 pub(crate) struct Hub {
     parent: Arc<Node>,
+    /// The owner's data, given to [`ChildScopes::with_data`].
+    data: Option<Arc<dyn Any + Send + Sync>>,
 }
 
 impl Hub {
@@ -112,8 +115,41 @@ impl ChildScopes {
         ChildScopes {
             hub: Arc::new(Hub {
                 parent: parent.node.clone(),
+                data: None,
             }),
         }
+    }
+
+    /// Child scopes of `parent` that carry `data` (see [`data`](Self::data)): whoever runs
+    /// futures in them (a task group, say) reaches its own state through the same reference
+    /// count as the scopes, instead of holding a second `Arc`.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// let scopes = nimsync_cancel::ChildScopes::with_data(
+    ///     &nimsync_cancel::CancelToken::new(),
+    ///     Arc::new(String::from("group 7")),
+    /// );
+    /// let data = scopes.data().and_then(|d| d.downcast_ref::<String>());
+    /// assert_eq!(data.map(String::as_str), Some("group 7"));
+    /// ```
+    pub fn with_data(parent: &CancelToken, data: Arc<dyn Any + Send + Sync>) -> ChildScopes {
+        ChildScopes {
+            hub: Arc::new(Hub {
+                parent: parent.node.clone(),
+                data: Some(data),
+            }),
+        }
+    }
+
+    /// The data given to [`with_data`](Self::with_data) (`None` for [`new`](Self::new)).
+    ///
+    /// ```
+    /// let scopes = nimsync_cancel::ChildScopes::new(&nimsync_cancel::CancelToken::new());
+    /// assert!(scopes.data().is_none());
+    /// ```
+    pub fn data(&self) -> Option<&(dyn Any + Send + Sync)> {
+        self.hub.data.as_deref()
     }
 
     /// The parent token.

@@ -3,9 +3,11 @@
 //! outcome counted and reported to the group's policy.
 //!
 //! One hand-written future ([`Child`]) around the cancel crate's `RunChild`: the group's state
-//! is reached through the `RunChild`'s own scopes handle (one reference count per child, not
-//! one for the scopes and one for the group), and a child dropped before it finished (group
-//! dropped, runtime shut down) is counted as cancelled by `Child`'s drop.
+//! is the data of the group's `ChildScopes`, reached through the `RunChild`'s own scopes
+//! handle, the same `Arc` as the child's context slot (spawning a child and ending it each
+//! touch one shared reference count, not one for the scopes and one for the group); a child
+//! dropped before it finished (group dropped, runtime shut down) is counted as cancelled by
+//! `Child`'s drop.
 
 use crate::error::TaskError;
 use crate::group::Shared;
@@ -13,11 +15,10 @@ use crate::policy::Reaction;
 use nimsync_cancel::{ChildScopes, RunChild};
 use pin_project_lite::pin_project;
 use std::any::Any;
-use std::borrow::Borrow;
 use std::future::Future;
+use std::marker::PhantomData;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 
 pin_project! {
@@ -41,33 +42,34 @@ impl<F: Future> Future for CatchUnwind<F> {
     }
 }
 
-/// The group's state, as the scopes a child runs in (`RunChild` owns it; the child reaches
-/// the counters and the policy through it).
-pub(crate) struct GroupRef<T, E>(pub(crate) Arc<Shared<T, E>>);
-
-impl<T, E> Borrow<ChildScopes> for GroupRef<T, E> {
-    fn borrow(&self) -> &ChildScopes {
-        &self.0.scopes
-    }
+/// The group's state, reached through the scopes a child runs in (the group's
+/// `ChildScopes` carry it as their data): the same reference count as the child's scope.
+fn shared_of<T: 'static, E: 'static>(scopes: &ChildScopes) -> &Shared<T, E> {
+    scopes
+        .data()
+        .and_then(|d| d.downcast_ref::<Shared<T, E>>())
+        .expect("a group's child scopes carry the group's state")
 }
 
 pin_project! {
     /// Child task `index` of a group: see the module docs.
-    pub(crate) struct Child<T, E, F> {
+    pub(crate) struct Child<T: 'static, E: 'static, F> {
         #[pin]
-        run: RunChild<GroupRef<T, E>, CatchUnwind<F>>,
+        run: RunChild<ChildScopes, CatchUnwind<F>>,
         index: usize,
         // The outcome was counted (set when the child finished).
         done: bool,
+        // The group's result types (its state is `Shared<T, E>`).
+        group: PhantomData<fn() -> (T, E)>,
     }
 
-    impl<T, E, F> PinnedDrop for Child<T, E, F> {
+    impl<T: 'static, E: 'static, F> PinnedDrop for Child<T, E, F> {
         fn drop(this: Pin<&mut Self>) {
             let this = this.project();
             if !*this.done {
                 // Dropped before it finished (aborted with its group, or the runtime shut
                 // down): it counts as cancelled and frees its slot.
-                let shared = &this.run.scopes().0;
+                let shared = shared_of::<T, E>(this.run.scopes());
                 shared.count(Outcome::Cancelled);
                 shared.release_slot();
             }
@@ -75,15 +77,17 @@ pin_project! {
     }
 }
 
-impl<T, E, F> Child<T, E, F> {
-    pub(crate) fn new(shared: Arc<Shared<T, E>>, index: usize, fut: F) -> Self
+impl<T: 'static, E: 'static, F> Child<T, E, F> {
+    /// Child `index` of the group whose scopes (carrying its state) are `scopes`.
+    pub(crate) fn new(scopes: ChildScopes, index: usize, fut: F) -> Self
     where
         F: Future<Output = Result<T, E>>,
     {
         Child {
-            run: RunChild::new(GroupRef(shared), CatchUnwind { fut }),
+            run: RunChild::new(scopes, CatchUnwind { fut }),
             index,
             done: false,
+            group: PhantomData,
         }
     }
 }
@@ -98,6 +102,8 @@ pub(crate) enum Outcome {
 
 impl<T, E, F> Future for Child<T, E, F>
 where
+    T: 'static,
+    E: 'static,
     F: Future<Output = Result<T, E>>,
 {
     type Output = Result<T, TaskError<E>>;
@@ -115,7 +121,7 @@ where
             Err(c) => (Outcome::Cancelled, Err(TaskError::Cancelled::<E>(c))),
         };
         *this.done = true;
-        let shared = &this.run.as_ref().get_ref().scopes().0;
+        let shared = shared_of::<T, E>(this.run.as_ref().get_ref().scopes());
         shared.count(outcome);
         let index = *this.index;
         if (shared.on_done)(index, &result) == Reaction::CancelGroup {

@@ -61,8 +61,6 @@ struct Outcomes {
 /// State shared by the group, its handles and its children.
 pub(crate) struct Shared<T, E> {
     token: CancelToken,
-    /// Runs each child in its own lazy child scope of `token`.
-    pub(crate) scopes: ChildScopes,
     pub(crate) on_done: OnDone<T, E>,
     decisive: AtomicUsize,
     /// `usize::MAX`: unbounded.
@@ -183,12 +181,16 @@ impl<T, E> Shared<T, E> {
 /// ```
 pub struct GroupHandle<T, E> {
     shared: Arc<Shared<T, E>>,
+    /// Runs each child in its own lazy child scope of the group's token; carries `shared` as
+    /// its data (how children reach the group).
+    scopes: ChildScopes,
 }
 
 impl<T, E> Clone for GroupHandle<T, E> {
     fn clone(&self) -> Self {
         GroupHandle {
             shared: self.shared.clone(),
+            scopes: self.scopes.clone(),
         }
     }
 }
@@ -350,8 +352,8 @@ where
         // spawner's scope), so its top-level `RunChild` installs nothing per poll, and
         // spawning touches neither the spawner's slot nor its scope's reference count.
         let handle = nimsync_scheduler::spawn_with_context(
-            Some(shared.scopes.task_context()),
-            Child::new(shared.clone(), index, fut),
+            Some(self.scopes.task_context()),
+            Child::new(self.scopes.clone(), index, fut),
         );
         tasks.handles.push(handle);
         Ok(())
@@ -523,8 +525,7 @@ where
         let p = policy.clone();
         let token = CancelScope::new().token().clone();
         let shared = Arc::new(Shared {
-            scopes: ChildScopes::new(&token),
-            token,
+            token: token.clone(),
             on_done: Box::new(move |i, r| p.on_done(i, r)),
             decisive: AtomicUsize::new(NO_DECISIVE),
             limit,
@@ -543,8 +544,9 @@ where
             slots: Padded(AtomicUsize::new(0)),
             slot_freed: Event::new(),
         });
+        let scopes = ChildScopes::with_data(&token, shared.clone());
         TaskGroup {
-            handle: GroupHandle { shared },
+            handle: GroupHandle { shared, scopes },
             policy,
             pending: VecDeque::new(),
             joined: false,

@@ -105,6 +105,103 @@ fn a_task_spawned_with_no_current_span_is_a_root() {
 }
 
 #[test]
+fn a_task_spawned_with_nothing_to_carry_has_an_empty_slot() {
+    // Tracing installed, no span and no baggage current: the child's slot stays empty (no
+    // wrapper, so its polls carry nothing), and it still gets the runtime's tracer.
+    let t = telemetry(Tracing::ratio(0.01));
+    let rt = runtime(&t);
+    let (slot_empty, sc) = rt.block_on(async {
+        spawn(async {
+            spawn(async {
+                let empty = nimsync_scheduler::task_context().is_none();
+                let sc = start_span("root of its own");
+                end_span();
+                (empty, sc)
+            })
+            .await
+            .unwrap()
+        })
+        .await
+        .unwrap()
+    });
+    assert!(slot_empty);
+    assert!(sc.is_valid(), "the tracer is found without a slot value");
+}
+
+#[test]
+fn a_traced_task_that_replaces_its_slot_keeps_the_value_and_its_context() {
+    use nimsync_scheduler::{set_task_context, task_context};
+    use nimsync_telemetry::current_span_context;
+    use std::sync::Arc;
+    // Parent unsampled (ratio 0) and sampled (ratio 1): both carry a context into the child.
+    for ratio in [0.0, 1.0] {
+        let t = telemetry(Tracing::ratio(ratio));
+        let rt = runtime(&t);
+        rt.block_on(async {
+            spawn(async {
+                let parent = start_span("parent");
+                spawn(async move {
+                    assert_eq!(current_span_context(), parent);
+                    assert!(task_context().is_none(), "the wrapper is invisible");
+                    // The poll replaces the slot while changing no trace state.
+                    assert!(set_task_context(Some(Arc::new(7u32))).is_none());
+                    nimsync_scheduler::yield_now().await;
+                    let seen = task_context().expect("the value survives the poll boundary");
+                    assert_eq!(seen.downcast_ref::<u32>(), Some(&7));
+                    assert_eq!(current_span_context(), parent);
+                    // A grandchild inherits both.
+                    let (value, sc) = spawn(async {
+                        let v = task_context().and_then(|v| v.downcast_ref::<u32>().copied());
+                        (v, current_span_context())
+                    })
+                    .await
+                    .unwrap();
+                    assert_eq!((value, sc), (Some(7), parent.clone()));
+                    // Cleared again: the next poll sees it cleared.
+                    drop(set_task_context(None));
+                    nimsync_scheduler::yield_now().await;
+                    assert!(task_context().is_none());
+                    assert_eq!(current_span_context(), parent);
+                })
+                .await
+                .unwrap();
+                end_span();
+            })
+            .await
+            .unwrap();
+        });
+    }
+}
+
+#[test]
+fn a_traced_task_that_panics_leaves_no_context_behind() {
+    use nimsync_telemetry::current_span_context;
+    // One worker: the next task runs on the thread the panic happened on.
+    let t = telemetry(Tracing::ratio(1.0));
+    let rt = t.instrument(Runtime::builder().workers(1)).build().unwrap();
+    let after = rt.block_on(async {
+        spawn(async {
+            start_span("parent");
+            let boom = spawn(async {
+                start_span("open when it panics");
+                panic!("expected test panic");
+            });
+            assert!(boom.await.is_err());
+            end_span();
+            // A task with nothing to carry, polled on the same thread after the panic.
+            spawn(async { current_span_context() }).await.unwrap()
+        })
+        .await
+        .unwrap()
+    });
+    assert!(!after.is_valid(), "saw a stale context: {after:?}");
+    // The panicked poll's frame was dropped, and with it the span left open: the SDK ends a
+    // span when its last reference goes.
+    let spans = t.finished_spans();
+    assert!(spans.iter().any(|s| s.name == "open when it panics"));
+}
+
+#[test]
 fn group_children_inherit_the_context_and_the_cancel_scope() {
     use nimsync_group::{CollectAll, task_group};
     let t = telemetry(Tracing::ratio(1.0));

@@ -90,6 +90,31 @@ pub(crate) struct TaskTrace {
     passes: u32,
     /// The slot value this wrapper hides (e.g. the cancel layer's scope).
     pub(crate) inner: Option<TaskContextValue>,
+    /// Whether the sampler drops every span started under `state.current` (decided once,
+    /// here, so an unsampled task's `start_span` is one load and a branch).
+    drops_children: bool,
+    /// `state.current`'s identity (see [`ContextId`]), computed once.
+    current_id: ContextId,
+}
+
+/// A context's identity for sharing a `TaskTrace` between tasks spawned under it: the
+/// addresses of its span and of its baggage (the static empty ones when it has none). Two
+/// contexts with the same identity carry the very same span and baggage objects. Only
+/// compared while the `TaskTrace` that holds the context is alive, so an address cannot have
+/// been reused by another object.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) struct ContextId {
+    span: usize,
+    baggage: usize,
+}
+
+impl ContextId {
+    pub(crate) fn of(cx: &Context) -> ContextId {
+        ContextId {
+            span: std::ptr::from_ref(cx.span().span_context()) as usize,
+            baggage: std::ptr::from_ref(cx.baggage()) as usize,
+        }
+    }
 }
 
 impl TaskTrace {
@@ -99,28 +124,42 @@ impl TaskTrace {
         state: TraceState,
         inner: Option<TaskContextValue>,
     ) -> TaskTrace {
+        TaskTrace::with_passes(tracing, state, 0, inner)
+    }
+
+    fn with_passes(
+        tracing: Arc<TracingState>,
+        state: TraceState,
+        passes: u32,
+        inner: Option<TaskContextValue>,
+    ) -> TaskTrace {
+        let drops_children = tracing.drops_child_of(&state.current);
+        let current_id = ContextId::of(&state.current);
         TaskTrace {
             tracing,
             state,
-            passes: 0,
+            passes,
             inner,
+            drops_children,
+            current_id,
         }
     }
 
-    /// Whether a child spawned in `current` with `inner` and `tracing` can start with this
-    /// very value (nothing open, same context, slot and telemetry).
+    /// Whether a child spawned in the context identified by `current` with `inner` and
+    /// `tracing` can start with this very value (nothing open, same context, slot and
+    /// telemetry).
     fn fits_child(
         &self,
-        current: &Context,
+        current: ContextId,
         tracing: &Arc<TracingState>,
         inner: &Option<TaskContextValue>,
     ) -> bool {
-        self.passes == 0
+        self.current_id == current
+            && self.passes == 0
             && self.state.open.is_empty()
             && self.state.task_span.is_none()
             && Arc::ptr_eq(&self.tracing, tracing)
             && same_value(&self.inner, inner)
-            && same_context(&self.state.current, current)
     }
 }
 
@@ -212,6 +251,16 @@ impl Frame {
             (Some(own), _) => own,
             (None, Some(original)) => &original.state,
             (None, None) => empty_state(),
+        }
+    }
+
+    /// Whether the sampler is sure to drop a span started in this frame now (parent-based
+    /// sampling under a valid, unsampled current span): read from the borrowed `TaskTrace`
+    /// while the frame has not changed its state.
+    pub(crate) fn drops_children(&self, tracing: &TracingState) -> bool {
+        match (&self.own, &self.original) {
+            (None, Some(original)) => original.drops_children,
+            _ => tracing.drops_child_of(&self.state().current),
         }
     }
 
@@ -312,6 +361,18 @@ impl Frame {
         self
     }
 
+    /// The borrowed `TaskTrace` when the poll changed no trace state (nothing opened,
+    /// closed or replaced), so the task's slot can hold it again; the frame otherwise.
+    pub(crate) fn into_unchanged(mut self) -> Result<Arc<TaskTrace>, Frame> {
+        match self.original.take() {
+            Some(original) if self.own.is_none() && self.passes == original.passes => Ok(original),
+            original => {
+                self.original = original;
+                Err(self)
+            }
+        }
+    }
+
     /// The slot value a task frame leaves behind: its `TaskTrace` (the borrowed one when
     /// nothing changed), or `inner_now` (what the poll left in the slot) when there is nothing
     /// to carry.
@@ -335,26 +396,32 @@ impl Frame {
             (None, Some(original)) => original.state.clone(),
             (None, None) => TraceState::default(),
         };
-        Some(Arc::new(TaskTrace {
-            tracing,
-            state,
-            passes,
-            inner: inner_now,
-        }))
+        Some(Arc::new(TaskTrace::with_passes(
+            tracing, state, passes, inner_now,
+        )))
     }
+}
+
+/// The slot value of a task whose poll changed no trace state but replaced the slot value
+/// `original` wraps with `inner_now` (what `Frame::into_slot` gives for such a frame).
+pub(crate) fn rewrap(
+    original: &TaskTrace,
+    inner_now: Option<TaskContextValue>,
+) -> Option<TaskContextValue> {
+    if original.passes == 0 && original.state.is_empty() {
+        return inner_now;
+    }
+    Some(Arc::new(TaskTrace::with_passes(
+        original.tracing.clone(),
+        original.state.clone(),
+        original.passes,
+        inner_now,
+    )))
 }
 
 /// Whether `cx` carries nothing to propagate (no span, no baggage).
 pub(crate) fn is_empty_context(cx: &Context) -> bool {
     !cx.has_active_span() && cx.baggage().is_empty()
-}
-
-/// Whether two contexts carry the same span and the same baggage (what a spawned task
-/// inherits).
-fn same_context(a: &Context, b: &Context) -> bool {
-    a.has_active_span() == b.has_active_span()
-        && a.span().span_context() == b.span().span_context()
-        && std::ptr::eq(a.baggage(), b.baggage())
 }
 
 /// Whether two slot values are the same one.
@@ -420,15 +487,17 @@ pub(crate) fn spawn_trace(
             let mut frames = cell.try_borrow_mut().ok()?;
             let top = frames.stack.last_mut()?;
             // The spawner's own value or the one given to its last child, if it fits (then
-            // `cx` is not empty either).
+            // `cx` is not empty either). Equal contents at other addresses do not fit: a new
+            // value is built, which is correct, only slower.
+            let id = ContextId::of(cx);
             if let Some(original) = &top.original
                 && top.own.is_none()
-                && original.fits_child(cx, tracing, inner)
+                && original.fits_child(id, tracing, inner)
             {
                 return Some(Some(original.clone()));
             }
             if let Some(child) = &top.child
-                && child.fits_child(cx, tracing, inner)
+                && child.fits_child(id, tracing, inner)
             {
                 return Some(Some(child.clone()));
             }

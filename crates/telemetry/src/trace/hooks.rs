@@ -29,7 +29,7 @@
 use crate::telemetry::TracingState;
 use crate::trace::frames::{self, TaskTrace, TraceState, is_empty_context};
 use nimsync_scheduler::{
-    Builder, SpawnInfo, TaskInfo, TaskOutcome, set_task_context, task_context,
+    Builder, SpawnInfo, TaskContextValue, TaskInfo, TaskOutcome, set_task_context, task_context,
 };
 use opentelemetry::trace::{Span, Status, TraceContextExt, Tracer};
 use opentelemetry::{Context, KeyValue};
@@ -90,7 +90,10 @@ fn before_poll(tracing: &Arc<TracingState>, task: &TaskInfo) {
     let trace = match set_task_context(None) {
         Some(value) => match value.downcast::<TaskTrace>() {
             Ok(trace) => {
-                drop(set_task_context(trace.inner.clone()));
+                // The slot is empty now; refill it only when the wrapper hides a value.
+                if trace.inner.is_some() {
+                    drop(set_task_context(trace.inner.clone()));
+                }
                 Some(trace)
             }
             Err(value) => {
@@ -104,15 +107,40 @@ fn before_poll(tracing: &Arc<TracingState>, task: &TaskInfo) {
 }
 
 fn after_poll(task: &TaskInfo) {
-    if let Some(frame) = frames::pop_task_frame(task.id()) {
+    let Some(frame) = frames::pop_task_frame(task.id()) else {
+        return;
+    };
+    match frame.into_unchanged() {
+        // The poll changed no trace state (the common case): put the same value back with
+        // one swap, then check that the poll left the wrapped slot value as it found it.
+        Ok(original) => {
+            let address =
+                |v: &Option<TaskContextValue>| v.as_ref().map(|v| Arc::as_ptr(v).cast::<()>());
+            let expected = address(&original.inner);
+            let inner_now = set_task_context(Some(original as TaskContextValue));
+            if address(&inner_now) != expected {
+                // It replaced the slot: take the value back and wrap the new slot value.
+                let value = match set_task_context(None).map(|v| v.downcast::<TaskTrace>()) {
+                    Some(Ok(original)) => frames::rewrap(&original, inner_now),
+                    _ => inner_now,
+                };
+                drop(set_task_context(value));
+            }
+        }
         // Put the frame back into the task's slot, wrapping what the poll left there.
-        let inner_now = set_task_context(None);
-        drop(set_task_context(frame.into_slot(inner_now)));
+        Err(frame) => {
+            let inner_now = set_task_context(None);
+            drop(set_task_context(frame.into_slot(inner_now)));
+        }
     }
 }
 
 fn on_terminate(task_spans: bool, task: &TaskInfo, outcome: TaskOutcome) {
-    // After a panic `after_poll` did not run: the frame is still on this thread.
+    // Only after a panic is a frame left on this thread (`after_poll` did not run); without
+    // task spans there is nothing else to do.
+    if !task_spans && outcome != TaskOutcome::Panicked {
+        return;
+    }
     let task_span = match frames::pop_task_frame(task.id()) {
         Some(frame) => frame.state().task_span.clone(),
         None if !task_spans => None,

@@ -71,13 +71,13 @@ pub fn start_span_with_parent(name: impl Into<Cow<'static, str>>, parent: &Conte
 fn start_span_with_parent_opt(name: Cow<'static, str>, parent: Option<&Context>) -> SpanContext {
     with_frame(global_tracing, |frame| {
         let tracing = frame.tracing()?;
-        let parent_cx = parent.unwrap_or(&frame.state().current);
-        if parent.is_none() && tracing.drops_child_of(parent_cx) {
+        if parent.is_none() && frame.drops_children(tracing) {
             // The sampler would drop it: a pass-through, the parent's context stays current.
-            let sc = parent_cx.span().span_context().clone();
+            let sc = frame.state().current.span().span_context().clone();
             frame.push_pass();
             return Some(sc);
         }
+        let parent_cx = parent.unwrap_or(&frame.state().current);
         let span = tracing.tracer.start_with_context(name, parent_cx);
         let sc = span.span_context().clone();
         let cx = parent_cx.with_span(span);

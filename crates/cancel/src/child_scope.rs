@@ -16,7 +16,7 @@ use crate::error::Cancelled;
 use crate::node::{Frame, Node, PARENT};
 use crate::token::CancelToken;
 use crate::waiter::WaitForCancel;
-use nimsync_scheduler::{TaskContextValue, set_task_context};
+use nimsync_scheduler::{TaskContextValue, set_task_context, task_context_is};
 use pin_project_lite::pin_project;
 use std::any::Any;
 use std::borrow::Borrow;
@@ -379,14 +379,12 @@ impl<S: Borrow<ChildScopes>, F: Future> Future for RunChild<S, F> {
         let hub: &Arc<Hub> = &(*this.scopes).borrow().hub;
         assert!(this.fut.is_some(), "`RunChild` polled after completion");
         if *this.mode == Mode::Unknown {
-            // Look at the slot without touching reference counts (take it and put it back).
-            let slot = set_task_context(None);
-            let ours = slot
-                .as_ref()
-                .and_then(|v| v.downcast_ref::<Hub>())
-                .is_some_and(|h| std::ptr::eq(h, &**hub));
-            *this.mode = if ours { Mode::Task } else { Mode::Install };
-            restore(slot);
+            // Whether the slot holds our hub itself (one look-up, no reference count).
+            *this.mode = if task_context_is(hub) {
+                Mode::Task
+            } else {
+                Mode::Install
+            };
         }
         loop {
             if must_stop(this.own.as_ref(), hub) {

@@ -69,6 +69,37 @@ pub fn task_context() -> Option<TaskContextValue> {
     })
 }
 
+/// Whether the context slot of the currently running task holds `value` itself (the same
+/// allocation): one thread-local look-up, no reference count touched. For a layer that
+/// spawned the task with [`spawn_with_context`](crate::spawn_with_context) and wants to know
+/// whether an `on_spawn` hook replaced the value.
+///
+/// ```
+/// use std::sync::Arc;
+/// use nimsync_scheduler::{spawn_with_context, task_context_is};
+/// let rt = nimsync_scheduler::Runtime::current_thread();
+/// let mine = Arc::new(3u8);
+/// let other = Arc::new(3u8);
+/// let (a, b) = (mine.clone(), other.clone());
+/// let seen = rt.block_on(spawn_with_context(Some(mine), async move {
+///     (task_context_is(&a), task_context_is(&b))
+/// }));
+/// assert_eq!(seen.unwrap(), (true, false));
+/// assert!(!task_context_is(&other)); // outside any task
+/// ```
+#[inline]
+pub fn task_context_is<T: ?Sized>(value: &Arc<T>) -> bool {
+    let addr = Arc::as_ptr(value) as *const ();
+    TASK.with(|t| {
+        let v = t.ctx.take();
+        let same = v
+            .as_ref()
+            .is_some_and(|v| std::ptr::eq(Arc::as_ptr(v) as *const (), addr));
+        t.ctx.set(v);
+        same
+    })
+}
+
 /// Replaces the context slot of the currently running task (or `block_on` future) and returns
 /// the previous value. Tasks spawned afterwards inherit the new value.
 ///

@@ -107,7 +107,7 @@ mod timer;
 mod worker;
 
 pub use builder::{BuildError, Builder};
-pub use context::{TaskContextValue, set_task_context, task_context};
+pub use context::{TaskContextValue, set_task_context, task_context, task_context_is};
 pub use coop::{YieldNow, yield_now};
 pub use global::block_on;
 pub use hooks::{SpawnInfo, TaskInfo, TaskOutcome};

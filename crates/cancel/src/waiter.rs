@@ -20,7 +20,10 @@ use std::task::{Context, Poll, Waker};
 #[must_use = "futures do nothing unless awaited"]
 pub struct WaitForCancel {
     token: CancelToken,
-    key: Option<usize>,
+    /// The registration's key; meaningful only while `waker` is `Some` (registered), which
+    /// keeps the future 8 bytes smaller than an `Option<usize>` would (it sits in every
+    /// task-group child).
+    key: usize,
     waker: Option<Waker>,
 }
 
@@ -28,7 +31,7 @@ impl WaitForCancel {
     pub(crate) fn new(token: CancelToken) -> WaitForCancel {
         WaitForCancel {
             token,
-            key: None,
+            key: 0,
             waker: None,
         }
     }
@@ -39,21 +42,21 @@ impl WaitForCancel {
         if node.is_cancelled() {
             return true;
         }
-        match self.key {
+        match &self.waker {
             None => match node.register(Entry::Waker(waker.clone())) {
                 Ok(key) => {
-                    self.key = Some(key);
+                    self.key = key;
                     self.waker = Some(waker.clone());
                     false
                 }
                 Err(_) => true,
             },
-            Some(key) => {
-                if self.waker.as_ref().is_some_and(|w| w.will_wake(waker)) {
+            Some(registered) => {
+                if registered.will_wake(waker) {
                     return false;
                 }
                 self.waker = Some(waker.clone());
-                !node.update_waker(key, waker)
+                !node.update_waker(self.key, waker)
             }
         }
     }
@@ -83,8 +86,8 @@ impl Future for WaitForCancel {
 
 impl Drop for WaitForCancel {
     fn drop(&mut self) {
-        if let Some(key) = self.key.take() {
-            drop(self.token.node.unregister(key));
+        if self.waker.take().is_some() {
+            drop(self.token.node.unregister(self.key));
         }
     }
 }

@@ -56,9 +56,9 @@ pin_project! {
     pub(crate) struct Child<T: 'static, E: 'static, F> {
         #[pin]
         run: RunChild<ChildScopes, CatchUnwind<F>>,
+        // The spawn index; `DONE` once the outcome is counted (no separate flag: a child
+        // future sits in every child's task cell, so its size is memory per child).
         index: usize,
-        // The outcome was counted (set when the child finished).
-        done: bool,
         // The group's result types (its state is `Shared<T, E>`).
         group: PhantomData<fn() -> (T, E)>,
     }
@@ -66,7 +66,7 @@ pin_project! {
     impl<T: 'static, E: 'static, F> PinnedDrop for Child<T, E, F> {
         fn drop(this: Pin<&mut Self>) {
             let this = this.project();
-            if !*this.done {
+            if *this.index != DONE {
                 // Dropped before it finished (aborted with its group, or the runtime shut
                 // down): it counts as cancelled and frees its slot.
                 let shared = shared_of::<T, E>(this.run.scopes());
@@ -86,11 +86,14 @@ impl<T: 'static, E: 'static, F> Child<T, E, F> {
         Child {
             run: RunChild::new(scopes, CatchUnwind { fut }),
             index,
-            done: false,
             group: PhantomData,
         }
     }
 }
+
+/// `Child::index` once the child has finished (no group spawns `usize::MAX` children: the
+/// spawn count would overflow first).
+const DONE: usize = usize::MAX;
 
 /// Which counter a finished child goes to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -120,10 +123,9 @@ where
             Ok(Err(payload)) => (Outcome::Failed, Err(TaskError::Panicked(payload))),
             Err(c) => (Outcome::Cancelled, Err(TaskError::Cancelled::<E>(c))),
         };
-        *this.done = true;
+        let index = std::mem::replace(this.index, DONE);
         let shared = shared_of::<T, E>(this.run.as_ref().get_ref().scopes());
         shared.count(outcome);
-        let index = *this.index;
         if (shared.on_done)(index, &result) == Reaction::CancelGroup {
             shared.decide(index);
         }

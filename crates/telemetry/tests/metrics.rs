@@ -232,6 +232,48 @@ fn prometheus_text_has_histograms_with_buckets_and_labelled_sources() {
 }
 
 #[test]
+fn runtime_metrics_follow_the_runtime_from_tick_to_tick() {
+    // The runtime source registers its handles at the first tick; later ticks update them.
+    let t = metrics_only();
+    let rt = nimsync_scheduler::Runtime::builder()
+        .workers(2)
+        .build()
+        .unwrap();
+    t.watch_runtime("rt", rt.handle().clone());
+    let spawned = |t: &Telemetry| {
+        let (_, samples) = parse(&t.render_prometheus().unwrap());
+        value(
+            &samples,
+            "nimsync_runtime_spawned_tasks_total",
+            &[("runtime", "rt")],
+        )
+    };
+    rt.block_on(async { nimsync_scheduler::spawn(async {}).await.unwrap() });
+    t.publish_now();
+    let first = spawned(&t);
+    assert!(first >= 1.0, "{first}");
+    rt.block_on(async {
+        for _ in 0..10 {
+            nimsync_scheduler::spawn(async {}).await.unwrap();
+        }
+    });
+    t.publish_now();
+    assert_eq!(spawned(&t), first + 10.0);
+    let (_, samples) = parse(&t.render_prometheus().unwrap());
+    let polls: f64 = ["0", "1"]
+        .iter()
+        .map(|w| {
+            value(
+                &samples,
+                "nimsync_runtime_worker_polls_total",
+                &[("runtime", "rt"), ("worker", w)],
+            )
+        })
+        .sum();
+    assert!(polls >= 11.0, "{polls}");
+}
+
+#[test]
 fn bad_metrics_config_is_an_error() {
     let b = |m: Metrics| {
         Telemetry::builder()

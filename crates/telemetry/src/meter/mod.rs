@@ -226,6 +226,7 @@ impl Telemetry {
             name: name.into(),
             handle,
             last: Mutex::new(None),
+            handles: std::sync::OnceLock::new(),
         });
     }
 

@@ -24,10 +24,11 @@
 //! assert!(t.render_prometheus().unwrap().contains("my_supervisor_restarts_total 3"));
 //! ```
 
+use metrics::{Counter, Gauge};
 use nimsync_backpressure::ConcurrencyLimiter;
 use nimsync_core_channels::Stats;
 use nimsync_scheduler::Handle;
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 /// Something the metrics sampler publishes at each tick, through the `metrics` macros
@@ -96,48 +97,107 @@ pub(crate) struct RuntimeSource {
     pub(crate) handle: Handle,
     /// Busy time per worker at the previous tick, to turn it into a ratio.
     pub(crate) last: Mutex<Option<(Instant, Vec<Duration>)>>,
+    /// The metric handles, registered at the first tick (a source is only ever published
+    /// through its telemetry's recorder): later ticks store values, with no key building,
+    /// label allocation or registry look-up.
+    pub(crate) handles: OnceLock<RuntimeHandles>,
+}
+
+/// One worker's metric handles.
+pub(crate) struct WorkerHandles {
+    polls: Counter,
+    steals: Counter,
+    steal_attempts: Counter,
+    parks: Counter,
+    overflows: Counter,
+    local_queue_depth: Gauge,
+    busy_ratio: Gauge,
+}
+
+/// A runtime's metric handles.
+pub(crate) struct RuntimeHandles {
+    workers: Vec<WorkerHandles>,
+    worker_count: Gauge,
+    global_queue_depth: Gauge,
+    alive_tasks: Gauge,
+    spawned_tasks: Counter,
+    completed_tasks: Counter,
+    load_imbalance: Gauge,
+    blocking_threads: Gauge,
+    blocking_queue_depth: Gauge,
+}
+
+impl RuntimeHandles {
+    fn register(rt: &str, workers: usize) -> RuntimeHandles {
+        let workers = (0..workers)
+            .map(|i| {
+                let labels = [("runtime", rt.to_string()), ("worker", i.to_string())];
+                WorkerHandles {
+                    polls: metrics::counter!("nimsync_runtime_worker_polls_total", &labels),
+                    steals: metrics::counter!("nimsync_runtime_worker_steals_total", &labels),
+                    steal_attempts: metrics::counter!(
+                        "nimsync_runtime_worker_steal_attempts_total",
+                        &labels
+                    ),
+                    parks: metrics::counter!("nimsync_runtime_worker_parks_total", &labels),
+                    overflows: metrics::counter!("nimsync_runtime_worker_overflows_total", &labels),
+                    local_queue_depth: metrics::gauge!(
+                        "nimsync_runtime_worker_local_queue_depth",
+                        &labels
+                    ),
+                    busy_ratio: metrics::gauge!("nimsync_runtime_worker_busy_ratio", &labels),
+                }
+            })
+            .collect();
+        let labels = [("runtime", rt.to_string())];
+        RuntimeHandles {
+            workers,
+            worker_count: metrics::gauge!("nimsync_runtime_workers", &labels),
+            global_queue_depth: metrics::gauge!("nimsync_runtime_global_queue_depth", &labels),
+            alive_tasks: metrics::gauge!("nimsync_runtime_alive_tasks", &labels),
+            spawned_tasks: metrics::counter!("nimsync_runtime_spawned_tasks_total", &labels),
+            completed_tasks: metrics::counter!("nimsync_runtime_completed_tasks_total", &labels),
+            load_imbalance: metrics::gauge!("nimsync_runtime_load_imbalance", &labels),
+            blocking_threads: metrics::gauge!("nimsync_runtime_blocking_threads", &labels),
+            blocking_queue_depth: metrics::gauge!("nimsync_runtime_blocking_queue_depth", &labels),
+        }
+    }
 }
 
 impl MetricSource for RuntimeSource {
     fn publish(&self) {
         let m = self.handle.metrics();
-        let rt = self.name.clone();
+        let h = self
+            .handles
+            .get_or_init(|| RuntimeHandles::register(&self.name, m.workers.len()));
         let now = Instant::now();
         let previous =
             self.last.lock().ok().and_then(|mut last| {
                 last.replace((now, m.workers.iter().map(|w| w.busy).collect()))
             });
-        for (i, w) in m.workers.iter().enumerate() {
-            let labels = [("runtime", rt.clone()), ("worker", i.to_string())];
-            metrics::counter!("nimsync_runtime_worker_polls_total", &labels).absolute(w.polls);
-            metrics::counter!("nimsync_runtime_worker_steals_total", &labels)
-                .absolute(w.steal_successes);
-            metrics::counter!("nimsync_runtime_worker_steal_attempts_total", &labels)
-                .absolute(w.steal_attempts);
-            metrics::counter!("nimsync_runtime_worker_parks_total", &labels).absolute(w.parks);
-            metrics::counter!("nimsync_runtime_worker_overflows_total", &labels)
-                .absolute(w.overflows);
-            metrics::gauge!("nimsync_runtime_worker_local_queue_depth", &labels)
-                .set(w.local_queue_depth as f64);
+        for (i, (w, wh)) in m.workers.iter().zip(&h.workers).enumerate() {
+            wh.polls.absolute(w.polls);
+            wh.steals.absolute(w.steal_successes);
+            wh.steal_attempts.absolute(w.steal_attempts);
+            wh.parks.absolute(w.parks);
+            wh.overflows.absolute(w.overflows);
+            wh.local_queue_depth.set(w.local_queue_depth as f64);
             if let Some((then, busy)) = &previous {
                 let wall = now.duration_since(*then).as_secs_f64();
                 let before = busy.get(i).copied().unwrap_or_default();
                 if wall > 0.0 {
                     let ratio = w.busy.saturating_sub(before).as_secs_f64() / wall;
-                    metrics::gauge!("nimsync_runtime_worker_busy_ratio", &labels)
-                        .set(ratio.clamp(0.0, 1.0));
+                    wh.busy_ratio.set(ratio.clamp(0.0, 1.0));
                 }
             }
         }
-        let labels = [("runtime", rt)];
-        metrics::gauge!("nimsync_runtime_workers", &labels).set(m.workers.len() as f64);
-        metrics::gauge!("nimsync_runtime_global_queue_depth", &labels).set(m.injector_depth as f64);
-        metrics::gauge!("nimsync_runtime_alive_tasks", &labels).set(m.alive as f64);
-        metrics::counter!("nimsync_runtime_spawned_tasks_total", &labels).absolute(m.spawned);
-        metrics::counter!("nimsync_runtime_completed_tasks_total", &labels).absolute(m.completed);
-        metrics::gauge!("nimsync_runtime_load_imbalance", &labels).set(m.load_imbalance());
-        metrics::gauge!("nimsync_runtime_blocking_threads", &labels).set(m.blocking_threads as f64);
-        metrics::gauge!("nimsync_runtime_blocking_queue_depth", &labels)
-            .set(m.blocking_queue_depth as f64);
+        h.worker_count.set(m.workers.len() as f64);
+        h.global_queue_depth.set(m.injector_depth as f64);
+        h.alive_tasks.set(m.alive as f64);
+        h.spawned_tasks.absolute(m.spawned);
+        h.completed_tasks.absolute(m.completed);
+        h.load_imbalance.set(m.load_imbalance());
+        h.blocking_threads.set(m.blocking_threads as f64);
+        h.blocking_queue_depth.set(m.blocking_queue_depth as f64);
     }
 }

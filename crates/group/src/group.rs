@@ -56,7 +56,13 @@ struct Outcomes {
     completed: AtomicUsize,
     failed: AtomicUsize,
     cancelled: AtomicUsize,
+    /// While `join` waits for every child spawned so far to end: how many that is
+    /// (`NO_JOINER` otherwise). On the children's line: each child reads it right after
+    /// writing its counter.
+    join_target: AtomicUsize,
 }
+
+const NO_JOINER: usize = usize::MAX;
 
 /// State shared by the group, its handles and its children.
 pub(crate) struct Shared<T, E> {
@@ -71,6 +77,8 @@ pub(crate) struct Shared<T, E> {
     slots: Padded<AtomicUsize>,
     /// Notified when a slot frees up or the group closes (waiting spawners; bounded groups).
     slot_freed: Event,
+    /// Notified when the children `join` waits for have all ended.
+    all_ended: Event,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -85,13 +93,45 @@ impl<T, E> Shared<T, E> {
 
     /// Counts a child that ended (or was dropped unfinished: `Cancelled`). Release: a reader
     /// that sees the count also sees the spawn that preceded it (`running` never underflows).
+    ///
+    /// Then, if `join` is waiting and this was the last child it waits for, wakes it. SeqCst
+    /// pairs with [`wait_ended`](Self::wait_ended): this side writes its counter then reads
+    /// the target, the joiner writes the target then reads the counters, so at least one of
+    /// them sees the other (no lost wake-up).
     pub(crate) fn count(&self, outcome: ChildOutcome) {
         let c = match outcome {
             ChildOutcome::Completed => &self.outcomes.completed,
             ChildOutcome::Failed => &self.outcomes.failed,
             ChildOutcome::Cancelled => &self.outcomes.cancelled,
         };
-        c.fetch_add(1, Ordering::Release);
+        c.fetch_add(1, Ordering::SeqCst);
+        let target = self.outcomes.join_target.load(Ordering::SeqCst);
+        if target != NO_JOINER && self.ended() >= target {
+            self.all_ended.notify(usize::MAX);
+        }
+    }
+
+    /// Children that ended (completed, failed, cancelled or dropped unfinished).
+    fn ended(&self) -> usize {
+        self.outcomes.completed.load(Ordering::SeqCst)
+            + self.outcomes.failed.load(Ordering::SeqCst)
+            + self.outcomes.cancelled.load(Ordering::SeqCst)
+    }
+
+    /// Waits until `target` children have ended: `join` then collects their results without
+    /// being woken once per child (each join handle is ready, or about to be: a child counts
+    /// itself just before its task completes).
+    async fn wait_ended(&self, target: usize) {
+        while self.ended() < target {
+            self.outcomes.join_target.store(target, Ordering::SeqCst);
+            let listener = self.all_ended.listen();
+            // A child that ended after the check above and missed the target is seen here.
+            if self.ended() >= target {
+                break;
+            }
+            listener.await;
+        }
+        self.outcomes.join_target.store(NO_JOINER, Ordering::SeqCst);
     }
 
     /// Frees the slot of a child that ended (bounded groups; a no-op otherwise).
@@ -126,9 +166,7 @@ impl<T, E> Shared<T, E> {
         }
         // Ended children first: each was spawned before it ended, so the later load of
         // `spawned` counts it too.
-        let ended = self.outcomes.completed.load(Ordering::Acquire)
-            + self.outcomes.failed.load(Ordering::Acquire)
-            + self.outcomes.cancelled.load(Ordering::Acquire);
+        let ended = self.ended();
         self.spawn
             .spawned
             .load(Ordering::Acquire)
@@ -540,9 +578,11 @@ where
                 completed: AtomicUsize::new(0),
                 failed: AtomicUsize::new(0),
                 cancelled: AtomicUsize::new(0),
+                join_target: AtomicUsize::new(NO_JOINER),
             }),
             slots: Padded(AtomicUsize::new(0)),
             slot_freed: Event::new(),
+            all_ended: Event::new(),
         });
         let scopes = ChildScopes::with_data(&token, shared.clone());
         TaskGroup {
@@ -599,15 +639,20 @@ where
     async fn join_all(&mut self) -> Vec<Outcome<T, E>> {
         let mut results = Vec::new();
         loop {
-            {
-                let mut t = lock(&self.handle.shared.spawn.tasks);
+            let spawned = {
+                let shared = &self.handle.shared;
+                let mut t = lock(&shared.spawn.tasks);
                 if t.handles.is_empty() {
                     t.closed = true;
                     break;
                 }
                 // `pending` is empty here: take the spawners' vector whole (no copy).
                 self.pending = VecDeque::from(std::mem::take(&mut t.handles));
-            }
+                // Exact under the lock: the children taken are the ones spawned so far.
+                shared.spawn.spawned.load(Ordering::Relaxed)
+            };
+            // One wait for the whole batch instead of one wake-up per child still running.
+            self.handle.shared.wait_ended(spawned).await;
             results.reserve(self.pending.len());
             while let Some(h) = self.pending.front_mut() {
                 let r = match h.await {

@@ -396,3 +396,46 @@ fn counters_of_an_unbounded_group_and_of_a_dropped_one() {
         assert_eq!(handle.completed() + handle.failed(), 0);
     });
 }
+
+/// `join` waits for a whole batch at once and is woken by the last child to end: children
+/// ending while the join starts (on the other worker), spawning siblings during the join,
+/// must never leave it asleep. A lost wake-up hangs the join (cancellation cannot end it: a
+/// joining group holds its scopes), so the rounds run on another thread and a watchdog turns
+/// a hang into a failure.
+#[test]
+fn join_is_woken_by_the_last_child_of_each_batch() {
+    let (done, finished) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = Builder::new_multi_thread().workers(2).build().unwrap();
+        let mut rng = fastrand::Rng::with_seed(7);
+        for round in 0..300u64 {
+            let n = rng.usize(0..20);
+            let yields: Vec<usize> = (0..n).map(|_| rng.usize(0..4)).collect();
+            let out = rt.block_on(task_group(CollectAll, move |g| async move {
+                for (i, y) in yields.into_iter().enumerate() {
+                    let g2 = g.clone();
+                    g.spawn(async move {
+                        for _ in 0..y {
+                            yield_now().await;
+                        }
+                        if i % 5 == 4 {
+                            // A sibling spawned while the group may already be joining.
+                            let _ = g2.spawn(async move { Ok::<_, ()>(1000 + i) }).await;
+                        }
+                        Ok(i)
+                    })
+                    .await?;
+                }
+                Ok(())
+            }));
+            let values: Vec<usize> = out.unwrap().into_iter().map(Result::unwrap).collect();
+            let firsts: Vec<usize> = values.iter().copied().filter(|v| *v < 1000).collect();
+            assert_eq!(firsts, (0..n).collect::<Vec<_>>(), "round {round}");
+            assert_eq!(values.len(), n + n / 5, "round {round}");
+        }
+        done.send(()).unwrap();
+    });
+    finished
+        .recv_timeout(Duration::from_secs(60))
+        .expect("a join was never woken (or a round failed)");
+}

@@ -17,8 +17,8 @@
 //! holds values every send goes to it too, so per-producer FIFO order is kept; receivers take
 //! from the ring first, then from the spill. The fast path only reads one counter of it.
 
+use crate::sync::Arc;
 use std::collections::VecDeque;
-use std::sync::Arc;
 
 use crate::Policy;
 use crate::error::{TryRecvError, TryReserveError, TrySendError};
@@ -60,9 +60,10 @@ pub struct Spill<T> {
 
 impl TxShared {
     /// `asymmetric`: the ring publishes with a light barrier ([`Queue::ASYMMETRIC`]).
-    pub(crate) fn new(policy: Policy, asymmetric: bool) -> Self {
+    /// `single_consumer`: the receiver waits in the owner slot (see `owner.rs`).
+    pub(crate) fn new(policy: Policy, asymmetric: bool, single_consumer: bool) -> Self {
         Self {
-            not_empty: Event::new(asymmetric),
+            not_empty: Event::new(asymmetric, single_consumer),
             senders: AtomicUsize::new(1),
             reserved: AtomicUsize::new(0),
             spilled: AtomicUsize::new(0),
@@ -74,10 +75,11 @@ impl TxShared {
 }
 
 impl<T> RxShared<T> {
-    /// `asymmetric`: as for [`TxShared::new`].
-    pub(crate) fn new(asymmetric: bool) -> Self {
+    /// `asymmetric`: as for [`TxShared::new`]; `single_producer`: the sender waits in the
+    /// owner slot.
+    pub(crate) fn new(asymmetric: bool, single_producer: bool) -> Self {
         Self {
-            not_full: Event::new(asymmetric),
+            not_full: Event::new(asymmetric, single_producer),
             receivers: AtomicUsize::new(1),
             spill: Mutex::new(Spill {
                 values: VecDeque::new(),
@@ -95,8 +97,8 @@ pub(crate) fn new_chan<T: Send, Q: Queue<T>>(capacity: usize, policy: Policy) ->
     Arc::new(Q::new(
         capacity,
         evicting,
-        TxShared::new(policy, Q::ASYMMETRIC),
-        RxShared::new(Q::ASYMMETRIC),
+        TxShared::new(policy, Q::ASYMMETRIC, !Q::MULTI_CONSUMER),
+        RxShared::new(Q::ASYMMETRIC, !Q::MULTI_PRODUCER),
     ))
 }
 

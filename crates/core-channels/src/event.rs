@@ -60,6 +60,7 @@ mod imp {
     use std::time::Instant;
 
     use super::pair;
+    use crate::owner::{self, OWNER, OwnerState};
 
     use event_listener::{IntoNotification, Listener as _};
 
@@ -71,23 +72,40 @@ mod imp {
     /// between a value and its waiter (the loom version below models it): a waiter increments,
     /// registers and re-checks; a notifier publishes, fences and reads the count.
     pub struct Event {
-        inner: event_listener::Event,
         /// Listeners registered and not yet dropped. Shared with them through an `Arc` so a
         /// listener stored next to the channel's `Arc` (a handle's stream/sink listener) may be
         /// dropped in any order.
         waiters: Arc<Counts>,
         /// The notifiers publish with a light barrier: pair it (see the module doc).
         heavy: bool,
+        /// A single side's event: its handle waits in the owner slot ([`crate::owner`]).
+        single: bool,
     }
 
     /// The listener count and, for `heavy` events, the pairing mode, in one allocation (the
     /// notifier reads both after a publish).
-    struct Counts {
+    /// The shared part of an event, as the owner slot reaches it.
+    pub type Host = Arc<Counts>;
+
+    pub struct Counts {
         /// Registered listeners in units of [`WAITER`]; bit 0 is [`FENCED`]. One word, so a
         /// notifier in light mode reads mode and count with one load.
         word: AtomicUsize,
         /// When the waiting side last registered (see [`now_ns`]).
         last: AtomicU64,
+        /// The list of waiters (here, so a listener can pass a notification on by itself).
+        list: event_listener::Event,
+        /// The owner's wait slot (single sides); its bit is [`OWNER`] in `word`.
+        owner: OwnerState,
+    }
+
+    impl owner::Host for Arc<Counts> {
+        fn word(&self) -> &AtomicUsize {
+            &self.word
+        }
+        fn owner(&self) -> &OwnerState {
+            &self.owner
+        }
     }
 
     /// Fenced mode: publishers fence after every publish.
@@ -118,41 +136,79 @@ mod imp {
         u64::try_from(nanos).unwrap_or(u64::MAX)
     }
 
-    /// A registered waiter; completes once notified.
-    pub struct Listener {
-        inner: event_listener::EventListener,
-        _registered: Registered,
+    /// A registered list waiter; completes once notified.
+    ///
+    /// It holds one unit of the waiter count until a notifier accounts for notifying it (see
+    /// [`Counts::notify_list`]) or, never notified, it gives the unit back itself.
+    pub struct QueueListener {
+        /// `None` once a blocking wait consumed it.
+        inner: Option<event_listener::EventListener>,
+        counts: Arc<Counts>,
+        /// The notification was observed (its unit was taken back by the notifier).
+        done: bool,
     }
 
-    /// Holds one unit of [`Event`]'s listener count; gives it back when dropped.
-    struct Registered(Arc<Counts>);
-
-    impl Drop for Registered {
-        fn drop(&mut self) {
-            // A stale non-zero count only costs a notifier one unneeded lock.
-            self.0.word.fetch_sub(WAITER, Ordering::Relaxed);
+    impl Counts {
+        /// Notifies `n` more list waiters (every waiter for `usize::MAX`) and takes their
+        /// units off the count, so that once everyone waiting has been notified, publishers
+        /// go back to one load instead of taking the list's lock for nobody.
+        fn notify_list(&self, n: usize) {
+            let notified = if n == usize::MAX {
+                self.list.notify(usize::MAX.relaxed())
+            } else {
+                self.list.notify(n.additional().relaxed())
+            };
+            if notified > 0 {
+                self.word.fetch_sub(notified * WAITER, Ordering::Relaxed);
+            }
         }
     }
 
     impl Event {
-        /// `heavy`: the notifiers publish with [`crate::barrier::light`].
-        pub(crate) fn new(heavy: bool) -> Self {
+        /// `heavy`: the notifiers publish with [`crate::barrier::light`]. `single`: the event
+        /// of a single side, whose handle waits in the owner slot.
+        pub(crate) fn new(heavy: bool, single: bool) -> Self {
             Self {
-                inner: event_listener::Event::new(),
                 waiters: Arc::new(Counts {
                     word: AtomicUsize::new(0),
                     last: AtomicU64::new(0),
+                    list: event_listener::Event::new(),
+                    owner: OwnerState::new(),
                 }),
                 heavy,
+                single,
             }
         }
 
-        /// Registers a waiter. Callers re-check their condition after this and before waiting.
-        pub(crate) fn listen(&self) -> Listener {
+        /// Registers a list waiter (any number may wait). Callers re-check their condition
+        /// after this and before waiting.
+        pub(crate) fn listen(&self) -> super::Listener {
             self.waiters.word.fetch_add(WAITER, Ordering::SeqCst);
             // `listen` ends with a SeqCst fence: the registration is ordered before the caller's
             // re-check of the queue (the store-load half of the handshake on the waiter's side).
-            let inner = self.inner.listen();
+            let inner = self.waiters.list.listen();
+            self.pair_registration();
+            super::Listener::Queue(QueueListener {
+                inner: Some(inner),
+                counts: Arc::clone(&self.waiters),
+                done: false,
+            })
+        }
+
+        /// Registers the waiter of the side's own handle: the owner slot on a single side, the
+        /// list otherwise. Callers re-check their condition after this and before waiting.
+        pub(crate) fn listen_owner(&self) -> super::Listener {
+            if !self.single {
+                return self.listen();
+            }
+            let listener = owner::register(&self.waiters);
+            fence(Ordering::SeqCst);
+            self.pair_registration();
+            super::Listener::Owner(listener)
+        }
+
+        /// On a `heavy` event, the waiting side's half of the asymmetric handshake.
+        fn pair_registration(&self) {
             if self.heavy {
                 let now = now_ns();
                 let last = self.waiters.last.swap(now, Ordering::Relaxed);
@@ -161,24 +217,34 @@ mod imp {
                     now.wrapping_sub(last) < super::FREQUENT,
                 );
             }
-            Listener {
-                inner,
-                _registered: Registered(Arc::clone(&self.waiters)),
+        }
+
+        /// Wakes the owner (if waiting) and `n` more list waiters (all for `usize::MAX`).
+        #[cold]
+        fn wake(&self, word: usize, n: usize) {
+            if word & OWNER != 0 {
+                owner::notify(&self.waiters.word, &self.waiters.owner);
+            }
+            if word & !OWNER >= WAITER {
+                self.waiters.notify_list(n);
             }
         }
 
         /// Whether any listener may be registered. Must follow a SeqCst fence or read-modify-write
         /// (or, for a `heavy` event, a light barrier) that published the change the listeners
         /// wait for.
+        /// Returns the waiter word, or 0 if nobody waits.
         #[inline(always)]
-        fn has_waiters(&self) -> bool {
+        fn waiting(&self) -> usize {
             let word = self.waiters.word.load(Ordering::SeqCst);
             if word & FENCED == 0 {
                 // Light mode (or a non-heavy event, never fenced): this load is the check.
-                return word >= WAITER;
+                // (`OWNER` is above every count, so an owner alone passes too.)
+                return if word >= WAITER { word } else { 0 };
             }
             fence(Ordering::SeqCst);
-            self.waiters.word.load(Ordering::SeqCst) >= WAITER
+            let word = self.waiters.word.load(Ordering::SeqCst);
+            if word >= WAITER { word } else { 0 }
         }
 
         /// Wakes one more waiter, issuing the SeqCst fence the handshake needs.
@@ -188,8 +254,9 @@ mod imp {
         /// quick sends never wake just one of two sleeping receivers.
         pub(crate) fn notify_one(&self) {
             fence(Ordering::SeqCst);
-            if self.has_waiters() {
-                self.inner.notify(1.additional().relaxed());
+            let word = self.waiting();
+            if word != 0 {
+                self.wake(word, 1);
             }
         }
 
@@ -198,59 +265,93 @@ mod imp {
         /// a publish followed by a light barrier).
         #[inline(always)]
         pub(crate) fn notify_one_after_rmw(&self) {
-            if self.has_waiters() {
-                self.inner.notify(1.additional().relaxed());
+            let word = self.waiting();
+            if word != 0 {
+                self.wake(word, 1);
             }
         }
 
         /// Wakes `n` waiters after a SeqCst read-modify-write (as above).
         #[inline(always)]
         pub(crate) fn notify_n_after_rmw(&self, n: usize) {
-            if self.has_waiters() {
-                self.inner.notify(n.additional().relaxed());
+            let word = self.waiting();
+            if word != 0 {
+                self.wake(word, n);
             }
         }
 
         /// Wakes every waiter.
         pub(crate) fn notify_all(&self) {
             fence(Ordering::SeqCst);
-            if self.has_waiters() {
-                self.inner.notify(usize::MAX.relaxed());
+            let word = self.waiting();
+            if word != 0 {
+                self.wake(word, usize::MAX);
             }
         }
     }
 
-    impl Listener {
+    impl QueueListener {
         /// Blocks the thread until notified.
-        pub(crate) fn wait(self) {
-            self.inner.wait();
+        pub(crate) fn wait(mut self) {
+            if let Some(inner) = self.inner.take() {
+                inner.wait();
+            }
+            self.done = true;
         }
 
         /// Blocks until notified or the deadline passes; `true` if notified.
-        pub(crate) fn wait_deadline(self, deadline: Instant) -> bool {
-            self.inner.wait_deadline(deadline).is_some()
+        pub(crate) fn wait_deadline(mut self, deadline: Instant) -> bool {
+            // `None`: timed out and removed un-notified (a notification racing the timeout
+            // makes it return `Some`); the unit is then given back on drop.
+            let notified = self
+                .inner
+                .take()
+                .is_some_and(|inner| inner.wait_deadline(deadline).is_some());
+            self.done = notified;
+            notified
+        }
+
+        pub(crate) fn poll(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+            match &mut self.inner {
+                Some(inner) => match Pin::new(inner).poll(cx) {
+                    Poll::Ready(()) => {
+                        self.done = true;
+                        Poll::Ready(())
+                    }
+                    Poll::Pending => Poll::Pending,
+                },
+                None => Poll::Ready(()),
+            }
         }
     }
 
-    impl Future for Listener {
-        type Output = ();
-
-        fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-            Pin::new(&mut self.inner).poll(cx)
+    impl Drop for QueueListener {
+        fn drop(&mut self) {
+            if self.done {
+                return;
+            }
+            if self.inner.take().is_some_and(|inner| inner.discard()) {
+                // Notified but never used: the notifier took the unit back; pass the
+                // notification on to another waiter (a cancelled waiter never swallows one).
+                self.counts.notify_list(1);
+            } else {
+                // Never notified: give the unit back. (A stale high count would only cost a
+                // notifier an unneeded lock; it is never left too low.)
+                self.counts.word.fetch_sub(WAITER, Ordering::Relaxed);
+            }
         }
     }
 }
 
 #[cfg(nimsync_loom)]
 mod imp {
-    use core::future::Future;
-    use core::pin::Pin;
     use core::task::{Context, Poll, Waker};
     use std::time::Instant;
 
     use loom::sync::Arc;
     use loom::sync::atomic::{AtomicUsize, Ordering, fence};
 
+    use crate::owner::{self, OWNER, OwnerState};
     use crate::sync::Mutex;
 
     enum Wake {
@@ -271,9 +372,15 @@ mod imp {
         entries: Vec<Entry>,
     }
 
-    struct Shared {
+    /// The shared part of an event, as the owner slot reaches it.
+    pub type Host = Arc<Shared>;
+
+    pub struct Shared {
+        /// List waiters, plus [`OWNER`] while the owner waits.
         waiters: AtomicUsize,
         heavy: bool,
+        single: bool,
+        owner: OwnerState,
         /// Pairing mode (1 = fenced), as in the std version.
         fenced: AtomicUsize,
         /// Registrations so far: under loom every other one counts as "frequent", so the
@@ -291,28 +398,56 @@ mod imp {
         }
     }
 
+    impl owner::Host for Arc<Shared> {
+        fn word(&self) -> &AtomicUsize {
+            &self.waiters
+        }
+        fn owner(&self) -> &OwnerState {
+            &self.owner
+        }
+    }
+
     /// A wait queue (loom model version).
     pub struct Event(Arc<Shared>);
 
-    /// A registered waiter (loom model version).
-    pub struct Listener {
+    /// A registered list waiter (loom model version).
+    pub struct QueueListener {
         shared: Arc<Shared>,
         id: usize,
         done: bool,
     }
 
     impl Event {
-        pub(crate) fn new(heavy: bool) -> Self {
+        pub(crate) fn new(heavy: bool, single: bool) -> Self {
             Self(Arc::new(Shared {
                 waiters: AtomicUsize::new(0),
                 heavy,
+                single,
+                owner: OwnerState::new(),
                 fenced: AtomicUsize::new(0),
                 registrations: AtomicUsize::new(0),
                 state: Mutex::new(State::default()),
             }))
         }
 
-        pub(crate) fn listen(&self) -> Listener {
+        pub(crate) fn listen_owner(&self) -> super::Listener {
+            if !self.0.single {
+                return self.listen();
+            }
+            let listener = owner::register(&self.0);
+            fence(Ordering::SeqCst);
+            self.pair_registration();
+            super::Listener::Owner(listener)
+        }
+
+        fn pair_registration(&self) {
+            if self.0.heavy {
+                let n = self.0.registrations.fetch_add(1, Ordering::Relaxed);
+                super::pair(&self.0.fenced, n % 2 == 1);
+            }
+        }
+
+        pub(crate) fn listen(&self) -> super::Listener {
             let mut state = self.0.state.lock().unwrap();
             let id = state.next_id;
             state.next_id += 1;
@@ -324,15 +459,12 @@ mod imp {
             drop(state);
             self.0.waiters.fetch_add(1, Ordering::SeqCst);
             fence(Ordering::SeqCst);
-            if self.0.heavy {
-                let n = self.0.registrations.fetch_add(1, Ordering::Relaxed);
-                super::pair(&self.0.fenced, n % 2 == 1);
-            }
-            Listener {
+            self.pair_registration();
+            super::Listener::Queue(QueueListener {
                 shared: self.0.clone(),
                 id,
                 done: false,
-            }
+            })
         }
 
         fn notify(&self, n: usize) {
@@ -353,10 +485,13 @@ mod imp {
         }
 
         fn notify_unfenced(&self, n: usize) {
-            if self.0.waiters.load(Ordering::SeqCst) == 0 {
-                return;
+            let word = self.0.waiters.load(Ordering::SeqCst);
+            if word & OWNER != 0 {
+                owner::notify(&self.0.waiters, &self.0.owner);
             }
-            notify_shared(&self.0, n);
+            if word & !OWNER != 0 {
+                notify_shared(&self.0, n);
+            }
         }
 
         pub(crate) fn notify_one(&self) {
@@ -394,9 +529,13 @@ mod imp {
                 }
             }
         }
+        // As in the std version: notified waiters no longer count.
+        if notified > 0 {
+            shared.waiters.fetch_sub(notified, Ordering::SeqCst);
+        }
     }
 
-    impl Listener {
+    impl QueueListener {
         /// Removes the entry; returns whether it had been notified.
         fn remove(&mut self) -> bool {
             if self.done {
@@ -407,7 +546,10 @@ mod imp {
             let idx = state.entries.iter().position(|e| e.id == self.id).unwrap();
             let entry = state.entries.remove(idx);
             drop(state);
-            self.shared.waiters.fetch_sub(1, Ordering::SeqCst);
+            if !entry.notified {
+                // A notified entry's unit was taken back by its notifier.
+                self.shared.waiters.fetch_sub(1, Ordering::SeqCst);
+            }
             entry.notified
         }
 
@@ -436,10 +578,8 @@ mod imp {
         }
     }
 
-    impl Future for Listener {
-        type Output = ();
-
-        fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+    impl QueueListener {
+        pub(crate) fn poll(&mut self, cx: &mut Context<'_>) -> Poll<()> {
             if self.check(Wake::Task(cx.waker().clone())) {
                 Poll::Ready(())
             } else {
@@ -448,7 +588,7 @@ mod imp {
         }
     }
 
-    impl Drop for Listener {
+    impl Drop for QueueListener {
         fn drop(&mut self) {
             if self.remove() {
                 // Notified but never used: pass the notification on.
@@ -458,4 +598,46 @@ mod imp {
     }
 }
 
-pub(crate) use imp::{Event, Listener};
+/// A registered waiter: in an event's list, or in a single side's owner slot.
+pub enum Listener {
+    /// In the list (any number of waiters).
+    Queue(imp::QueueListener),
+    /// In the owner slot ([`crate::owner`]).
+    Owner(crate::owner::OwnerListener<imp::Host>),
+}
+
+impl Listener {
+    /// Blocks the thread until notified.
+    pub(crate) fn wait(self) {
+        match self {
+            Self::Queue(listener) => listener.wait(),
+            Self::Owner(listener) => {
+                listener.wait_until(None);
+            }
+        }
+    }
+
+    /// Blocks until notified or the deadline passes; `true` if notified.
+    pub(crate) fn wait_deadline(self, deadline: std::time::Instant) -> bool {
+        match self {
+            Self::Queue(listener) => listener.wait_deadline(deadline),
+            Self::Owner(listener) => listener.wait_until(Some(deadline)),
+        }
+    }
+}
+
+impl core::future::Future for Listener {
+    type Output = ();
+
+    fn poll(
+        mut self: core::pin::Pin<&mut Self>,
+        cx: &mut core::task::Context<'_>,
+    ) -> core::task::Poll<()> {
+        match &mut *self {
+            Self::Queue(listener) => listener.poll(cx),
+            Self::Owner(listener) => listener.poll(cx),
+        }
+    }
+}
+
+pub(crate) use imp::Event;

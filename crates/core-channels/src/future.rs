@@ -27,7 +27,7 @@ pub(crate) fn poll_wait(
     match slot {
         None => {
             // Register, then let the caller re-check before sleeping.
-            *slot = Some(event.listen());
+            *slot = Some(event.listen_owner());
             Poll::Ready(())
         }
         Some(listener) => match Pin::new(listener).poll(cx) {

@@ -126,6 +126,7 @@ mod event;
 mod future;
 mod handle;
 mod mode;
+mod owner;
 mod permit;
 mod queue;
 mod select;

@@ -10,7 +10,7 @@
 //! A single side's handle is neither `Clone` nor usable through `&self` for operations that
 //! move values, so the type system enforces the mode.
 
-use std::sync::Arc;
+use crate::sync::Arc;
 
 use crate::Policy;
 use crate::chan::{RawChan, new_chan};

@@ -4,14 +4,14 @@
 //! `tests/loom.rs` exercise exactly the production code.
 
 #[cfg(not(nimsync_loom))]
-pub(crate) use std::sync::Mutex;
-#[cfg(not(nimsync_loom))]
 pub(crate) use std::sync::atomic::{AtomicUsize, Ordering};
+#[cfg(not(nimsync_loom))]
+pub(crate) use std::sync::{Arc, Mutex, MutexGuard};
 
 #[cfg(nimsync_loom)]
-pub(crate) use loom::sync::Mutex;
-#[cfg(nimsync_loom)]
 pub(crate) use loom::sync::atomic::{AtomicUsize, Ordering};
+#[cfg(nimsync_loom)]
+pub(crate) use loom::sync::{Arc, Mutex, MutexGuard};
 
 /// An `UnsafeCell` with loom's closure-based access API, backed by std's cell normally.
 #[cfg(not(nimsync_loom))]

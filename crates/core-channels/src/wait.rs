@@ -34,7 +34,7 @@ pub(crate) unsafe fn send<T, C: RawChan<T>>(
         if patience.snooze() {
             continue;
         }
-        let listener = chan.not_full().listen();
+        let listener = chan.not_full().listen_owner();
         // Re-check after registering (see the handshake in `chan.rs`).
         // SAFETY: forwarded contract.
         match unsafe { chan.try_send(value) } {
@@ -74,7 +74,7 @@ pub(crate) unsafe fn recv<T, C: RawChan<T>>(
         if patience.snooze() {
             continue;
         }
-        let listener = chan.not_empty().listen();
+        let listener = chan.not_empty().listen_owner();
         // SAFETY: forwarded contract.
         match unsafe { chan.try_recv() } {
             Ok(v) => return Ok(v),
@@ -126,7 +126,7 @@ pub(crate) unsafe fn send_batch<T, C: RawChan<T>>(
         if patience.snooze() {
             continue;
         }
-        let listener = chan.not_full().listen();
+        let listener = chan.not_full().listen_owner();
         // SAFETY: forwarded contract.
         match unsafe { chan.try_send_batch(&mut buf) } {
             Err(()) => {
@@ -169,7 +169,7 @@ pub(crate) unsafe fn recv_batch<T, C: RawChan<T>>(
         if patience.snooze() {
             continue;
         }
-        let listener = chan.not_empty().listen();
+        let listener = chan.not_empty().listen_owner();
         // SAFETY: forwarded contract.
         match unsafe { chan.try_recv_batch(out, max) } {
             Ok(0) => {}

@@ -262,3 +262,23 @@ fn spsc_async_send_and_recv_no_lost_wakeup() {
         p.join().unwrap();
     });
 }
+
+#[test]
+fn mpsc_async_owner_slot_two_notifiers() {
+    // The MPSC receiver waits in the owner slot; both producers may find it registered and
+    // race to clear the bit and wake it. Two values, two receives: no lost wake-up.
+    model(|| {
+        let (tx, mut rx) = mpsc::<u32>(2);
+        let tx2 = tx.clone();
+        let p1 = thread::spawn(move || tx.try_send(1).unwrap());
+        let p2 = thread::spawn(move || tx2.try_send(2).unwrap());
+        let got = loom::future::block_on(async {
+            let a = rx.recv().await.unwrap();
+            let b = rx.recv().await.unwrap();
+            a + b
+        });
+        assert_eq!(got, 3);
+        p1.join().unwrap();
+        p2.join().unwrap();
+    });
+}

@@ -15,6 +15,7 @@ use crate::chan::RawChan;
 use crate::error::{RecvError, SendError, TryRecvError, TryReserveError, TrySendError};
 use crate::event::Listener;
 use crate::mode::Mode;
+use crate::sync::spin_before_wait;
 
 /// Polls `listener` (registering one first) so that a retry happens after every change.
 /// Returns `Ready` when the caller should retry its operation now.
@@ -66,6 +67,7 @@ impl<T: Send, M: Mode> Future for SendFuture<'_, T, M> {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = &mut *self;
+        let mut spins = 0;
         loop {
             let Some(value) = this.value.take() else {
                 panic!("SendFuture polled after completion");
@@ -76,6 +78,9 @@ impl<T: Send, M: Mode> Future for SendFuture<'_, T, M> {
                 Ok(()) => return Poll::Ready(Ok(())),
                 Err(TrySendError::Closed(v)) => return Poll::Ready(Err(SendError(v))),
                 Err(TrySendError::Full(v)) => this.value = Some(v),
+            }
+            if this.listener.is_none() && spin_before_wait(&mut spins) {
+                continue;
             }
             if poll_wait(&mut this.listener, this.chan.not_full(), cx).is_pending() {
                 return Poll::Pending;
@@ -111,6 +116,7 @@ pub(crate) unsafe fn poll_recv<T, C: RawChan<T>>(
     listener: &mut Option<Listener>,
     cx: &mut Context<'_>,
 ) -> Poll<Result<T, RecvError>> {
+    let mut spins = 0;
     loop {
         // SAFETY: forwarded contract.
         match unsafe { chan.try_recv() } {
@@ -125,6 +131,9 @@ pub(crate) unsafe fn poll_recv<T, C: RawChan<T>>(
                 return Poll::Ready(Err(RecvError));
             }
             Err(TryRecvError::Empty) => {}
+        }
+        if listener.is_none() && spin_before_wait(&mut spins) {
+            continue;
         }
         if poll_wait(listener, chan.not_empty(), cx).is_pending() {
             return Poll::Pending;

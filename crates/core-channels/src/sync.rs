@@ -131,3 +131,22 @@ impl Patience {
         self.yield_until.set(None);
     }
 }
+
+/// Re-checks an async operation allows itself before registering a waker: registering,
+/// being woken and being polled again cost far more than the few nanoseconds a producer on
+/// another core usually needs to hand over the next value. Bounded, so an idle channel costs
+/// a poll well under a microsecond; none under loom, to keep the models small.
+const ASYNC_SPINS: u32 = 16;
+
+/// One bounded spin before an async wait registers; `false` once the budget is spent.
+#[inline]
+pub(crate) fn spin_before_wait(spins: &mut u32) -> bool {
+    #[cfg(not(nimsync_loom))]
+    if *spins < ASYNC_SPINS {
+        *spins += 1;
+        core::hint::spin_loop();
+        return true;
+    }
+    let _ = spins;
+    false
+}

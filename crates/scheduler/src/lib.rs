@@ -129,6 +129,7 @@ use std::future::Future;
 /// let v = rt.block_on(async { nimsync_scheduler::spawn(async { "hi" }).await.unwrap() });
 /// assert_eq!(v, "hi");
 /// ```
+#[inline]
 pub fn spawn<F>(fut: F) -> JoinHandle<F::Output>
 where
     F: Future + Send + 'static,

@@ -171,7 +171,11 @@ impl Default for Intensity {
 }
 
 /// An event of a supervisor's life, for [`SupervisorSpec::on_event`].
+///
+/// Non-exhaustive: later versions may report more kinds of event, so a `match` needs a
+/// wildcard arm.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub enum SupervisorEvent {
     /// A child (re)started; `restart` is false for the first start.
     ChildStarted {

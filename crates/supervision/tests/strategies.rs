@@ -207,7 +207,7 @@ fn a_group_restart_reports_the_temporary_siblings_it_stops_for_good() {
                 SupervisorEvent::Restarting { children, .. } => {
                     Some(format!("restarting {}", children.join(",")))
                 }
-                SupervisorEvent::Escalating(_) => None,
+                _ => None,
             })
             .collect();
         assert_eq!(

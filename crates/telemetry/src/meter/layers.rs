@@ -177,6 +177,8 @@ impl SupervisorMetrics {
                     child.running = false;
                 }
             }
+            // Kinds added later carry nothing these metrics count.
+            _ => {}
         }
     }
 

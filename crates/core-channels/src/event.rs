@@ -1,10 +1,18 @@
 //! Wait queues: where blocked senders and receivers (threads or tasks) wait for a change.
 //!
-//! Normally a thin wrapper over [`event_listener`] (an intrusive list of listeners that serves
-//! threads and wakers alike and passes a notification on when a notified listener is dropped
-//! unused, so a cancelled waiter never swallows a wake-up). Under `--cfg nimsync_loom` it is a
-//! small mutex-based equivalent built on loom primitives, so the models check our register →
-//! re-check → wait handshake against real interleavings.
+//! Two kinds of waiter share one waiter word per event:
+//!
+//! * the handle of a single side waits in the event's owner slot (`owner.rs`: a bit in the
+//!   word, no list, no allocation);
+//! * everyone else waits in a list: [`event_listener`] normally (an intrusive list of
+//!   listeners that serves threads and wakers alike), counted in the word only until a
+//!   notifier accounts for notifying it, and a notified listener dropped unused passes the
+//!   notification on, so a cancelled waiter never swallows a wake-up.
+//!
+//! A publisher that finds the word zero (nobody waiting, or everyone already notified) pays
+//! one load. Under `--cfg nimsync_loom` the list is a small mutex-based equivalent built on
+//! loom primitives, so the models check our register → re-check → wait handshake against
+//! real interleavings.
 //!
 //! # Events on an asymmetric ring
 //! The SPSC ring publishes with a plain store and the light half of an asymmetric barrier

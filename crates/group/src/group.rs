@@ -4,6 +4,7 @@
 use crate::child::{Child, Outcome as ChildOutcome};
 use crate::error::{GroupError, TaskError};
 use crate::policy::{Policy, Reaction};
+use crossbeam_utils::CachePadded;
 use event_listener::Event;
 use nimsync_cancel::{CancelScope, CancelToken, Cancelled, ChildScopes, hold};
 use nimsync_scheduler::JoinHandle;
@@ -19,20 +20,6 @@ type Outcome<T, E> = Result<T, TaskError<E>>;
 type OnDone<T, E> = Box<dyn Fn(usize, &Outcome<T, E>) -> Reaction + Send + Sync>;
 
 const NO_DECISIVE: usize = usize::MAX;
-
-/// Keeps its contents on cache lines of their own (128 bytes: a pair of 64-byte lines, as
-/// adjacent-line prefetching moves them together), so what the spawner writes and what the
-/// children write do not bounce one line between workers.
-#[repr(align(128))]
-struct Padded<T>(T);
-
-impl<T> Deref for Padded<T> {
-    type Target = T;
-
-    fn deref(&self) -> &T {
-        &self.0
-    }
-}
 
 struct Tasks<T, E> {
     /// Handles not yet taken by `join`, in spawn order.
@@ -71,10 +58,12 @@ pub(crate) struct Shared<T, E> {
     decisive: AtomicUsize,
     /// `usize::MAX`: unbounded.
     limit: usize,
-    spawn: Padded<SpawnSide<T, E>>,
-    outcomes: Padded<Outcomes>,
+    /// Each side on cache lines of its own, so what the spawner writes and what the children
+    /// write do not bounce one line between workers.
+    spawn: CachePadded<SpawnSide<T, E>>,
+    outcomes: CachePadded<Outcomes>,
     /// Bounded groups only: slots taken (children spawned or being spawned, not ended).
-    slots: Padded<AtomicUsize>,
+    slots: CachePadded<AtomicUsize>,
     /// Notified when a slot frees up or the group closes (waiting spawners; bounded groups).
     slot_freed: Event,
     /// Notified when the children `join` waits for have all ended.
@@ -567,20 +556,20 @@ where
             on_done: Box::new(move |i, r| p.on_done(i, r)),
             decisive: AtomicUsize::new(NO_DECISIVE),
             limit,
-            spawn: Padded(SpawnSide {
+            spawn: CachePadded::new(SpawnSide {
                 tasks: Mutex::new(Tasks {
                     handles: Vec::new(),
                     closed: false,
                 }),
                 spawned: AtomicUsize::new(0),
             }),
-            outcomes: Padded(Outcomes {
+            outcomes: CachePadded::new(Outcomes {
                 completed: AtomicUsize::new(0),
                 failed: AtomicUsize::new(0),
                 cancelled: AtomicUsize::new(0),
                 join_target: AtomicUsize::new(NO_JOINER),
             }),
-            slots: Padded(AtomicUsize::new(0)),
+            slots: CachePadded::new(AtomicUsize::new(0)),
             slot_freed: Event::new(),
             all_ended: Event::new(),
         });

@@ -17,7 +17,6 @@
 //! holds values every send goes to it too, so per-producer FIFO order is kept; receivers take
 //! from the ring first, then from the spill. The fast path only reads one counter of it.
 
-use crate::sync::Arc;
 use std::collections::VecDeque;
 
 use crate::Policy;
@@ -25,7 +24,7 @@ use crate::error::{TryRecvError, TryReserveError, TrySendError};
 use crate::event::Event;
 use crate::queue::{CLOSED, ONE, Pop, Push, Queue};
 use crate::stats::Stats;
-use crate::sync::{AtomicUsize, Mutex, Ordering};
+use crate::sync::{Arc, AtomicUsize, Mutex, Ordering};
 
 /// Shared state in the producers' cache line.
 pub struct TxShared {

@@ -75,12 +75,12 @@ mod imp {
     /// A wait queue.
     ///
     /// `event_listener` takes its internal lock on every *additional* notification, even with
-    /// nobody waiting, so the queue keeps its own count of registered listeners: a notifier that
-    /// finds it zero returns after one load. The count is the same Dekker handshake as the one
+    /// nobody left to notify, so the queue keeps its own count of waiters not yet notified: a
+    /// notifier that finds it zero returns after one load. The count is the same Dekker handshake as the one
     /// between a value and its waiter (the loom version below models it): a waiter increments,
     /// registers and re-checks; a notifier publishes, fences and reads the count.
     pub struct Event {
-        /// Listeners registered and not yet dropped. Shared with them through an `Arc` so a
+        /// The waiter word and what it counts. Shared with the listeners through an `Arc` so a
         /// listener stored next to the channel's `Arc` (a handle's stream/sink listener) may be
         /// dropped in any order.
         waiters: Arc<Counts>,
@@ -90,14 +90,14 @@ mod imp {
         single: bool,
     }
 
-    /// The listener count and, for `heavy` events, the pairing mode, in one allocation (the
-    /// notifier reads both after a publish).
     /// The shared part of an event, as the owner slot reaches it.
     pub type Host = Arc<Counts>;
 
+    /// The waiter word, the pairing mode of `heavy` events, the list and the owner slot, in
+    /// one allocation (the notifier reads the word after every publish).
     pub struct Counts {
-        /// Registered listeners in units of [`WAITER`]; bit 0 is [`FENCED`]. One word, so a
-        /// notifier in light mode reads mode and count with one load.
+        /// List waiters not yet notified, in units of [`WAITER`]; bit 0 is [`FENCED`], the
+        /// top bit [`OWNER`]. One word, so a notifier in light mode reads it all with one load.
         word: AtomicUsize,
         /// When the waiting side last registered (see [`now_ns`]).
         last: AtomicU64,
@@ -231,17 +231,16 @@ mod imp {
         #[cold]
         fn wake(&self, word: usize, n: usize) {
             if word & OWNER != 0 {
-                owner::notify(&self.waiters.word, &self.waiters.owner);
+                owner::notify(&self.waiters);
             }
             if word & !OWNER >= WAITER {
                 self.waiters.notify_list(n);
             }
         }
 
-        /// Whether any listener may be registered. Must follow a SeqCst fence or read-modify-write
-        /// (or, for a `heavy` event, a light barrier) that published the change the listeners
-        /// wait for.
-        /// Returns the waiter word, or 0 if nobody waits.
+        /// The waiter word, or 0 if nobody waits. Must follow a SeqCst fence or
+        /// read-modify-write (or, for a `heavy` event, a light barrier) that published the
+        /// change the waiters wait for.
         #[inline(always)]
         fn waiting(&self) -> usize {
             let word = self.waiters.word.load(Ordering::SeqCst);
@@ -262,10 +261,7 @@ mod imp {
         /// quick sends never wake just one of two sleeping receivers.
         pub(crate) fn notify_one(&self) {
             fence(Ordering::SeqCst);
-            let word = self.waiting();
-            if word != 0 {
-                self.wake(word, 1);
-            }
+            self.notify_n_after_rmw(1);
         }
 
         /// Wakes one waiter; the caller has just performed a SeqCst read-modify-write that
@@ -273,10 +269,7 @@ mod imp {
         /// a publish followed by a light barrier).
         #[inline(always)]
         pub(crate) fn notify_one_after_rmw(&self) {
-            let word = self.waiting();
-            if word != 0 {
-                self.wake(word, 1);
-            }
+            self.notify_n_after_rmw(1);
         }
 
         /// Wakes `n` waiters after a SeqCst read-modify-write (as above).
@@ -291,10 +284,7 @@ mod imp {
         /// Wakes every waiter.
         pub(crate) fn notify_all(&self) {
             fence(Ordering::SeqCst);
-            let word = self.waiting();
-            if word != 0 {
-                self.wake(word, usize::MAX);
-            }
+            self.notify_n_after_rmw(usize::MAX);
         }
     }
 
@@ -495,7 +485,7 @@ mod imp {
         fn notify_unfenced(&self, n: usize) {
             let word = self.0.waiters.load(Ordering::SeqCst);
             if word & OWNER != 0 {
-                owner::notify(&self.0.waiters, &self.0.owner);
+                owner::notify(&self.0);
             }
             if word & !OWNER != 0 {
                 notify_shared(&self.0, n);
@@ -584,9 +574,7 @@ mod imp {
             self.wait();
             true
         }
-    }
 
-    impl QueueListener {
         pub(crate) fn poll(&mut self, cx: &mut Context<'_>) -> Poll<()> {
             if self.check(Wake::Task(cx.waker().clone())) {
                 Poll::Ready(())

@@ -127,6 +127,7 @@ mod future;
 mod handle;
 mod mode;
 mod owner;
+mod park;
 mod permit;
 mod queue;
 mod select;

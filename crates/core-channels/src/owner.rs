@@ -27,6 +27,7 @@
 use core::task::{Context, Poll, Waker};
 use std::time::Instant;
 
+use crate::park;
 use crate::sync::{AtomicUsize, Mutex, Ordering};
 
 /// The owner-waiting bit of an event's waiter word (the top bit: the count below never
@@ -94,10 +95,10 @@ pub(crate) fn register<H: Host>(host: &H) -> OwnerListener<H> {
 
 /// Notifier side, after a publish and its fence showed [`OWNER`] in the word.
 #[cold]
-pub(crate) fn notify(word: &AtomicUsize, state: &OwnerState) {
-    if word.fetch_and(!OWNER, Ordering::AcqRel) & OWNER != 0 {
+pub(crate) fn notify(host: &impl Host) {
+    if host.word().fetch_and(!OWNER, Ordering::AcqRel) & OWNER != 0 {
         let waker = {
-            let mut slot = state.slot();
+            let mut slot = host.owner().slot();
             slot.notified = true;
             slot.waker.take()
         };
@@ -136,12 +137,12 @@ impl<H: Host> OwnerListener<H> {
 
     /// Blocks the thread until notified, or until `deadline`; `true` if notified.
     pub(crate) fn wait_until(mut self, deadline: Option<Instant>) -> bool {
-        let waker = thread::waker();
+        let waker = park::waker();
         loop {
             if self.poll_notified(&waker).is_ready() {
                 return true;
             }
-            if !thread::park_until(deadline) {
+            if !park::park_until(deadline) {
                 return self.poll_notified(&waker).is_ready();
             }
         }
@@ -157,79 +158,5 @@ impl<H: Host> Drop for OwnerListener<H> {
             let waker = self.host.owner().slot().waker.take();
             drop(waker);
         }
-    }
-}
-
-/// Parking the current thread behind a [`Waker`].
-#[cfg(not(nimsync_loom))]
-mod thread {
-    use core::task::Waker;
-    use std::sync::Arc;
-    use std::task::Wake;
-    use std::time::Instant;
-
-    struct Unparker(std::thread::Thread);
-
-    impl Wake for Unparker {
-        fn wake(self: Arc<Self>) {
-            self.0.unpark();
-        }
-        fn wake_by_ref(self: &Arc<Self>) {
-            self.0.unpark();
-        }
-    }
-
-    thread_local! {
-        /// One waker per thread, made on its first blocking wait.
-        static WAKER: Waker = Waker::from(Arc::new(Unparker(std::thread::current())));
-    }
-
-    /// A waker that unparks the current thread.
-    pub(super) fn waker() -> Waker {
-        WAKER.with(Waker::clone)
-    }
-
-    /// Parks (spurious returns are fine: callers loop); `false` once `deadline` has passed.
-    pub(super) fn park_until(deadline: Option<Instant>) -> bool {
-        match deadline {
-            None => {
-                std::thread::park();
-                true
-            }
-            Some(deadline) => {
-                let now = Instant::now();
-                if now >= deadline {
-                    return false;
-                }
-                std::thread::park_timeout(deadline - now);
-                true
-            }
-        }
-    }
-}
-
-/// Loom stand-in: loom's thread parking; deadlines are ignored, as in the loom event.
-#[cfg(nimsync_loom)]
-mod thread {
-    use core::task::Waker;
-    use std::sync::Arc;
-    use std::task::Wake;
-    use std::time::Instant;
-
-    struct Unparker(loom::thread::Thread);
-
-    impl Wake for Unparker {
-        fn wake(self: Arc<Self>) {
-            self.0.unpark();
-        }
-    }
-
-    pub(super) fn waker() -> Waker {
-        Waker::from(Arc::new(Unparker(loom::thread::current())))
-    }
-
-    pub(super) fn park_until(_deadline: Option<Instant>) -> bool {
-        loom::thread::park();
-        true
     }
 }

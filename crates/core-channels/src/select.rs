@@ -9,10 +9,7 @@
 
 use core::future::Future;
 use core::pin::Pin;
-use core::task::{Context, Poll, Waker};
-use std::sync::Arc;
-use std::task::Wake;
-use std::thread::Thread;
+use core::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use crate::sync::Backoff;
@@ -20,6 +17,7 @@ use crate::sync::Backoff;
 use crate::chan::RawChan;
 use crate::event::{Event, Listener};
 use crate::mode::Mode;
+use crate::park;
 use crate::{Receiver, Sender};
 
 /// Type-erased readiness of one arm. Holds a clone of the channel's `Arc`, not a borrow of
@@ -192,7 +190,7 @@ impl Select {
                 continue;
             }
             // Register on every arm, re-check, then park until any listener fires.
-            let waker = Waker::from(Arc::new(ThreadWaker(std::thread::current())));
+            let waker = park::waker();
             let mut cx = Context::from_waker(&waker);
             let mut listeners: Vec<Listener> =
                 self.arms.iter().map(|a| a.event().listen()).collect();
@@ -203,30 +201,10 @@ impl Select {
                 .iter_mut()
                 .any(|l| Pin::new(l).poll(&mut cx).is_ready());
             if !fired {
-                match deadline {
-                    None => std::thread::park(),
-                    Some(d) => {
-                        let now = Instant::now();
-                        if now < d {
-                            std::thread::park_timeout(d - now);
-                        }
-                    }
-                }
+                // A passed deadline is caught at the top of the loop.
+                park::park_until(deadline);
             }
         }
-    }
-}
-
-/// Unparks the selecting thread.
-struct ThreadWaker(Thread);
-
-impl Wake for ThreadWaker {
-    fn wake(self: Arc<Self>) {
-        self.0.unpark();
-    }
-
-    fn wake_by_ref(self: &Arc<Self>) {
-        self.0.unpark();
     }
 }
 

@@ -89,10 +89,11 @@ const FINE_CHECKS: u32 = 64;
 
 /// Spin-then-yield waiting before a blocking operation parks.
 ///
-/// First [`FINE_CHECKS`] checks a single spin hint apart, then crossbeam's exponential [`Backoff`] (a few doubling spin rounds, then yields), then
-/// plain `yield_now` until [`SPIN_BUDGET`] has passed since the wait began. A producer that is
-/// only briefly behind is thus caught without the 15–25 µs park/unpark round trip, which would
-/// otherwise dominate cross-thread throughput. Under loom: one yield, then park.
+/// First [`FINE_CHECKS`] checks a single spin hint apart, then crossbeam's exponential
+/// [`Backoff`] (a few doubling spin rounds, then yields), then plain `yield_now` until
+/// [`SPIN_BUDGET`] has passed since the wait began. A producer that is only briefly behind is
+/// thus caught without the 15–25 µs park/unpark round trip, which would otherwise dominate
+/// cross-thread throughput. Under loom: one yield, then park.
 #[derive(Debug, Default)]
 pub(crate) struct Patience {
     /// Checks done in the first, fine-grained phase (see [`FINE_CHECKS`]).

@@ -141,15 +141,7 @@ impl<T> LamportRing<T> {
         // Pairs with the producer's light barrier between publishing and re-reading `closed`:
         // either this read sees its publish, or the producer sees the flag and joins the CAS.
         barrier::heavy();
-        let tail = self.tx.tail.load(Ordering::Acquire);
-        let end = match self
-            .tx
-            .end
-            .compare_exchange(OPEN, tail, Ordering::SeqCst, Ordering::SeqCst)
-        {
-            Ok(_) => tail,
-            Err(end) => end,
-        };
+        let end = self.propose_end(self.tx.tail.load(Ordering::Acquire));
         // SAFETY: consumer-private cells (Queue contract).
         self.rx.tail_cache.with_mut(|p| unsafe { *p = end });
         // SAFETY: as above.
@@ -162,16 +154,7 @@ impl<T> LamportRing<T> {
     /// and pushed back to the front of `back` in order.
     #[cold]
     fn after_close(&self, tail: usize, count: usize, back: &mut impl FnMut(T)) -> usize {
-        let proposed = tail.wrapping_add(count * ONE);
-        let end =
-            match self
-                .tx
-                .end
-                .compare_exchange(OPEN, proposed, Ordering::SeqCst, Ordering::SeqCst)
-            {
-                Ok(_) => proposed,
-                Err(end) => end,
-            };
+        let end = self.propose_end(tail.wrapping_add(count * ONE));
         // `end` is at least `tail`: a consumer that proposed earlier read the tail after every
         // earlier publish (heavy/light pairing), and this producer proposes only once.
         let sent = end.wrapping_sub(tail) / ONE;
@@ -183,6 +166,19 @@ impl<T> LamportRing<T> {
             back(slot.with(|p| unsafe { (*p).assume_init_read() }));
         }
         sent
+    }
+
+    /// Proposes `end` as the final tail position; returns the agreed one (this proposal, or
+    /// the other side's if it came first).
+    fn propose_end(&self, end: usize) -> usize {
+        match self
+            .tx
+            .end
+            .compare_exchange(OPEN, end, Ordering::SeqCst, Ordering::SeqCst)
+        {
+            Ok(_) => end,
+            Err(agreed) => agreed,
+        }
     }
 
     /// The tail position that counts: the agreed end once there is one.

@@ -135,17 +135,7 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    // Fast path on a worker: spawn into its own shard, no `Handle` clone.
-    let mut fut = Some(fut);
-    let local = context::with_worker(|w| {
-        w.map(|w| {
-            task::spawn_on_shard(&w.shard, context::task_context, fut.take().expect("future"))
-        })
-    });
-    match local {
-        Some(handle) => handle,
-        None => Handle::current().spawn(fut.take().expect("future")),
-    }
+    spawn_with(context::task_context, fut)
 }
 
 /// Like [`spawn`], but the new task's context slot starts as `ctx` instead of a clone of the
@@ -172,19 +162,30 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    // Fast path on a worker: spawn into its own shard, no `Handle` clone.
+    spawn_with(move || ctx, fut)
+}
+
+/// [`spawn`] with the context slot `ctx()` gives. Fast path on a worker: spawn into its own
+/// shard, no `Handle` clone.
+#[inline]
+fn spawn_with<F, C>(ctx: C, fut: F) -> JoinHandle<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+    C: FnOnce() -> Option<TaskContextValue>,
+{
     let mut args = Some((ctx, fut));
     let local = context::with_worker(|w| {
         w.map(|w| {
             let (ctx, fut) = args.take().expect("arguments");
-            task::spawn_on_shard(&w.shard, move || ctx, fut)
+            task::spawn_on_shard(&w.shard, ctx, fut)
         })
     });
     match local {
         Some(handle) => handle,
         None => {
             let (ctx, fut) = args.take().expect("arguments");
-            Handle::current().spawn_with_context(ctx, fut)
+            Handle::current().spawn_with(ctx, fut)
         }
     }
 }

@@ -82,22 +82,7 @@ impl Handle {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        let shared_ptr = Arc::as_ptr(&self.inner.shared);
-        let mut fut = Some(fut);
-        let local = context::with_worker(|w| match w {
-            Some(w) if std::ptr::eq(Arc::as_ptr(&w.handle.inner.shared), shared_ptr) => Some(
-                spawn_on_shard(&w.shard, context::task_context, fut.take().expect("future")),
-            ),
-            _ => None,
-        });
-        match local {
-            Some(handle) => handle,
-            None => spawn_on_shard(
-                self.remote_shard(),
-                context::task_context,
-                fut.take().expect("future"),
-            ),
-        }
+        self.spawn_with(context::task_context, fut)
     }
 
     /// Spawns a task onto this runtime whose context slot starts as `ctx` instead of a clone
@@ -120,12 +105,23 @@ impl Handle {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
+        self.spawn_with(move || ctx, fut)
+    }
+
+    /// Spawns `fut` with the context slot `ctx()` gives: into the current worker's own shard
+    /// when this thread is one of this runtime's workers, into a remote shard otherwise.
+    pub(crate) fn spawn_with<F, C>(&self, ctx: C, fut: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+        C: FnOnce() -> Option<context::TaskContextValue>,
+    {
         let shared_ptr = Arc::as_ptr(&self.inner.shared);
         let mut args = Some((ctx, fut));
         let local = context::with_worker(|w| match w {
             Some(w) if std::ptr::eq(Arc::as_ptr(&w.handle.inner.shared), shared_ptr) => {
                 let (ctx, fut) = args.take().expect("arguments");
-                Some(spawn_on_shard(&w.shard, move || ctx, fut))
+                Some(spawn_on_shard(&w.shard, ctx, fut))
             }
             _ => None,
         });
@@ -133,7 +129,7 @@ impl Handle {
             Some(handle) => handle,
             None => {
                 let (ctx, fut) = args.take().expect("arguments");
-                spawn_on_shard(self.remote_shard(), move || ctx, fut)
+                spawn_on_shard(self.remote_shard(), ctx, fut)
             }
         }
     }

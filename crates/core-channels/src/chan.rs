@@ -17,6 +17,7 @@
 //! holds values every send goes to it too, so per-producer FIFO order is kept; receivers take
 //! from the ring first, then from the spill. The fast path only reads one counter of it.
 
+use core::marker::PhantomData;
 use std::collections::VecDeque;
 
 use crate::Policy;
@@ -26,28 +27,31 @@ use crate::queue::{CLOSED, ONE, Pop, Push, Queue};
 use crate::stats::Stats;
 use crate::sync::{Arc, AtomicUsize, Mutex, Ordering};
 
-/// Shared state in the producers' cache line.
+/// Shared state in the producers' block. `repr(C)`, cold fields first: the fields a producer
+/// reads on every send come last, so a ring can place them apart from what consumers poll.
+#[repr(C)]
 pub struct TxShared {
-    /// Receivers wait here for values; producers notify.
-    pub(crate) not_empty: Event,
     pub(crate) senders: AtomicUsize,
-    /// Outstanding permits.
-    pub(crate) reserved: AtomicUsize,
-    /// Values currently in the spill queue.
-    pub(crate) spilled: AtomicUsize,
     /// Values discarded by the DropNewest / DropOldest policies.
     pub(crate) dropped: AtomicUsize,
     /// Of those, values evicted from the ring by DropOldest (they advanced the head).
     pub(crate) evicted: AtomicUsize,
     pub(crate) policy: Policy,
+    /// Values currently in the spill queue.
+    pub(crate) spilled: AtomicUsize,
+    /// Outstanding permits.
+    pub(crate) reserved: AtomicUsize,
+    /// Receivers wait here for values; producers notify.
+    pub(crate) not_empty: Event,
 }
 
-/// Shared state in the consumers' cache line.
+/// Shared state in the consumers' block. `repr(C)`, cold fields first, as for [`TxShared`].
+#[repr(C)]
 pub struct RxShared<T> {
-    /// Senders wait here for room; consumers notify.
-    pub(crate) not_full: Event,
     pub(crate) receivers: AtomicUsize,
     pub(crate) spill: Mutex<Spill<T>>,
+    /// Senders wait here for room; consumers notify.
+    pub(crate) not_full: Event,
 }
 
 /// The spill queue and its lifetime totals.
@@ -89,16 +93,41 @@ impl<T> RxShared<T> {
     }
 }
 
+/// A handle's channel: the shared ring and the handle's own [`Queue::Cursor`] into it.
+///
+/// Cloning shares the ring and gives the clone a fresh cursor in step with the ring.
+#[doc(hidden)]
+pub struct Chan<T, Q: Queue<T>> {
+    ring: Arc<Q>,
+    cursor: Q::Cursor,
+    _values: PhantomData<fn() -> T>,
+}
+
+impl<T, Q: Queue<T>> Clone for Chan<T, Q> {
+    fn clone(&self) -> Self {
+        Self {
+            ring: self.ring.clone(),
+            cursor: self.ring.cursor(),
+            _values: PhantomData,
+        }
+    }
+}
+
 /// Builds a channel over queue type `Q`.
-pub(crate) fn new_chan<T: Send, Q: Queue<T>>(capacity: usize, policy: Policy) -> Arc<Q> {
+pub(crate) fn new_chan<T: Send, Q: Queue<T>>(capacity: usize, policy: Policy) -> Chan<T, Q> {
     let evicting = policy == Policy::DropOldest;
     crate::barrier::init();
-    Arc::new(Q::new(
+    let ring = Arc::new(Q::new(
         capacity,
         evicting,
         TxShared::new(policy, Q::ASYMMETRIC, !Q::MULTI_CONSUMER),
         RxShared::new(Q::ASYMMETRIC, !Q::MULTI_PRODUCER),
-    ))
+    ));
+    Chan {
+        cursor: ring.cursor(),
+        ring,
+        _values: PhantomData,
+    }
 }
 
 /// The operations every channel offers, whatever its ring.
@@ -165,28 +194,28 @@ pub trait RawChan<T>: Clone + Send + Sync + Unpin {
     fn slot_memory(&self) -> &crate::SlotMemory;
 }
 
-impl<T: Send, Q: Queue<T>> RawChan<T> for Arc<Q> {
+impl<T: Send, Q: Queue<T>> RawChan<T> for Chan<T, Q> {
     #[inline]
     unsafe fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
-        let tx = self.tx();
+        let tx = self.ring.tx();
         if tx.spilled.load(Ordering::Relaxed) != 0 || tx.reserved.load(Ordering::Relaxed) != 0 {
             // SAFETY: forwarded contract.
-            return unsafe { send_slow(&**self, value) };
+            return unsafe { send_slow(&*self.ring, &self.cursor, value) };
         }
         // SAFETY: forwarded contract.
-        match unsafe { self.push(value) } {
+        match unsafe { self.ring.push(&self.cursor, value) } {
             Push::Done => {
                 tx.not_empty.notify_one_after_rmw();
                 Ok(())
             }
             // SAFETY: forwarded contract.
-            Push::Full(value) => unsafe { on_full(&**self, value) },
+            Push::Full(value) => unsafe { on_full(&*self.ring, &self.cursor, value) },
             Push::Closed(value) => Err(TrySendError::Closed(value)),
         }
     }
 
     unsafe fn try_send_batch(&self, items: &mut Vec<T>) -> Result<usize, ()> {
-        let tx = self.tx();
+        let tx = self.ring.tx();
         if tx.spilled.load(Ordering::Relaxed) != 0 || tx.reserved.load(Ordering::Relaxed) != 0 {
             // Rare: fall back to one by one so spill order and reservations apply. Like the
             // fast path, a batch never applies the policy: it stops when no room is left.
@@ -195,7 +224,7 @@ impl<T: Send, Q: Queue<T>> RawChan<T> for Arc<Q> {
             }
             let mut n = 0;
             while !items.is_empty() {
-                let used = Queue::len(&**self)
+                let used = Queue::len(&*self.ring)
                     + tx.spilled.load(Ordering::SeqCst)
                     + tx.reserved.load(Ordering::SeqCst);
                 if used >= self.capacity() {
@@ -218,7 +247,7 @@ impl<T: Send, Q: Queue<T>> RawChan<T> for Arc<Q> {
             return Ok(n);
         }
         // SAFETY: forwarded contract.
-        let n = unsafe { self.push_batch(items) }?;
+        let n = unsafe { self.ring.push_batch(&self.cursor, items) }?;
         if n > 0 {
             tx.not_empty.notify_n_after_rmw(n);
         }
@@ -228,13 +257,13 @@ impl<T: Send, Q: Queue<T>> RawChan<T> for Arc<Q> {
     #[inline]
     unsafe fn try_recv(&self) -> Result<T, TryRecvError> {
         // SAFETY: forwarded contract.
-        match unsafe { self.pop() } {
+        match unsafe { self.ring.pop(&self.cursor) } {
             Pop::Item(value) => {
-                self.rx().not_full.notify_one_after_rmw();
+                self.ring.rx().not_full.notify_one_after_rmw();
                 Ok(value)
             }
-            Pop::Empty => take_spilled(&**self).ok_or(TryRecvError::Empty),
-            Pop::Closed => take_spilled(&**self).ok_or(TryRecvError::Closed),
+            Pop::Empty => take_spilled(&*self.ring).ok_or(TryRecvError::Empty),
+            Pop::Closed => take_spilled(&*self.ring).ok_or(TryRecvError::Closed),
         }
     }
 
@@ -248,12 +277,12 @@ impl<T: Send, Q: Queue<T>> RawChan<T> for Arc<Q> {
             };
         }
         // SAFETY: forwarded contract.
-        match unsafe { self.pop_batch(out, max) } {
+        match unsafe { self.ring.pop_batch(&self.cursor, out, max) } {
             Ok(0) | Err(()) if max > 0 => {
                 let closed = self.is_closed();
                 let mut n = 0;
                 while n < max {
-                    match take_spilled(&**self) {
+                    match take_spilled(&*self.ring) {
                         Some(v) => {
                             out.push(v);
                             n += 1;
@@ -269,7 +298,7 @@ impl<T: Send, Q: Queue<T>> RawChan<T> for Arc<Q> {
             }
             Ok(n) => {
                 if n > 0 {
-                    self.rx().not_full.notify_n_after_rmw(n);
+                    self.ring.rx().not_full.notify_n_after_rmw(n);
                 }
                 Ok(n)
             }
@@ -281,12 +310,12 @@ impl<T: Send, Q: Queue<T>> RawChan<T> for Arc<Q> {
         if self.is_closed() {
             return Err(TryReserveError::Closed);
         }
-        let tx = self.tx();
+        let tx = self.ring.tx();
         let mut reserved = tx.reserved.load(Ordering::SeqCst);
         loop {
             // Never reserve past capacity, not even transiently: a failed attempt changes
             // nothing, so it wakes nobody (and cannot wake itself).
-            let used = Queue::len(&**self) + tx.spilled.load(Ordering::SeqCst) + reserved;
+            let used = Queue::len(&*self.ring) + tx.spilled.load(Ordering::SeqCst) + reserved;
             if used >= self.capacity() {
                 return Err(TryReserveError::Full);
             }
@@ -305,10 +334,10 @@ impl<T: Send, Q: Queue<T>> RawChan<T> for Arc<Q> {
     }
 
     unsafe fn send_reserved(&self, value: T) {
-        let tx = self.tx();
+        let tx = self.ring.tx();
         let value = if tx.spilled.load(Ordering::SeqCst) == 0 {
             // SAFETY: forwarded contract.
-            match unsafe { self.push(value) } {
+            match unsafe { self.ring.push(&self.cursor, value) } {
                 Push::Done => None,
                 Push::Full(v) | Push::Closed(v) => Some(v),
             }
@@ -316,7 +345,7 @@ impl<T: Send, Q: Queue<T>> RawChan<T> for Arc<Q> {
             Some(value)
         };
         if let Some(value) = value
-            && let Err(value) = spill(&**self, value)
+            && let Err(value) = spill(&*self.ring, value)
         {
             // Closed after the reservation was made: nobody can receive it.
             tx.dropped.fetch_add(1, Ordering::Relaxed);
@@ -327,69 +356,80 @@ impl<T: Send, Q: Queue<T>> RawChan<T> for Arc<Q> {
     }
 
     fn release_reserved(&self) {
-        self.tx().reserved.fetch_sub(1, Ordering::SeqCst);
-        self.rx().not_full.notify_one_after_rmw();
+        self.ring.tx().reserved.fetch_sub(1, Ordering::SeqCst);
+        self.ring.rx().not_full.notify_one_after_rmw();
     }
 
     fn not_empty(&self) -> &Event {
-        &self.tx().not_empty
+        &self.ring.tx().not_empty
     }
 
     fn not_full(&self) -> &Event {
-        Queue::not_full(&**self)
+        Queue::not_full(&*self.ring)
     }
 
     fn close(&self) -> bool {
-        let closed = Queue::close(&**self);
+        let closed = Queue::close(&*self.ring);
         if closed {
             // Serialise with in-flight spill pushes (they check the mark under the lock).
-            drop(self.rx().spill.lock().unwrap_or_else(|e| e.into_inner()));
-            self.tx().not_empty.notify_all();
-            self.rx().not_full.notify_all();
+            drop(
+                self.ring
+                    .rx()
+                    .spill
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner()),
+            );
+            self.ring.tx().not_empty.notify_all();
+            self.ring.rx().not_full.notify_all();
         }
         closed
     }
 
     fn is_closed(&self) -> bool {
-        self.tail_word() & CLOSED != 0
+        self.ring.tail_word() & CLOSED != 0
     }
 
     fn len(&self) -> usize {
-        Queue::len(&**self) + self.tx().spilled.load(Ordering::Acquire)
+        Queue::len(&*self.ring) + self.ring.tx().spilled.load(Ordering::Acquire)
     }
 
     fn capacity(&self) -> usize {
-        Queue::capacity(&**self)
+        Queue::capacity(&*self.ring)
     }
 
     fn stats(&self) -> Stats {
-        let spill = self.rx().spill.lock().unwrap_or_else(|e| e.into_inner());
-        let ring_in = (self.tail_word() & !CLOSED) / ONE;
-        let ring_out = self.head_word() / ONE;
+        let spill = self
+            .ring
+            .rx()
+            .spill
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let ring_in = (self.ring.tail_word() & !CLOSED) / ONE;
+        let ring_out = self.ring.head_word() / ONE;
         Stats {
             sent: ring_in.wrapping_add(spill.pushed) as u64,
             received: ring_out
                 .wrapping_add(spill.popped)
-                .wrapping_sub(self.tx().evicted.load(Ordering::Relaxed))
+                .wrapping_sub(self.ring.tx().evicted.load(Ordering::Relaxed))
                 as u64,
-            dropped: self.tx().dropped.load(Ordering::Relaxed) as u64,
+            dropped: self.ring.tx().dropped.load(Ordering::Relaxed) as u64,
         }
     }
 
     fn senders(&self) -> &AtomicUsize {
-        &self.tx().senders
+        &self.ring.tx().senders
     }
 
     fn receivers(&self) -> &AtomicUsize {
-        Queue::receivers(&**self)
+        Queue::receivers(&*self.ring)
     }
 
     fn addr(&self) -> *const () {
-        Arc::as_ptr(self).cast()
+        Arc::as_ptr(&self.ring).cast()
     }
 
     fn slot_memory(&self) -> &crate::SlotMemory {
-        Queue::slot_memory(&**self)
+        Queue::slot_memory(&*self.ring)
     }
 }
 
@@ -397,7 +437,11 @@ impl<T: Send, Q: Queue<T>> RawChan<T> for Arc<Q> {
 ///
 /// # Safety
 /// Producer-side contract of [`Queue`].
-unsafe fn on_full<T: Send, Q: Queue<T>>(q: &Q, mut value: T) -> Result<(), TrySendError<T>> {
+unsafe fn on_full<T: Send, Q: Queue<T>>(
+    q: &Q,
+    cur: &Q::Cursor,
+    mut value: T,
+) -> Result<(), TrySendError<T>> {
     let tx = q.tx();
     match tx.policy {
         Policy::Block => Err(TrySendError::Full(value)),
@@ -414,7 +458,7 @@ unsafe fn on_full<T: Send, Q: Queue<T>>(q: &Q, mut value: T) -> Result<(), TrySe
                 drop(old);
             }
             // SAFETY: forwarded contract.
-            match unsafe { q.push(value) } {
+            match unsafe { q.push(cur, value) } {
                 Push::Done => {
                     tx.not_empty.notify_one_after_rmw();
                     return Ok(());
@@ -438,7 +482,11 @@ unsafe fn on_full<T: Send, Q: Queue<T>>(q: &Q, mut value: T) -> Result<(), TrySe
 /// # Safety
 /// Producer-side contract of [`Queue`].
 #[cold]
-unsafe fn send_slow<T: Send, Q: Queue<T>>(q: &Q, value: T) -> Result<(), TrySendError<T>> {
+unsafe fn send_slow<T: Send, Q: Queue<T>>(
+    q: &Q,
+    cur: &Q::Cursor,
+    value: T,
+) -> Result<(), TrySendError<T>> {
     let tx = q.tx();
     if q.tail_word() & CLOSED != 0 {
         // Closed beats full: never report `Full`, drop or evict on a closed channel.
@@ -481,16 +529,16 @@ unsafe fn send_slow<T: Send, Q: Queue<T>>(q: &Q, value: T) -> Result<(), TrySend
             return Ok(());
         }
         // SAFETY: forwarded contract.
-        return unsafe { on_full(q, value) };
+        return unsafe { on_full(q, cur, value) };
     }
     // SAFETY: forwarded contract.
-    match unsafe { q.push(value) } {
+    match unsafe { q.push(cur, value) } {
         Push::Done => {
             tx.not_empty.notify_one_after_rmw();
             Ok(())
         }
         // SAFETY: forwarded contract.
-        Push::Full(value) => unsafe { on_full(q, value) },
+        Push::Full(value) => unsafe { on_full(q, cur, value) },
         Push::Closed(value) => Err(TrySendError::Closed(value)),
     }
 }

@@ -10,10 +10,8 @@
 //! A single side's handle is neither `Clone` nor usable through `&self` for operations that
 //! move values, so the type system enforces the mode.
 
-use crate::sync::Arc;
-
 use crate::Policy;
-use crate::chan::{RawChan, new_chan};
+use crate::chan::{Chan, RawChan, new_chan};
 use crate::error::{TryRecvError, TryReserveError, TrySendError};
 use crate::event::Event;
 use crate::queue::lamport::LamportRing;
@@ -86,7 +84,7 @@ impl Mode for Mpsc {
     const MULTI_PRODUCER: bool = true;
     const MULTI_CONSUMER: bool = false;
     const NAME: &'static str = "mpsc";
-    type Chan<T: Send> = Arc<StampedRing<T, true, false>>;
+    type Chan<T: Send> = Chan<T, StampedRing<T, true, false>>;
 
     fn new_chan<T: Send>(capacity: usize, policy: Policy) -> Self::Chan<T> {
         new_chan(capacity, policy)
@@ -101,7 +99,7 @@ impl Mode for Spmc {
     const MULTI_PRODUCER: bool = false;
     const MULTI_CONSUMER: bool = true;
     const NAME: &'static str = "spmc";
-    type Chan<T: Send> = Arc<StampedRing<T, false, true>>;
+    type Chan<T: Send> = Chan<T, StampedRing<T, false, true>>;
 
     fn new_chan<T: Send>(capacity: usize, policy: Policy) -> Self::Chan<T> {
         new_chan(capacity, policy)
@@ -116,7 +114,7 @@ impl Mode for Mpmc {
     const MULTI_PRODUCER: bool = true;
     const MULTI_CONSUMER: bool = true;
     const NAME: &'static str = "mpmc";
-    type Chan<T: Send> = Arc<StampedRing<T, true, true>>;
+    type Chan<T: Send> = Chan<T, StampedRing<T, true, true>>;
 
     fn new_chan<T: Send>(capacity: usize, policy: Policy) -> Self::Chan<T> {
         new_chan(capacity, policy)
@@ -130,12 +128,12 @@ impl Mode for Mpmc {
 /// The SPSC channel: the Lamport ring, or (for `DropOldest`, where the producer must be able
 /// to take the oldest value) the stamped ring. The branch is on the handle, not in the header.
 #[doc(hidden)]
-pub enum SpscChan<T> {
-    Lamport(Arc<LamportRing<T>>),
-    Evicting(Arc<StampedRing<T, false, false>>),
+pub enum SpscChan<T: Send> {
+    Lamport(Chan<T, LamportRing<T>>),
+    Evicting(Chan<T, StampedRing<T, false, false>>),
 }
 
-impl<T> Clone for SpscChan<T> {
+impl<T: Send> Clone for SpscChan<T> {
     fn clone(&self) -> Self {
         match self {
             Self::Lamport(c) => Self::Lamport(c.clone()),

@@ -1,14 +1,23 @@
 //! SPSC ring: Lamport's queue with cached peer indices (the rtrb design), no per-slot stamps.
 //!
-//! The producer owns the tail line, the consumer the head line; each keeps a private copy of
-//! the other's index and reads the real one only when the copy says full (or empty), so the
-//! lines cross cores once per burst instead of once per message. Publishing is a plain
+//! Each handle keeps its own position and a copy of the other side's in its [`Cursor`], and
+//! reads the real one only when the copy says full (or empty), so the lines cross cores once
+//! per burst instead of once per message.
+//!
+//! # Layout
+//! Each side's 128-byte block is two lines. The first holds what the *other* side polls (the
+//! published tail or head) plus cold state; the second what this side reads on every message
+//! (slot array, its wait-queue event, the spill and permit counts, the producer's copy of the
+//! closed flag), which nobody writes on the fast path. A producer that read anything from the
+//! line the caught-up consumer keeps pulling would stall on every message (measured: about
+//! half the cross-thread throughput), so the closed flag exists twice. Publishing is a plain
 //! Release store of the tail, freeing a plain Release store of the head; each is followed by
 //! the *light* half of an asymmetric barrier ([`crate::barrier`]), whose heavy half runs on
 //! the rare paths: a waiter registering (see `chan.rs`) and a consumer deciding "closed".
 //!
 //! # Closing without a mark in the tail word
-//! The closed flag is its own word. A producer checks it before writing (so a closed channel
+//! The closed flag is its own word (two: `close()` sets the producer's copy, then the
+//! consumer's). A producer checks it before writing (so a closed channel
 //! refuses sends) and again after publishing (after the light barrier). A concurrent `close()`
 //! can still slip between the two checks, so once the channel is closed the two sides agree
 //! on the final tail position with one CAS on `end`: the consumer proposes the tail it read
@@ -31,37 +40,67 @@ type Slot<T> = UnsafeCell<MaybeUninit<T>>;
 /// `end` before the two sides agreed on a final position (positions are even).
 const OPEN: usize = 1;
 
-/// The producer's cache line.
-struct TxLine<T> {
+/// The producer's 128 bytes (`repr(C)`: the field order is the layout; see the module doc).
+///
+/// The first 64 bytes are the line the consumer polls when it has caught up (`tail`, `closed`)
+/// plus cold state; the second 64 bytes are what the producer reads on every send (the hot
+/// fields at the end of [`TxShared`], its own copy of the closed flag, the slot array), and
+/// nobody writes them on the fast path.
+#[repr(C)]
+struct TxBlock<T> {
     tail: AtomicUsize,
-    /// Producer-private copy of the head word.
-    head_cache: UnsafeCell<usize>,
-    /// Non-zero once the channel is closed.
+    /// Non-zero once the channel is closed (the consumer's copy).
     closed: AtomicUsize,
     /// The final tail position agreed after close, or [`OPEN`].
     end: AtomicUsize,
+    /// Puts the hot fields of `shared` at the start of the second line.
+    _align_shared: usize,
+    shared: TxShared,
+    /// Non-zero once the channel is closed (the producer's copy, set before `closed`).
+    sender_closed: AtomicUsize,
     slots: *mut Slot<T>,
     mask: usize,
-    shared: TxShared,
 }
 
-/// The consumer's cache line.
-struct RxLine<T> {
+/// The consumer's 128 bytes (`repr(C)`). The first line holds `head`, which a producer that
+/// found the ring full polls, and cold state; the consumer's per-message reads (the wait
+/// queue of senders at the end of [`RxShared`], the slot array) are in the second.
+#[repr(C)]
+struct RxBlock<T> {
     head: AtomicUsize,
-    /// Consumer-private copy of the tail position (the agreed end once `ended`).
-    tail_cache: UnsafeCell<usize>,
-    /// Consumer-private: `tail_cache` holds the agreed end; never read the tail again.
-    ended: UnsafeCell<bool>,
+    shared: RxShared<T>,
     slots: *mut Slot<T>,
     mask: usize,
-    shared: RxShared<T>,
 }
 
 /// A bounded single-producer single-consumer ring.
 pub struct LamportRing<T> {
-    tx: CachePadded<TxLine<T>>,
-    rx: CachePadded<RxLine<T>>,
+    tx: CachePadded<TxBlock<T>>,
+    rx: CachePadded<RxBlock<T>>,
 }
+
+/// One handle's private view of a [`LamportRing`] ([`Queue::Cursor`]): a producer uses the
+/// first two fields, a consumer the last three. Living in the handle, these never share a
+/// cache line with what the other side reads, and the compiler may keep them in registers.
+pub struct Cursor {
+    /// Producer: the tail it last published.
+    tail: UnsafeCell<usize>,
+    /// Producer: the head position as last read.
+    head_cache: UnsafeCell<usize>,
+    /// Consumer: the head it last published.
+    head: UnsafeCell<usize>,
+    /// Consumer: the tail position as last read (the agreed end once `ended`).
+    tail_cache: UnsafeCell<usize>,
+    /// Consumer: `tail_cache` holds the agreed end; never read the tail again.
+    ended: UnsafeCell<bool>,
+}
+
+// SAFETY: a cursor is only touched by the ring operations of the one handle that owns it,
+// and the `Queue` contract (enforced by `&mut self` on single-side handles) keeps two such
+// operations from overlapping; moving it between threads moves plain integers.
+unsafe impl Send for Cursor {}
+// SAFETY: as above: shared references to a cursor exist, but never two uses at once.
+unsafe impl Sync for Cursor {}
 
 // SAFETY: the ring owns its values and hands each to exactly one thread; the raw slot pointer
 // is owned by the ring. Moving values between threads needs `T: Send`, nothing more, because
@@ -95,57 +134,85 @@ impl<T> LamportRing<T> {
 
     /// Free positions as seen by the producer, refreshing the cached head when needed.
     /// Returns `(tail, free_slots)`.
+    ///
+    /// # Safety
+    /// Producer side of the `Queue` contract; `cur` is the producer's cursor.
     #[inline(always)]
-    fn producer_room(&self, want: usize) -> (usize, usize) {
-        let tail = self.tx.tail.load(Ordering::Relaxed);
+    unsafe fn producer_room(&self, cur: &Cursor, want: usize) -> (usize, usize) {
+        // SAFETY: the producer's cursor fields are only touched by the single producer.
+        let tail = cur.tail.with(|p| unsafe { *p });
         let span = self.span();
-        // SAFETY: `head_cache` is only touched by the single producer (Queue contract).
-        let mut head = self.tx.head_cache.with(|p| unsafe { *p });
+        // SAFETY: as above.
+        let mut head = cur.head_cache.with(|p| unsafe { *p });
         if span - tail.wrapping_sub(head) < want * ONE {
             head = self.rx.head.load(Ordering::Acquire);
             // SAFETY: as above.
-            self.tx.head_cache.with_mut(|p| unsafe { *p = head });
+            cur.head_cache.with_mut(|p| unsafe { *p = head });
         }
         (tail, (span - tail.wrapping_sub(head)) / ONE)
+    }
+
+    /// Producer side: makes `tail` the published tail position.
+    #[inline(always)]
+    fn publish_tail(&self, cur: &Cursor, tail: usize) {
+        // SAFETY: producer-private cursor field (Queue contract).
+        cur.tail.with_mut(|p| unsafe { *p = tail });
+        self.tx.tail.store(tail, Ordering::Release);
     }
 
     /// Positions ready for the consumer, refreshing the cached tail when it shows fewer than
     /// `want` (at least 1). Returns `(head, available, closed)`; `closed` is only meaningful
     /// when `available == 0`.
+    ///
+    /// # Safety
+    /// Consumer side of the `Queue` contract; `cur` is the consumer's cursor.
     #[inline(always)]
-    fn consumer_ready(&self, want: usize) -> (usize, usize, bool) {
-        let head = self.rx.head.load(Ordering::Relaxed);
-        // SAFETY: `tail_cache` is only touched by the single consumer (Queue contract).
-        let mut tail = self.rx.tail_cache.with(|p| unsafe { *p });
+    unsafe fn consumer_ready(&self, cur: &Cursor, want: usize) -> (usize, usize, bool) {
+        // SAFETY: the consumer's cursor fields are only touched by the single consumer.
+        let head = cur.head.with(|p| unsafe { *p });
+        // SAFETY: as above.
+        let mut tail = cur.tail_cache.with(|p| unsafe { *p });
         if tail.wrapping_sub(head) / ONE >= want.max(1) {
             return (head, tail.wrapping_sub(head) / ONE, false);
         }
-        // SAFETY: consumer-private, as above.
-        if self.rx.ended.with(|p| unsafe { *p }) {
+        // SAFETY: as above.
+        if cur.ended.with(|p| unsafe { *p }) {
             return (head, tail.wrapping_sub(head) / ONE, true);
         }
         tail = self.tx.tail.load(Ordering::Acquire);
         if tail == head && self.tx.closed.load(Ordering::SeqCst) != 0 {
-            tail = self.agree_end();
+            // SAFETY: forwarded contract.
+            tail = unsafe { self.agree_end(cur) };
             return (head, tail.wrapping_sub(head) / ONE, true);
         }
         // SAFETY: as above.
-        self.rx.tail_cache.with_mut(|p| unsafe { *p = tail });
+        cur.tail_cache.with_mut(|p| unsafe { *p = tail });
         (head, tail.wrapping_sub(head) / ONE, false)
+    }
+
+    /// Consumer side: makes `head` the published head position.
+    #[inline(always)]
+    fn publish_head(&self, cur: &Cursor, head: usize) {
+        // SAFETY: consumer-private cursor field (Queue contract).
+        cur.head.with_mut(|p| unsafe { *p = head });
+        self.rx.head.store(head, Ordering::Release);
     }
 
     /// Consumer side, once it found the ring empty and the channel closed: agrees on the
     /// final tail position and never reads the tail again.
+    ///
+    /// # Safety
+    /// Consumer side of the `Queue` contract; `cur` is the consumer's cursor.
     #[cold]
-    fn agree_end(&self) -> usize {
+    unsafe fn agree_end(&self, cur: &Cursor) -> usize {
         // Pairs with the producer's light barrier between publishing and re-reading `closed`:
         // either this read sees its publish, or the producer sees the flag and joins the CAS.
         barrier::heavy();
         let end = self.propose_end(self.tx.tail.load(Ordering::Acquire));
-        // SAFETY: consumer-private cells (Queue contract).
-        self.rx.tail_cache.with_mut(|p| unsafe { *p = end });
+        // SAFETY: consumer-private cursor fields (Queue contract).
+        cur.tail_cache.with_mut(|p| unsafe { *p = end });
         // SAFETY: as above.
-        self.rx.ended.with_mut(|p| unsafe { *p = true });
+        cur.ended.with_mut(|p| unsafe { *p = true });
         end
     }
 
@@ -197,6 +264,7 @@ impl<T: Send> Queue<T> for LamportRing<T> {
     const MULTI_CONSUMER: bool = false;
     const CAN_EVICT: bool = false;
     const ASYMMETRIC: bool = true;
+    type Cursor = Cursor;
 
     fn new(capacity: usize, evicting: bool, tx: TxShared, rx: RxShared<T>) -> Self {
         debug_assert!(capacity.is_power_of_two());
@@ -207,22 +275,21 @@ impl<T: Send> Queue<T> for LamportRing<T> {
         let slots = alloc_slots(capacity, |_| UnsafeCell::new(MaybeUninit::uninit()));
         let mask = capacity - 1;
         Self {
-            tx: CachePadded::new(TxLine {
+            tx: CachePadded::new(TxBlock {
                 tail: AtomicUsize::new(0),
-                head_cache: UnsafeCell::new(0),
                 closed: AtomicUsize::new(0),
                 end: AtomicUsize::new(OPEN),
-                slots,
-                mask,
+                _align_shared: 0,
                 shared: tx,
-            }),
-            rx: CachePadded::new(RxLine {
-                head: AtomicUsize::new(0),
-                tail_cache: UnsafeCell::new(0),
-                ended: UnsafeCell::new(false),
+                sender_closed: AtomicUsize::new(0),
                 slots,
                 mask,
+            }),
+            rx: CachePadded::new(RxBlock {
+                head: AtomicUsize::new(0),
                 shared: rx,
+                slots,
+                mask,
             }),
         }
     }
@@ -263,15 +330,31 @@ impl<T: Send> Queue<T> for LamportRing<T> {
     }
 
     fn close(&self) -> bool {
+        // The producer's copy first: a consumer that sees `closed` (and then runs the heavy
+        // barrier in `agree_end`) knows every later producer check sees the flag too.
+        self.tx.sender_closed.store(1, Ordering::SeqCst);
         self.tx.closed.swap(1, Ordering::SeqCst) == 0
     }
 
+    fn cursor(&self) -> Cursor {
+        let head = self.rx.head.load(Ordering::Acquire);
+        let tail = self.tx.tail.load(Ordering::Acquire);
+        Cursor {
+            tail: UnsafeCell::new(tail),
+            head_cache: UnsafeCell::new(head),
+            head: UnsafeCell::new(head),
+            tail_cache: UnsafeCell::new(head),
+            ended: UnsafeCell::new(false),
+        }
+    }
+
     #[inline]
-    unsafe fn push(&self, value: T) -> Push<T> {
-        if self.tx.closed.load(Ordering::Relaxed) != 0 {
+    unsafe fn push(&self, cur: &Cursor, value: T) -> Push<T> {
+        if self.tx.sender_closed.load(Ordering::Relaxed) != 0 {
             return Push::Closed(value);
         }
-        let (tail, free) = self.producer_room(1);
+        // SAFETY: forwarded contract.
+        let (tail, free) = unsafe { self.producer_room(cur, 1) };
         if free == 0 {
             return Push::Full(value);
         }
@@ -280,13 +363,11 @@ impl<T: Send> Queue<T> for LamportRing<T> {
         let slot = unsafe { self.tx_slot(tail) };
         // SAFETY: the slot is free (see above) and only this producer writes it.
         slot.with_mut(|p| unsafe { (*p).write(value) });
-        self.tx
-            .tail
-            .store(tail.wrapping_add(ONE), Ordering::Release);
+        self.publish_tail(cur, tail.wrapping_add(ONE));
         // Store→load barrier (light half) before the caller checks for waiters and before
         // re-reading the closed flag.
         barrier::light();
-        if self.tx.closed.load(Ordering::Relaxed) != 0 {
+        if self.tx.sender_closed.load(Ordering::Relaxed) != 0 {
             let mut back = None;
             if self.after_close(tail, 1, &mut |v| back = Some(v)) == 0
                 && let Some(v) = back
@@ -297,11 +378,12 @@ impl<T: Send> Queue<T> for LamportRing<T> {
         Push::Done
     }
 
-    unsafe fn push_batch(&self, items: &mut Vec<T>) -> Result<usize, ()> {
-        if self.tx.closed.load(Ordering::Relaxed) != 0 {
+    unsafe fn push_batch(&self, cur: &Cursor, items: &mut Vec<T>) -> Result<usize, ()> {
+        if self.tx.sender_closed.load(Ordering::Relaxed) != 0 {
             return Err(());
         }
-        let (tail, free) = self.producer_room(items.len());
+        // SAFETY: forwarded contract.
+        let (tail, free) = unsafe { self.producer_room(cur, items.len()) };
         let count = free.min(items.len());
         if count == 0 {
             return Ok(0);
@@ -312,11 +394,9 @@ impl<T: Send> Queue<T> for LamportRing<T> {
             // SAFETY: free slot, written only by this producer.
             slot.with_mut(|p| unsafe { (*p).write(value) });
         }
-        self.tx
-            .tail
-            .store(tail.wrapping_add(count * ONE), Ordering::Release);
+        self.publish_tail(cur, tail.wrapping_add(count * ONE));
         barrier::light();
-        if self.tx.closed.load(Ordering::Relaxed) == 0 {
+        if self.tx.sender_closed.load(Ordering::Relaxed) == 0 {
             return Ok(count);
         }
         let mut back = Vec::new();
@@ -326,23 +406,23 @@ impl<T: Send> Queue<T> for LamportRing<T> {
     }
 
     #[inline]
-    unsafe fn pop(&self) -> Pop<T> {
-        let (head, ready, closed) = self.consumer_ready(1);
+    unsafe fn pop(&self, cur: &Cursor) -> Pop<T> {
+        // SAFETY: forwarded contract.
+        let (head, ready, closed) = unsafe { self.consumer_ready(cur, 1) };
         if ready == 0 {
             return if closed { Pop::Closed } else { Pop::Empty };
         }
         // SAFETY: `head` is published (ready > 0) and only this consumer reads it.
         let value = unsafe { self.rx_slot(head) }.with(|p| unsafe { (*p).assume_init_read() });
-        self.rx
-            .head
-            .store(head.wrapping_add(ONE), Ordering::Release);
+        self.publish_head(cur, head.wrapping_add(ONE));
         // Store→load barrier (light half) before the caller checks for waiting senders.
         barrier::light();
         Pop::Item(value)
     }
 
-    unsafe fn pop_batch(&self, out: &mut Vec<T>, max: usize) -> Result<usize, ()> {
-        let (head, ready, closed) = self.consumer_ready(max);
+    unsafe fn pop_batch(&self, cur: &Cursor, out: &mut Vec<T>, max: usize) -> Result<usize, ()> {
+        // SAFETY: forwarded contract.
+        let (head, ready, closed) = unsafe { self.consumer_ready(cur, max) };
         if ready == 0 {
             return if closed { Err(()) } else { Ok(0) };
         }
@@ -354,9 +434,7 @@ impl<T: Send> Queue<T> for LamportRing<T> {
             // SAFETY: as above; each value is read exactly once.
             out.push(slot.with(|p| unsafe { (*p).assume_init_read() }));
         }
-        self.rx
-            .head
-            .store(head.wrapping_add(count * ONE), Ordering::Release);
+        self.publish_head(cur, head.wrapping_add(count * ONE));
         barrier::light();
         Ok(count)
     }
@@ -379,5 +457,72 @@ impl<T> Drop for LamportRing<T> {
         }
         // SAFETY: the pointer and length come from `alloc_slots` in `new`; freed once, here.
         unsafe { free_slots(self.tx.slots, self.tx.mask + 1) };
+    }
+}
+
+#[cfg(all(test, not(nimsync_loom)))]
+mod tests {
+    use core::mem::{offset_of, size_of};
+
+    use super::{RxBlock, TxBlock};
+    use crate::chan::{RxShared, TxShared};
+
+    /// Each `[start, end)` byte range of a field lies in line `line` (0 or 1) of its block.
+    fn assert_in_line(line: usize, fields: &[(&str, usize, usize)]) {
+        for &(name, start, len) in fields {
+            let end = start + len - 1;
+            assert!(
+                start / 64 == line && end / 64 == line,
+                "{name} at {start}..={end} is not in line {line}"
+            );
+        }
+    }
+
+    #[test]
+    fn per_message_fields_are_off_the_polled_lines() {
+        type Tx = TxBlock<u64>;
+        type Rx = RxBlock<u64>;
+        assert!(size_of::<Tx>() <= 128 && size_of::<Rx>() <= 128);
+        let word = size_of::<usize>();
+        let shared = offset_of!(Tx, shared);
+        // What the consumer polls when caught up.
+        assert_in_line(
+            0,
+            &[
+                ("tail", offset_of!(Tx, tail), word),
+                ("closed", offset_of!(Tx, closed), word),
+            ],
+        );
+        // What the producer reads on every send.
+        assert_in_line(
+            1,
+            &[
+                ("spilled", shared + offset_of!(TxShared, spilled), word),
+                ("reserved", shared + offset_of!(TxShared, reserved), word),
+                (
+                    "not_empty",
+                    shared + offset_of!(TxShared, not_empty),
+                    size_of::<crate::event::Event>(),
+                ),
+                ("sender_closed", offset_of!(Tx, sender_closed), word),
+                ("tx slots", offset_of!(Tx, slots), word),
+                ("tx mask", offset_of!(Tx, mask), word),
+            ],
+        );
+        // What a producer polls when the ring is full, and what the consumer reads per message.
+        let rx_shared = offset_of!(Rx, shared);
+        assert_in_line(0, &[("head", offset_of!(Rx, head), word)]);
+        assert_in_line(
+            1,
+            &[
+                (
+                    "not_full",
+                    rx_shared + offset_of!(RxShared<u64>, not_full),
+                    size_of::<crate::event::Event>(),
+                ),
+                ("rx slots", offset_of!(Rx, slots), word),
+                ("rx mask", offset_of!(Rx, mask), word),
+            ],
+        );
     }
 }

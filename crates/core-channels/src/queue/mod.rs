@@ -50,7 +50,8 @@ pub enum Pop<T> {
 /// Single-producer queues ([`Queue::MULTI_PRODUCER`] = false) require that no two producer
 /// operations (`push`, `push_batch`) run at the same time; single-consumer queues likewise for
 /// `pop` and `pop_batch`. The channel handles enforce this with `&mut self` on single sides.
-/// `evict` is a consumer-side operation run by a producer; it is only allowed on queues built
+/// Each call passes the calling handle's own [`Queue::Cursor`], made by [`Queue::cursor`] for
+/// that handle. `evict` is a consumer-side operation run by a producer; it is only allowed on queues built
 /// with `evicting = true`, which makes every pop arbitrate with a CAS.
 pub trait Queue<T>: Send + Sync + Sized {
     /// Whether several producers may push concurrently.
@@ -63,6 +64,11 @@ pub trait Queue<T>: Send + Sync + Sized {
     /// ([`crate::barrier`]) instead of a SeqCst read-modify-write; waiters on such a queue
     /// must then run the heavy half after registering.
     const ASYMMETRIC: bool;
+
+    /// One handle's private view of the ring (its own position and a cached copy of the other
+    /// side's), kept in the handle so a side's fast path reads nothing the other side writes
+    /// or polls. `()` for rings whose positions are shared.
+    type Cursor: Send + Sync + Unpin;
 
     /// Builds a queue of `capacity` slots (a power of two, at least 1).
     fn new(capacity: usize, evicting: bool, tx: TxShared, rx: RxShared<T>) -> Self;
@@ -84,28 +90,35 @@ pub trait Queue<T>: Send + Sync + Sized {
     fn head_word(&self) -> usize;
     /// Sets the closed mark; returns `true` if this call set it.
     fn close(&self) -> bool;
+    /// A cursor in step with the ring as it is now, for a new handle of either side.
+    fn cursor(&self) -> Self::Cursor;
 
     /// Pushes one value.
     ///
     /// # Safety
     /// See the trait's safety contract.
-    unsafe fn push(&self, value: T) -> Push<T>;
+    unsafe fn push(&self, cur: &Self::Cursor, value: T) -> Push<T>;
     /// Moves as many values as fit from the front of `items`, publishing them at once.
     /// Returns how many moved, or `Err(())` if the channel is closed (nothing moved).
     ///
     /// # Safety
     /// See the trait's safety contract.
-    unsafe fn push_batch(&self, items: &mut Vec<T>) -> Result<usize, ()>;
+    unsafe fn push_batch(&self, cur: &Self::Cursor, items: &mut Vec<T>) -> Result<usize, ()>;
     /// Pops one value.
     ///
     /// # Safety
     /// See the trait's safety contract.
-    unsafe fn pop(&self) -> Pop<T>;
+    unsafe fn pop(&self, cur: &Self::Cursor) -> Pop<T>;
     /// Appends up to `max` values to `out`; `Ok(0)` when empty, `Err(())` when closed and empty.
     ///
     /// # Safety
     /// See the trait's safety contract.
-    unsafe fn pop_batch(&self, out: &mut Vec<T>, max: usize) -> Result<usize, ()>;
+    unsafe fn pop_batch(
+        &self,
+        cur: &Self::Cursor,
+        out: &mut Vec<T>,
+        max: usize,
+    ) -> Result<usize, ()>;
     /// Removes the oldest value on behalf of a producer (DropOldest).
     ///
     /// # Safety

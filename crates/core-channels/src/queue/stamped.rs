@@ -200,6 +200,7 @@ impl<T: Send, const MP: bool, const MC: bool> Queue<T> for StampedRing<T, MP, MC
     const MULTI_CONSUMER: bool = MC;
     const CAN_EVICT: bool = true;
     const ASYMMETRIC: bool = false;
+    type Cursor = ();
 
     fn new(capacity: usize, evicting: bool, tx: TxShared, rx: RxShared<T>) -> Self {
         debug_assert!(capacity.is_power_of_two());
@@ -263,8 +264,10 @@ impl<T: Send, const MP: bool, const MC: bool> Queue<T> for StampedRing<T, MP, MC
         self.tx.tail.fetch_or(CLOSED, Ordering::SeqCst) & CLOSED == 0
     }
 
+    fn cursor(&self) {}
+
     #[inline]
-    unsafe fn push(&self, value: T) -> Push<T> {
+    unsafe fn push(&self, _: &(), value: T) -> Push<T> {
         let backoff = Backoff::new();
         let mut tail = self.tx.tail.load(Ordering::Relaxed);
         loop {
@@ -307,7 +310,7 @@ impl<T: Send, const MP: bool, const MC: bool> Queue<T> for StampedRing<T, MP, MC
         }
     }
 
-    unsafe fn push_batch(&self, items: &mut Vec<T>) -> Result<usize, ()> {
+    unsafe fn push_batch(&self, _: &(), items: &mut Vec<T>) -> Result<usize, ()> {
         if items.is_empty() {
             return if self.tx.tail.load(Ordering::Relaxed) & CLOSED != 0 {
                 Err(())
@@ -323,7 +326,7 @@ impl<T: Send, const MP: bool, const MC: bool> Queue<T> for StampedRing<T, MP, MC
     }
 
     #[inline]
-    unsafe fn pop(&self) -> Pop<T> {
+    unsafe fn pop(&self, _: &()) -> Pop<T> {
         match self.claim_pop() {
             Ok(head) => Pop::Item(self.take(head)),
             Err(true) => Pop::Closed,
@@ -331,7 +334,7 @@ impl<T: Send, const MP: bool, const MC: bool> Queue<T> for StampedRing<T, MP, MC
         }
     }
 
-    unsafe fn pop_batch(&self, out: &mut Vec<T>, max: usize) -> Result<usize, ()> {
+    unsafe fn pop_batch(&self, _: &(), out: &mut Vec<T>, max: usize) -> Result<usize, ()> {
         if max == 0 {
             return Ok(0);
         }

@@ -300,29 +300,31 @@ impl Builder {
     }
 
     /// Hook called when a task is spawned, on the spawning thread, with the child's id and
-    /// (inherited) context slot, which it may replace.
+    /// (inherited) context slot, which it may replace, and its hook data slot.
     pub fn on_spawn(mut self, f: impl Fn(&mut SpawnInfo<'_>) + Send + Sync + 'static) -> Self {
         self.hooks.on_spawn = Some(Box::new(f));
         self
     }
 
-    /// Hook called before every poll of a task (the task's context is installed).
-    pub fn before_poll(mut self, f: impl Fn(&TaskInfo) + Send + Sync + 'static) -> Self {
+    /// Hook called before every poll of a task (the task's context is installed; its hook
+    /// data is in the [`TaskInfo`]).
+    pub fn before_poll(mut self, f: impl Fn(&TaskInfo<'_>) + Send + Sync + 'static) -> Self {
         self.hooks.before_poll = Some(Box::new(f));
         self
     }
 
-    /// Hook called after every poll of a task (the task's context is installed).
-    pub fn after_poll(mut self, f: impl Fn(&TaskInfo) + Send + Sync + 'static) -> Self {
+    /// Hook called after every poll of a task (the task's context is installed; its hook
+    /// data is in the [`TaskInfo`]).
+    pub fn after_poll(mut self, f: impl Fn(&TaskInfo<'_>) + Send + Sync + 'static) -> Self {
         self.hooks.after_poll = Some(Box::new(f));
         self
     }
 
     /// Hook called once when a task ends (completed, panicked or cancelled), after its future
-    /// was dropped, with its context installed.
+    /// was dropped, with its context installed (and its hook data, dropped after the hook).
     pub fn on_terminate(
         mut self,
-        f: impl Fn(&TaskInfo, TaskOutcome) + Send + Sync + 'static,
+        f: impl Fn(&TaskInfo<'_>, TaskOutcome) + Send + Sync + 'static,
     ) -> Self {
         self.hooks.on_terminate = Some(Box::new(f));
         self

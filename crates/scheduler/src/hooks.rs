@@ -6,6 +6,13 @@
 //! it (e.g. to enter a tracing span in `before_poll` and leave it in `after_poll`). A runtime
 //! with no hook set pays one well-predicted branch per poll.
 //!
+//! Besides the context slot (which the task's own code and lower layers such as cancellation
+//! use), every task has a *hook data* slot that only the hooks see: `on_spawn` may fill it
+//! ([`SpawnInfo::set_hook_data`]), the other hooks take and put it back through their
+//! [`TaskInfo`] (a move, no thread-local, no reference count), and it is dropped after
+//! `on_terminate`. It is not inherited and never installed in a thread-local: a layer that
+//! keeps per-task state there neither hides nor wraps the task's context slot.
+//!
 //! ```
 //! use std::sync::Arc;
 //! use std::sync::atomic::{AtomicUsize, Ordering};
@@ -24,26 +31,79 @@
 
 use crate::context::TaskContextValue;
 use crate::task::TaskId;
+use std::cell::Cell;
 use std::fmt;
 
-/// What a hook learns about the task it is called for.
-#[derive(Debug, Clone, Copy)]
-pub struct TaskInfo {
+/// What a hook learns about the task it is called for: its id and its hook data slot.
+///
+/// ```
+/// use std::sync::Arc;
+/// use std::sync::atomic::{AtomicU32, Ordering};
+/// use nimsync_scheduler::Runtime;
+///
+/// // Count each task's polls in its hook data; report the count when it ends.
+/// let seen = Arc::new(AtomicU32::new(0));
+/// let s = seen.clone();
+/// let rt = Runtime::builder()
+///     .workers(1)
+///     .on_spawn(|info| info.set_hook_data(Some(Arc::new(AtomicU32::new(0)))))
+///     .before_poll(|task| {
+///         let data = task.take_hook_data();
+///         if let Some(n) = data.as_ref().and_then(|d| d.downcast_ref::<AtomicU32>()) {
+///             n.fetch_add(1, Ordering::Relaxed);
+///         }
+///         task.set_hook_data(data);
+///     })
+///     .on_terminate(move |task, _| {
+///         if let Some(n) = task.take_hook_data().and_then(|d| d.downcast::<AtomicU32>().ok()) {
+///             s.store(n.load(Ordering::Relaxed), Ordering::Relaxed);
+///         }
+///     })
+///     .build()
+///     .unwrap();
+/// rt.block_on(async {
+///     nimsync_scheduler::spawn(async { nimsync_scheduler::yield_now().await }).await.unwrap()
+/// });
+/// assert_eq!(seen.load(Ordering::Relaxed), 2);
+/// ```
+#[derive(Clone, Copy)]
+pub struct TaskInfo<'a> {
     pub(crate) id: TaskId,
+    pub(crate) data: &'a Cell<Option<TaskContextValue>>,
 }
 
-impl TaskInfo {
+impl TaskInfo<'_> {
     /// The task's id.
     pub fn id(&self) -> TaskId {
         self.id
     }
+
+    /// Takes the task's hook data (set by `on_spawn` or an earlier hook), leaving it empty.
+    #[inline]
+    pub fn take_hook_data(&self) -> Option<TaskContextValue> {
+        self.data.take()
+    }
+
+    /// Stores `data` as the task's hook data (dropping the previous value).
+    #[inline]
+    pub fn set_hook_data(&self, data: Option<TaskContextValue>) {
+        drop(self.data.replace(data));
+    }
 }
 
-/// Handed to the `on_spawn` hook: the new task's id and its context slot, already holding a
-/// clone of the spawning task's context (inheritance); the hook may replace it.
+impl fmt::Debug for TaskInfo<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TaskInfo").field("id", &self.id).finish()
+    }
+}
+
+/// Handed to the `on_spawn` hook: the new task's id, its context slot, already holding a
+/// clone of the spawning task's context (inheritance), which the hook may replace, and its
+/// hook data slot (empty; see [`TaskInfo`]).
 pub struct SpawnInfo<'a> {
     pub(crate) id: TaskId,
     pub(crate) context: &'a mut Option<TaskContextValue>,
+    pub(crate) data: &'a mut Option<TaskContextValue>,
 }
 
 impl SpawnInfo<'_> {
@@ -61,6 +121,11 @@ impl SpawnInfo<'_> {
     pub fn set_context(&mut self, ctx: Option<TaskContextValue>) {
         *self.context = ctx;
     }
+
+    /// Sets the child's hook data: only the hooks see it (see [`TaskInfo::take_hook_data`]).
+    pub fn set_hook_data(&mut self, data: Option<TaskContextValue>) {
+        *self.data = data;
+    }
 }
 
 impl fmt::Debug for SpawnInfo<'_> {
@@ -68,6 +133,7 @@ impl fmt::Debug for SpawnInfo<'_> {
         f.debug_struct("SpawnInfo")
             .field("id", &self.id)
             .field("has_context", &self.context.is_some())
+            .field("has_hook_data", &self.data.is_some())
             .finish()
     }
 }
@@ -84,8 +150,8 @@ pub enum TaskOutcome {
 }
 
 pub(crate) type SpawnHook = Box<dyn Fn(&mut SpawnInfo<'_>) + Send + Sync>;
-pub(crate) type PollHook = Box<dyn Fn(&TaskInfo) + Send + Sync>;
-pub(crate) type TerminateHook = Box<dyn Fn(&TaskInfo, TaskOutcome) + Send + Sync>;
+pub(crate) type PollHook = Box<dyn Fn(&TaskInfo<'_>) + Send + Sync>;
+pub(crate) type TerminateHook = Box<dyn Fn(&TaskInfo<'_>, TaskOutcome) + Send + Sync>;
 
 /// The set of task hooks of a runtime.
 #[derive(Default)]

@@ -77,8 +77,10 @@
 //!
 //! Each task carries a context slot (`Option<Arc<dyn Any + Send + Sync>>`), read and written by
 //! [`task_context`] / [`set_task_context`] while it runs and inherited by the tasks it spawns;
-//! the builder's `on_spawn`, `before_poll`, `after_poll` and `on_terminate` hooks see it. This is
-//! how telemetry propagates trace context across `spawn` with no wrapper.
+//! the builder's `on_spawn`, `before_poll`, `after_poll` and `on_terminate` hooks see it. The
+//! hooks also have a per-task *hook data* slot of their own, which the task's code never sees
+//! (see [`TaskInfo`]). This is how telemetry propagates trace context across `spawn` with no
+//! wrapper.
 //!
 //! ## Design
 //!

@@ -10,7 +10,7 @@
 //! no `unsafe` of its own.
 //!
 //! Around the user's future we put a [`TaskFuture`] that (1) installs the task's context slot
-//! during each poll, (2) runs the poll hooks, (3) catches panics (they become
+//! during each poll, (2) runs the poll hooks (and keeps the task's hook data for them), (3) catches panics (they become
 //! [`JoinError`]s, never taking a worker down), (4) drops the future and reports
 //! cancellation when the runner asks it to (abort or shutdown), and (5) removes the task from
 //! its shard's registry (the list shutdown uses to drop every pending future exactly once).
@@ -101,6 +101,8 @@ pin_project! {
         fut: Option<F>,
         meta: &'m TaskMeta,
         ctx: Option<context::TaskContextValue>,
+        // The task's hook data (see the `hooks` module): only the hooks touch it.
+        hook_data: Option<context::TaskContextValue>,
         done: bool,
         // Whether the runtime has a `before_poll` or `after_poll` hook (fixed at build time):
         // without one a poll does not look the hooks up.
@@ -114,15 +116,19 @@ pin_project! {
                 *this.done = true;
                 let prev = context::swap_task_context(this.ctx.take());
                 let _ = catch_unwind(AssertUnwindSafe(|| this.fut.as_mut().set(None)));
-                finish(this.meta, TaskOutcome::Cancelled);
+                finish(this.meta, this.hook_data, TaskOutcome::Cancelled);
                 *this.ctx = context::swap_task_context(prev);
             }
         }
     }
 }
 
-/// Runs the terminate hook and removes the task from its registry.
-fn finish(meta: &TaskMeta, outcome: TaskOutcome) {
+/// Runs the terminate hook, drops the hook data and removes the task from its registry.
+fn finish(
+    meta: &TaskMeta,
+    hook_data: &mut Option<context::TaskContextValue>,
+    outcome: TaskOutcome,
+) {
     let (Some(shard), key, id) = (meta.shard.as_ref(), meta.key, meta.id) else {
         return;
     };
@@ -132,7 +138,14 @@ fn finish(meta: &TaskMeta, outcome: TaskOutcome) {
         .as_ref()
         .and_then(|h| h.on_terminate.as_ref())
     {
-        let _ = catch_unwind(AssertUnwindSafe(|| hook(&TaskInfo { id }, outcome)));
+        let info = TaskInfo {
+            id,
+            data: Cell::from_mut(hook_data),
+        };
+        let _ = catch_unwind(AssertUnwindSafe(|| hook(&info, outcome)));
+    }
+    if let Some(data) = hook_data.take() {
+        let _ = catch_unwind(AssertUnwindSafe(|| drop(data)));
     }
     crate::shared::remove_task(shard, key);
 }
@@ -154,13 +167,17 @@ impl<F: Future> Future for TaskFuture<'_, F> {
                 None
             };
             let fut = this.fut.as_mut();
+            let hook_data = &mut *this.hook_data;
             match catch_unwind(AssertUnwindSafe(|| match hooks {
                 None => match fut.as_pin_mut() {
                     Some(f) => f.poll(cx),
                     None => Poll::Pending,
                 },
                 Some(hooks) => {
-                    let info = TaskInfo { id };
+                    let info = TaskInfo {
+                        id,
+                        data: Cell::from_mut(hook_data),
+                    };
                     if let Some(h) = &hooks.before_poll {
                         h(&info);
                     }
@@ -191,7 +208,7 @@ impl<F: Future> Future for TaskFuture<'_, F> {
             Err(Some(p)) => (Err(JoinError::panic(id, p)), TaskOutcome::Panicked),
             Err(None) => (Err(JoinError::cancelled(id)), TaskOutcome::Cancelled),
         };
-        finish(meta, outcome);
+        finish(meta, this.hook_data, outcome);
         drop(context::swap_task_context(prev));
         Poll::Ready(out)
     }
@@ -209,11 +226,13 @@ where
 {
     let id = TaskId::next();
     let mut ctx = ctx();
+    let mut hook_data = None;
     let shared = &shard.shared;
     if let Some(hook) = shared.hooks.as_ref().and_then(|h| h.on_spawn.as_ref()) {
         hook(&mut SpawnInfo {
             id,
             context: &mut ctx,
+            data: &mut hook_data,
         });
     }
     let poll_hooks = shared
@@ -240,6 +259,7 @@ where
                 fut: Some(fut),
                 meta,
                 ctx,
+                hook_data,
                 done: false,
                 poll_hooks,
             },
@@ -290,6 +310,7 @@ where
                 fut: Some(fut),
                 meta,
                 ctx,
+                hook_data: None,
                 done: false,
                 poll_hooks: false,
             },

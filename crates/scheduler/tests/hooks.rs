@@ -173,3 +173,87 @@ fn spawn_with_context_gives_the_task_that_context_and_the_hook_sees_it() {
     assert!(seen.contains(&Some("given".to_string())), "{seen:?}");
     assert!(seen.contains(&None), "{seen:?}");
 }
+
+#[test]
+fn hook_data_is_per_task_private_to_hooks_and_dropped_after_terminate() {
+    // `on_spawn` gives each task its own hook data; the poll hooks take it and put it back;
+    // `on_terminate` sees it; the task's code sees only its context slot; the data is dropped
+    // after `on_terminate`, whatever the outcome.
+    struct Data {
+        id: u64,
+        polls: AtomicUsize,
+        dropped: Arc<AtomicUsize>,
+    }
+    impl Drop for Data {
+        fn drop(&mut self) {
+            self.dropped.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+    let dropped = Arc::new(AtomicUsize::new(0));
+    let ends: Arc<Mutex<Vec<(u64, usize, TaskOutcome)>>> = Arc::new(Mutex::new(Vec::new()));
+    let (d, e) = (dropped.clone(), ends.clone());
+    let with_data = |task: &nimsync_scheduler::TaskInfo<'_>, f: &dyn Fn(&Data)| {
+        let data = task.take_hook_data();
+        let d = data.as_ref().and_then(|d| d.downcast_ref::<Data>());
+        assert_eq!(
+            d.map(|d| d.id),
+            Some(task.id().as_u64()),
+            "the task's own data"
+        );
+        f(d.unwrap());
+        task.set_hook_data(data);
+    };
+    let rt = Builder::new_multi_thread()
+        .workers(2)
+        .on_spawn(move |info| {
+            let id = info.id().as_u64();
+            info.set_hook_data(Some(Arc::new(Data {
+                id,
+                polls: AtomicUsize::new(0),
+                dropped: d.clone(),
+            })));
+        })
+        .before_poll(move |task| {
+            with_data(task, &|d| {
+                d.polls.fetch_add(1, Ordering::SeqCst);
+            })
+        })
+        .after_poll(move |task| with_data(task, &|_| {}))
+        .on_terminate(move |task, outcome| {
+            let data = task
+                .take_hook_data()
+                .and_then(|d| d.downcast::<Data>().ok());
+            let data = data.expect("hook data at termination");
+            assert_eq!(data.id, task.id().as_u64());
+            let polls = data.polls.load(Ordering::SeqCst);
+            e.lock().unwrap().push((data.id, polls, outcome));
+            task.set_hook_data(Some(data));
+        })
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let a = spawn(async {
+            assert!(
+                task_context().is_none(),
+                "hook data is not the context slot"
+            );
+            yield_now().await;
+            yield_now().await;
+        });
+        let b = spawn(async { panic!("b") });
+        let c = spawn(std::future::pending::<()>());
+        a.await.unwrap();
+        assert!(b.await.unwrap_err().is_panic());
+        c.abort();
+        assert!(c.await.is_err());
+    });
+    drop(rt);
+    let mut ends = ends.lock().unwrap().clone();
+    ends.sort_by_key(|e| e.0);
+    let outcomes: Vec<_> = ends.iter().map(|e| (e.1, e.2)).collect();
+    assert_eq!(outcomes.len(), 3, "{ends:?}");
+    assert_eq!(outcomes[0], (3, TaskOutcome::Completed));
+    assert_eq!(outcomes[1], (1, TaskOutcome::Panicked));
+    assert_eq!(outcomes[2].1, TaskOutcome::Cancelled);
+    assert_eq!(dropped.load(Ordering::SeqCst), 3, "every hook data dropped");
+}

@@ -8,10 +8,10 @@
 //! and the SDK see it) and the parents of the spans opened in it, so `end_span` can restore
 //! them.
 //!
-//! Between polls a traced task keeps a [`TaskTrace`] in its context slot. The slot holds one
-//! value and the cancel layer keeps its scope there too, so `TaskTrace` *wraps* whatever value
-//! was in the slot (`inner`) and the hooks unwrap it for the duration of each poll: code in the
-//! task sees exactly the slot it would see without telemetry.
+//! Between polls a traced task keeps a [`TaskTrace`] in the scheduler's *hook data* slot,
+//! which only the hooks see (a move in and out of the task, no thread-local swap): the task's
+//! context slot (where the cancel layer keeps its scope) is left alone, so code in the task
+//! sees exactly the slot it would see without telemetry.
 //!
 //! **Cost.** The common cases allocate nothing and clone no context:
 //!
@@ -80,7 +80,7 @@ fn empty_state() -> &'static TraceState {
     EMPTY.get_or_init(TraceState::default)
 }
 
-/// What a traced task keeps in its context slot between polls.
+/// What a traced task keeps in its hook data slot between polls.
 pub(crate) struct TaskTrace {
     /// The telemetry that traces this task.
     pub(crate) tracing: Arc<TracingState>,
@@ -88,8 +88,6 @@ pub(crate) struct TaskTrace {
     pub(crate) state: TraceState,
     /// Pass-through spans open above the last entry of `state.open`.
     passes: u32,
-    /// The slot value this wrapper hides (e.g. the cancel layer's scope).
-    pub(crate) inner: Option<TaskContextValue>,
     /// Whether the sampler drops every span started under `state.current` (decided once,
     /// here, so an unsampled task's `start_span` is one load and a branch).
     drops_children: bool,
@@ -118,48 +116,31 @@ impl ContextId {
 }
 
 impl TaskTrace {
-    /// The slot value of a task that starts in `state`.
-    pub(crate) fn new(
-        tracing: Arc<TracingState>,
-        state: TraceState,
-        inner: Option<TaskContextValue>,
-    ) -> TaskTrace {
-        TaskTrace::with_passes(tracing, state, 0, inner)
+    /// The hook data of a task that starts in `state`.
+    pub(crate) fn new(tracing: Arc<TracingState>, state: TraceState) -> TaskTrace {
+        TaskTrace::with_passes(tracing, state, 0)
     }
 
-    fn with_passes(
-        tracing: Arc<TracingState>,
-        state: TraceState,
-        passes: u32,
-        inner: Option<TaskContextValue>,
-    ) -> TaskTrace {
+    fn with_passes(tracing: Arc<TracingState>, state: TraceState, passes: u32) -> TaskTrace {
         let drops_children = tracing.drops_child_of(&state.current);
         let current_id = ContextId::of(&state.current);
         TaskTrace {
             tracing,
             state,
             passes,
-            inner,
             drops_children,
             current_id,
         }
     }
 
-    /// Whether a child spawned in the context identified by `current` with `inner` and
-    /// `tracing` can start with this very value (nothing open, same context, slot and
-    /// telemetry).
-    fn fits_child(
-        &self,
-        current: ContextId,
-        tracing: &Arc<TracingState>,
-        inner: &Option<TaskContextValue>,
-    ) -> bool {
+    /// Whether a child spawned in the context identified by `current` with `tracing` can
+    /// start with this very value (nothing open, same context and telemetry).
+    fn fits_child(&self, current: ContextId, tracing: &Arc<TracingState>) -> bool {
         self.current_id == current
             && self.passes == 0
             && self.state.open.is_empty()
             && self.state.task_span.is_none()
             && Arc::ptr_eq(&self.tracing, tracing)
-            && same_value(&self.inner, inner)
     }
 }
 
@@ -175,7 +156,7 @@ pub(crate) struct Frame {
     /// The task being polled, `None` for the thread's own frame.
     task: Option<TaskId>,
     tracing: FrameTracing,
-    /// The task's slot value at poll start, borrowed until the first change.
+    /// The task's hook data at poll start, borrowed until the first change.
     original: Option<Arc<TaskTrace>>,
     /// The frame's own state once it differs from `original`'s (or when there is none); boxed
     /// to keep frames small (they are moved on every poll).
@@ -185,7 +166,7 @@ pub(crate) struct Frame {
     /// `own` was copied from `original` by opening a span at this depth: closing it returns
     /// to `original` (so the poll puts the same `Arc` back).
     revert_at: Option<u32>,
-    /// The slot value last given to a task spawned from this frame (shared while it fits).
+    /// The hook data last given to a task spawned from this frame (shared while it fits).
     child: Option<Arc<TaskTrace>>,
     /// A thread frame pushed by `Telemetry::in_scope`: only its scope removes it.
     pinned: bool,
@@ -362,7 +343,7 @@ impl Frame {
     }
 
     /// The borrowed `TaskTrace` when the poll changed no trace state (nothing opened,
-    /// closed or replaced), so the task's slot can hold it again; the frame otherwise.
+    /// closed or replaced), so the task's hook data can be it again; the frame otherwise.
     pub(crate) fn into_unchanged(mut self) -> Result<Arc<TaskTrace>, Frame> {
         match self.original.take() {
             Some(original) if self.own.is_none() && self.passes == original.passes => Ok(original),
@@ -373,64 +354,32 @@ impl Frame {
         }
     }
 
-    /// The slot value a task frame leaves behind: its `TaskTrace` (the borrowed one when
-    /// nothing changed), or `inner_now` (what the poll left in the slot) when there is nothing
-    /// to carry.
-    pub(crate) fn into_slot(self, inner_now: Option<TaskContextValue>) -> Option<TaskContextValue> {
+    /// The hook data a task frame leaves behind: its `TaskTrace` (the borrowed one when
+    /// nothing changed), or nothing when there is nothing to carry.
+    pub(crate) fn into_slot(self) -> Option<TaskContextValue> {
         if let Some(original) = &self.original
             && self.own.is_none()
             && self.passes == original.passes
-            && same_value(&original.inner, &inner_now)
         {
             return self.original.map(|o| o as TaskContextValue);
         }
         if self.is_empty() {
-            return inner_now;
+            return None;
         }
-        let Some(tracing) = self.tracing().cloned() else {
-            return inner_now;
-        };
+        let tracing = self.tracing().cloned()?;
         let passes = self.passes;
         let state = match (self.own, self.original) {
             (Some(own), _) => *own,
             (None, Some(original)) => original.state.clone(),
             (None, None) => TraceState::default(),
         };
-        Some(Arc::new(TaskTrace::with_passes(
-            tracing, state, passes, inner_now,
-        )))
+        Some(Arc::new(TaskTrace::with_passes(tracing, state, passes)))
     }
-}
-
-/// The slot value of a task whose poll changed no trace state but replaced the slot value
-/// `original` wraps with `inner_now` (what `Frame::into_slot` gives for such a frame).
-pub(crate) fn rewrap(
-    original: &TaskTrace,
-    inner_now: Option<TaskContextValue>,
-) -> Option<TaskContextValue> {
-    if original.passes == 0 && original.state.is_empty() {
-        return inner_now;
-    }
-    Some(Arc::new(TaskTrace::with_passes(
-        original.tracing.clone(),
-        original.state.clone(),
-        original.passes,
-        inner_now,
-    )))
 }
 
 /// Whether `cx` carries nothing to propagate (no span, no baggage).
 pub(crate) fn is_empty_context(cx: &Context) -> bool {
     !cx.has_active_span() && cx.baggage().is_empty()
-}
-
-/// Whether two slot values are the same one.
-pub(crate) fn same_value(a: &Option<TaskContextValue>, b: &Option<TaskContextValue>) -> bool {
-    match (a, b) {
-        (None, None) => true,
-        (Some(a), Some(b)) => Arc::ptr_eq(a, b),
-        _ => false,
-    }
 }
 
 /// The frames of this thread.
@@ -473,14 +422,11 @@ pub(crate) fn pop_task_frame(task: TaskId) -> Option<Frame> {
     Some(frame.detach())
 }
 
-/// The slot value for a task spawned now with `tracing`, wrapping `inner`: `None` when the
-/// current context carries nothing. The current context is OpenTelemetry's (the running
-/// frame's, or one attached on top of it with OpenTelemetry's own API); tasks spawned under
-/// the same context from one frame share one value.
-pub(crate) fn spawn_trace(
-    tracing: &Arc<TracingState>,
-    inner: &Option<TaskContextValue>,
-) -> Option<Arc<TaskTrace>> {
+/// The hook data for a task spawned now with `tracing`: `None` when the current context
+/// carries nothing. The current context is OpenTelemetry's (the running frame's, or one
+/// attached on top of it with OpenTelemetry's own API); tasks spawned under the same context
+/// from one frame share one value.
+pub(crate) fn spawn_trace(tracing: &Arc<TracingState>) -> Option<Arc<TaskTrace>> {
     let mut replaced = None;
     let out = Context::map_current(|cx| {
         let frame = FRAMES.try_with(|cell| {
@@ -492,12 +438,12 @@ pub(crate) fn spawn_trace(
             let id = ContextId::of(cx);
             if let Some(original) = &top.original
                 && top.own.is_none()
-                && original.fits_child(id, tracing, inner)
+                && original.fits_child(id, tracing)
             {
                 return Some(Some(original.clone()));
             }
             if let Some(child) = &top.child
-                && child.fits_child(id, tracing, inner)
+                && child.fits_child(id, tracing)
             {
                 return Some(Some(child.clone()));
             }
@@ -507,7 +453,6 @@ pub(crate) fn spawn_trace(
             let child = Arc::new(TaskTrace::new(
                 tracing.clone(),
                 TraceState::new(cx.clone(), None),
-                inner.clone(),
             ));
             replaced = top.child.replace(child.clone());
             Some(Some(child))
@@ -519,7 +464,6 @@ pub(crate) fn spawn_trace(
                 Arc::new(TaskTrace::new(
                     tracing.clone(),
                     TraceState::new(cx.clone(), None),
-                    inner.clone(),
                 ))
             }),
         }

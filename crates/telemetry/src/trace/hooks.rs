@@ -1,9 +1,10 @@
 //! The scheduler task hooks that carry trace context across `spawn` with no wrapper future.
 //!
 //! * `on_spawn`: the child starts with the spawner's current context (and, when task spans
-//!   are on, a new `task` span under it), wrapped around the slot value the child inherited.
-//! * `before_poll` / `after_poll`: unwrap the slot and make the task's context current for the
-//!   poll; put it back afterwards (the same `Arc` when nothing changed).
+//!   are on, a new `task` span under it), kept in the task's hook data (not its context slot,
+//!   which the task and lower layers such as cancellation use).
+//! * `before_poll` / `after_poll`: take the hook data and make the task's context current for
+//!   the poll; put it back afterwards (the same `Arc` when nothing changed).
 //!
 //! A child of a span that is not sampled gets no automatic task span (parent-based sampling
 //! would drop it): it starts in the parent's context, which still carries the trace id.
@@ -28,9 +29,7 @@
 
 use crate::telemetry::TracingState;
 use crate::trace::frames::{self, TaskTrace, TraceState, is_empty_context};
-use nimsync_scheduler::{
-    Builder, SpawnInfo, TaskContextValue, TaskInfo, TaskOutcome, set_task_context, task_context,
-};
+use nimsync_scheduler::{Builder, SpawnInfo, TaskContextValue, TaskInfo, TaskOutcome};
 use opentelemetry::trace::{Span, Status, TraceContextExt, Tracer};
 use opentelemetry::{Context, KeyValue};
 use std::sync::Arc;
@@ -47,95 +46,54 @@ pub(crate) fn instrument(builder: Builder, tracing: Arc<TracingState>) -> Builde
 }
 
 fn on_spawn(tracing: &Arc<TracingState>, info: &mut SpawnInfo<'_>) {
-    // The scheduler copied the spawner's slot. Normally that is the unwrapped value (spawns
-    // happen during polls); a spawn from a destructor at termination sees the wrapper.
-    let (inner, parent_trace) = match info.context().cloned() {
-        Some(value) => match value.downcast::<TaskTrace>() {
-            Ok(trace) => (trace.inner.clone(), Some(trace)),
-            Err(value) => (Some(value), None),
-        },
-        None => (None, None),
-    };
-    if !tracing.task_spans && parent_trace.is_none() {
+    if !tracing.task_spans {
         // The hot path: share the spawner's context (no allocation when the spawner already
         // gave a task this context during the same poll).
-        if let Some(child) = frames::spawn_trace(tracing, &inner) {
-            info.set_context(Some(child));
+        if let Some(child) = frames::spawn_trace(tracing) {
+            info.set_hook_data(Some(child));
         }
         return;
     }
-    let parent = match &parent_trace {
-        Some(trace) => trace.state.current.clone(),
-        None => Context::current(),
-    };
-    let task_span = (tracing.task_spans && !tracing.drops_child_of(&parent)).then(|| {
+    // The spawner's context is current (its frame attached it), unless it attached another
+    // one with OpenTelemetry's own API, which then is the parent.
+    let parent = Context::current();
+    let task_span = (!tracing.drops_child_of(&parent)).then(|| {
         let mut span = tracing.tracer.start_with_context("task", &parent);
         span.set_attribute(KeyValue::new("nimsync.task.id", info.id().as_u64() as i64));
         parent.with_span(span)
     });
     if task_span.is_none() && is_empty_context(&parent) {
-        info.set_context(inner);
         return;
     }
     let current = task_span.clone().unwrap_or(parent);
-    info.set_context(Some(Arc::new(TaskTrace::new(
+    info.set_hook_data(Some(Arc::new(TaskTrace::new(
         tracing.clone(),
         TraceState::new(current, task_span),
-        inner,
     ))));
 }
 
-fn before_poll(tracing: &Arc<TracingState>, task: &TaskInfo) {
-    // Take the slot value (no reference count traffic) and leave the wrapped value in place.
-    let trace = match set_task_context(None) {
-        Some(value) => match value.downcast::<TaskTrace>() {
-            Ok(trace) => {
-                // The slot is empty now; refill it only when the wrapper hides a value.
-                if trace.inner.is_some() {
-                    drop(set_task_context(trace.inner.clone()));
-                }
-                Some(trace)
-            }
-            Err(value) => {
-                drop(set_task_context(Some(value)));
-                None
-            }
-        },
-        None => None,
-    };
-    frames::push_task_frame(task.id(), tracing, trace);
+/// The task's `TaskTrace`, taken out of its hook data.
+fn take_trace(task: &TaskInfo<'_>) -> Option<Arc<TaskTrace>> {
+    task.take_hook_data()
+        .and_then(|value| value.downcast::<TaskTrace>().ok())
 }
 
-fn after_poll(task: &TaskInfo) {
+fn before_poll(tracing: &Arc<TracingState>, task: &TaskInfo<'_>) {
+    frames::push_task_frame(task.id(), tracing, take_trace(task));
+}
+
+fn after_poll(task: &TaskInfo<'_>) {
     let Some(frame) = frames::pop_task_frame(task.id()) else {
         return;
     };
     match frame.into_unchanged() {
-        // The poll changed no trace state (the common case): put the same value back with
-        // one swap, then check that the poll left the wrapped slot value as it found it.
-        Ok(original) => {
-            let address =
-                |v: &Option<TaskContextValue>| v.as_ref().map(|v| Arc::as_ptr(v).cast::<()>());
-            let expected = address(&original.inner);
-            let inner_now = set_task_context(Some(original as TaskContextValue));
-            if address(&inner_now) != expected {
-                // It replaced the slot: take the value back and wrap the new slot value.
-                let value = match set_task_context(None).map(|v| v.downcast::<TaskTrace>()) {
-                    Some(Ok(original)) => frames::rewrap(&original, inner_now),
-                    _ => inner_now,
-                };
-                drop(set_task_context(value));
-            }
-        }
-        // Put the frame back into the task's slot, wrapping what the poll left there.
-        Err(frame) => {
-            let inner_now = set_task_context(None);
-            drop(set_task_context(frame.into_slot(inner_now)));
-        }
+        // The poll changed no trace state (the common case): the same value goes back.
+        Ok(original) => task.set_hook_data(Some(original as TaskContextValue)),
+        Err(frame) => task.set_hook_data(frame.into_slot()),
     }
 }
 
-fn on_terminate(task_spans: bool, task: &TaskInfo, outcome: TaskOutcome) {
+fn on_terminate(task_spans: bool, task: &TaskInfo<'_>, outcome: TaskOutcome) {
     // Only after a panic is a frame left on this thread (`after_poll` did not run); without
     // task spans there is nothing else to do.
     if !task_spans && outcome != TaskOutcome::Panicked {
@@ -144,9 +102,7 @@ fn on_terminate(task_spans: bool, task: &TaskInfo, outcome: TaskOutcome) {
     let task_span = match frames::pop_task_frame(task.id()) {
         Some(frame) => frame.state().task_span.clone(),
         None if !task_spans => None,
-        None => task_context()
-            .and_then(|v| v.downcast::<TaskTrace>().ok())
-            .and_then(|t| t.state.task_span.clone()),
+        None => take_trace(task).and_then(|t| t.state.task_span.clone()),
     };
     if let Some(cx) = task_span {
         let span = cx.span();

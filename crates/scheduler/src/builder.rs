@@ -330,6 +330,30 @@ impl Builder {
         self
     }
 
+    /// Hook called on a thread that polls tasks when it stops polling them for now: before a
+    /// worker parks and when it exits its run loop, and before a current-thread
+    /// [`block_on`](crate::Runtime::block_on) polls its own future (which is not a task). A
+    /// `before_poll` hook may leave per-thread state in place from one poll to the next (e.g.
+    /// a context kept entered while consecutive tasks share it, instead of leaving it in
+    /// `after_poll` and entering it again) and release it here.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// let idles = Arc::new(AtomicUsize::new(0));
+    /// let i = idles.clone();
+    /// let rt = nimsync_scheduler::Builder::new_current_thread()
+    ///     .on_idle(move || { i.fetch_add(1, Ordering::Relaxed); })
+    ///     .build()
+    ///     .unwrap();
+    /// rt.block_on(async { nimsync_scheduler::spawn(async {}).await.unwrap() });
+    /// assert!(idles.load(Ordering::Relaxed) >= 1);
+    /// ```
+    pub fn on_idle(mut self, f: impl Fn() + Send + Sync + 'static) -> Self {
+        self.hooks.on_idle = Some(Box::new(f));
+        self
+    }
+
     /// Builds the runtime (starting its worker threads).
     ///
     /// ```

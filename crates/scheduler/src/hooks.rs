@@ -152,6 +152,7 @@ pub enum TaskOutcome {
 pub(crate) type SpawnHook = Box<dyn Fn(&mut SpawnInfo<'_>) + Send + Sync>;
 pub(crate) type PollHook = Box<dyn Fn(&TaskInfo<'_>) + Send + Sync>;
 pub(crate) type TerminateHook = Box<dyn Fn(&TaskInfo<'_>, TaskOutcome) + Send + Sync>;
+pub(crate) type IdleHook = Box<dyn Fn() + Send + Sync>;
 
 /// The set of task hooks of a runtime.
 #[derive(Default)]
@@ -160,6 +161,7 @@ pub(crate) struct Hooks {
     pub(crate) before_poll: Option<PollHook>,
     pub(crate) after_poll: Option<PollHook>,
     pub(crate) on_terminate: Option<TerminateHook>,
+    pub(crate) on_idle: Option<IdleHook>,
 }
 
 impl Hooks {
@@ -168,6 +170,16 @@ impl Hooks {
             && self.before_poll.is_none()
             && self.after_poll.is_none()
             && self.on_terminate.is_none()
+            && self.on_idle.is_none()
+    }
+}
+
+/// Runs the `on_idle` hook of `hooks`, if any (a panic in it is swallowed, like the other
+/// hooks').
+#[inline]
+pub(crate) fn run_idle(hooks: Option<&Hooks>) {
+    if let Some(hook) = hooks.and_then(|h| h.on_idle.as_ref()) {
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(hook));
     }
 }
 
@@ -178,6 +190,7 @@ impl fmt::Debug for Hooks {
             .field("before_poll", &self.before_poll.is_some())
             .field("after_poll", &self.after_poll.is_some())
             .field("on_terminate", &self.on_terminate.is_some())
+            .field("on_idle", &self.on_idle.is_some())
             .finish()
     }
 }

@@ -494,6 +494,8 @@ impl Runtime {
         const BUDGET: usize = 128;
         loop {
             if main.woken.swap(false, Ordering::AcqRel) {
+                // The main future is not a task: let the poll hooks release what they kept.
+                crate::hooks::run_idle(shared.hooks.as_deref());
                 let prev = context::swap_task_context(slot.take());
                 let res = fut.as_mut().poll(&mut cx);
                 slot = context::swap_task_context(prev);

@@ -546,9 +546,11 @@ pub(crate) fn run_worker(handle: Handle, core: Box<Core>) {
     context::set_worker(Some(ctx.clone()));
     while !ctx.shared().is_shutdown() {
         if !ctx.step(true) {
+            crate::hooks::run_idle(ctx.shared().hooks.as_deref());
             ctx.park();
         }
     }
+    crate::hooks::run_idle(ctx.shared().hooks.as_deref());
     ctx.flush_removals();
     // Leave the worker context first: wakes during the drain go to the (closed) injector.
     context::set_worker(None);

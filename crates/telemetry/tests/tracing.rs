@@ -508,3 +508,62 @@ fn bad_ratio_is_an_error() {
             .is_err()
     );
 }
+
+#[test]
+fn a_context_kept_attached_between_polls_never_leaks_out_of_its_tasks() {
+    // A task's context may stay attached on a worker thread after its poll (for the next
+    // task in the same context); OpenTelemetry's `Context::current()` must still show it only
+    // inside tasks of that context: not in an untraced task polled next on the same thread,
+    // not in a current-thread `block_on`'s own future, and the same span inside every task
+    // of the trace.
+    use opentelemetry::Context;
+    use opentelemetry::trace::TraceContextExt;
+    for ratio in [0.0, 1.0] {
+        let t = telemetry(Tracing::ratio(ratio));
+        for rt in [
+            t.instrument(Runtime::builder().workers(1)).build().unwrap(),
+            t.instrument(nimsync_scheduler::Builder::new_current_thread())
+                .build()
+                .unwrap(),
+        ] {
+            let (parent, seen, untraced, main) = rt.block_on(async {
+                // The children outlive their parent's span: the last polls before `block_on`'s
+                // own future runs again are theirs, which change no trace state.
+                let (parent, children) = spawn(async {
+                    let parent = start_span("parent");
+                    let children: Vec<_> = (0..4)
+                        .map(|_| {
+                            spawn(async {
+                                let first = Context::current().span().span_context().clone();
+                                nimsync_scheduler::yield_now().await;
+                                let second = Context::current().span().span_context().clone();
+                                (first, second)
+                            })
+                        })
+                        .collect();
+                    end_span();
+                    (parent, children)
+                })
+                .await
+                .unwrap();
+                let mut seen = Vec::new();
+                for c in children {
+                    seen.push(c.await.unwrap());
+                }
+                let main = Context::current().has_active_span();
+                let untraced = spawn(async { Context::current().has_active_span() })
+                    .await
+                    .unwrap();
+                (parent, seen, untraced, main)
+            });
+            assert!(parent.is_valid());
+            for (first, second) in seen {
+                assert_eq!(first, parent, "ratio {ratio}");
+                assert_eq!(second, parent, "ratio {ratio}");
+            }
+            assert!(!untraced, "an untraced task sees no span (ratio {ratio})");
+            assert!(!main, "block_on's own future sees no span (ratio {ratio})");
+            assert!(!Context::current().has_active_span());
+        }
+    }
+}

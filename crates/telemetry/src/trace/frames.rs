@@ -92,7 +92,7 @@ pub(crate) struct TaskTrace {
     /// here, so an unsampled task's `start_span` is one load and a branch).
     drops_children: bool,
     /// `state.current`'s identity (see [`ContextId`]), computed once.
-    current_id: ContextId,
+    pub(crate) current_id: ContextId,
 }
 
 /// A context's identity for sharing a `TaskTrace` between tasks spawned under it: the
@@ -179,8 +179,11 @@ impl Frame {
         tracing: &Arc<TracingState>,
         original: Option<Arc<TaskTrace>>,
         isolate: bool,
+        kept: Option<ContextGuard>,
     ) -> Frame {
         let guard = match &original {
+            // Still attached since an earlier poll of a task in the same context.
+            Some(_) if kept.is_some() => kept,
             Some(t) => Some(t.state.current.clone().attach()),
             // A thread frame below (e.g. `block_on` on this thread): give the task its own
             // empty context so it does not see the thread's.
@@ -337,16 +340,21 @@ impl Frame {
     }
 
     /// Detaches the frame's context (its guard).
-    fn detach(mut self) -> Frame {
+    pub(crate) fn detach(mut self) -> Frame {
         drop(self.guard.take());
         self
     }
 
     /// The borrowed `TaskTrace` when the poll changed no trace state (nothing opened,
-    /// closed or replaced), so the task's hook data can be it again; the frame otherwise.
-    pub(crate) fn into_unchanged(mut self) -> Result<Arc<TaskTrace>, Frame> {
+    /// closed or replaced), so the task's hook data can be it again, with the frame's attach
+    /// of its context; the frame otherwise.
+    pub(crate) fn into_unchanged(
+        mut self,
+    ) -> Result<(Arc<TaskTrace>, Option<ContextGuard>), Frame> {
         match self.original.take() {
-            Some(original) if self.own.is_none() && self.passes == original.passes => Ok(original),
+            Some(original) if self.own.is_none() && self.passes == original.passes => {
+                Ok((original, self.guard.take()))
+            }
             original => {
                 self.original = original;
                 Err(self)
@@ -385,13 +393,29 @@ pub(crate) fn is_empty_context(cx: &Context) -> bool {
 /// The frames of this thread.
 struct Frames {
     stack: Vec<Frame>,
+    /// The context a task poll left attached on this thread (see [`keep_attached`]).
+    kept: Option<Kept>,
+}
+
+/// A task's context left attached after its poll, for the next poll on this thread if its
+/// task is in the same context (same [`ContextId`]: the attached clone keeps the span and
+/// baggage alive, so their addresses cannot be reused meanwhile).
+struct Kept {
+    id: ContextId,
+    guard: ContextGuard,
 }
 
 thread_local! {
-    static FRAMES: RefCell<Frames> = const { RefCell::new(Frames { stack: Vec::new() }) };
+    static FRAMES: RefCell<Frames> = const {
+        RefCell::new(Frames {
+            stack: Vec::new(),
+            kept: None,
+        })
+    };
 }
 
-/// Pushes a task frame (from `before_poll`).
+/// Pushes a task frame (from `before_poll`). The task's context is attached, unless it is
+/// still attached since the previous poll on this thread.
 pub(crate) fn push_task_frame(
     task: TaskId,
     tracing: &Arc<TracingState>,
@@ -400,16 +424,53 @@ pub(crate) fn push_task_frame(
     let _ = FRAMES.try_with(|f| {
         if let Ok(mut frames) = f.try_borrow_mut() {
             let isolate = !frames.stack.is_empty();
+            let mut kept = frames.kept.take();
+            let reuse = match (&kept, &trace) {
+                (Some(k), Some(t)) => !isolate && k.id == t.current_id,
+                _ => false,
+            };
+            if !reuse {
+                // Detached before anything else is attached, so the stack stays ordered.
+                drop(kept.take());
+            }
+            let guard = kept.map(|k| k.guard);
             frames
                 .stack
-                .push(Frame::for_task(task, tracing, trace, isolate));
+                .push(Frame::for_task(task, tracing, trace, isolate, guard));
         }
     });
 }
 
-/// Pops the frame of `task` (from `after_poll` or, after a panic, `on_terminate`).
+/// Leaves `guard` (the attach of the context identified by `id`, just popped with its task
+/// frame) attached on this thread for the next task poll, if nothing is below it; detaches
+/// it otherwise. Only called for a poll that changed no trace state.
+pub(crate) fn keep_attached(id: ContextId, guard: ContextGuard) {
+    let refused = FRAMES
+        .try_with(|f| match f.try_borrow_mut() {
+            Ok(mut frames) if frames.stack.is_empty() && frames.kept.is_none() => {
+                frames.kept = Some(Kept { id, guard });
+                None
+            }
+            _ => Some(guard),
+        })
+        .unwrap_or(None);
+    drop(refused);
+}
+
+/// Detaches the context a task poll left attached on this thread, if any (the scheduler's
+/// `on_idle` hook: the thread stops polling tasks for now).
+pub(crate) fn release_kept() {
+    let kept = FRAMES
+        .try_with(|f| f.try_borrow_mut().ok()?.kept.take())
+        .ok()
+        .flatten();
+    drop(kept);
+}
+
+/// Pops the frame of `task` (from `after_poll` or, after a panic, `on_terminate`), its
+/// context still attached.
 pub(crate) fn pop_task_frame(task: TaskId) -> Option<Frame> {
-    let frame = FRAMES
+    FRAMES
         .try_with(|f| {
             let mut frames = f.try_borrow_mut().ok()?;
             match frames.stack.last() {
@@ -418,8 +479,7 @@ pub(crate) fn pop_task_frame(task: TaskId) -> Option<Frame> {
             }
         })
         .ok()
-        .flatten()?;
-    Some(frame.detach())
+        .flatten()
 }
 
 /// The hook data for a task spawned now with `tracing`: `None` when the current context

@@ -43,6 +43,7 @@ pub(crate) fn instrument(builder: Builder, tracing: Arc<TracingState>) -> Builde
         .before_poll(move |task| before_poll(&tracing, task))
         .after_poll(after_poll)
         .on_terminate(move |task, outcome| on_terminate(task_spans, task, outcome))
+        .on_idle(frames::release_kept)
 }
 
 fn on_spawn(tracing: &Arc<TracingState>, info: &mut SpawnInfo<'_>) {
@@ -87,9 +88,16 @@ fn after_poll(task: &TaskInfo<'_>) {
         return;
     };
     match frame.into_unchanged() {
-        // The poll changed no trace state (the common case): the same value goes back.
-        Ok(original) => task.set_hook_data(Some(original as TaskContextValue)),
-        Err(frame) => task.set_hook_data(frame.into_slot()),
+        // The poll changed no trace state (the common case): the same value goes back, and
+        // its context stays attached for the next poll on this thread if that task is in the
+        // same context (released when it is not, or by `on_idle`).
+        Ok((original, guard)) => {
+            if let Some(guard) = guard {
+                frames::keep_attached(original.current_id, guard);
+            }
+            task.set_hook_data(Some(original as TaskContextValue));
+        }
+        Err(frame) => task.set_hook_data(frame.detach().into_slot()),
     }
 }
 
@@ -99,7 +107,7 @@ fn on_terminate(task_spans: bool, task: &TaskInfo<'_>, outcome: TaskOutcome) {
     if !task_spans && outcome != TaskOutcome::Panicked {
         return;
     }
-    let task_span = match frames::pop_task_frame(task.id()) {
+    let task_span = match frames::pop_task_frame(task.id()).map(frames::Frame::detach) {
         Some(frame) => frame.state().task_span.clone(),
         None if !task_spans => None,
         None => take_trace(task).and_then(|t| t.state.task_span.clone()),

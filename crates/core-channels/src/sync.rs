@@ -14,8 +14,10 @@ pub(crate) use loom::sync::atomic::{AtomicUsize, Ordering};
 pub(crate) use loom::sync::{Arc, Mutex, MutexGuard};
 
 /// An `UnsafeCell` with loom's closure-based access API, backed by std's cell normally.
+/// Transparent, so an array of cells has the layout of an array of their contents.
 #[cfg(not(nimsync_loom))]
 #[derive(Debug)]
+#[repr(transparent)]
 pub(crate) struct UnsafeCell<T>(core::cell::UnsafeCell<T>);
 
 #[cfg(not(nimsync_loom))]

@@ -102,7 +102,9 @@ pub(crate) unsafe fn send_batch<T, C: RawChan<T>>(
 ) -> Result<(), Vec<T>> {
     let mut iter = iter.into_iter();
     let chunk = chan.capacity().min(4096);
-    let mut buf: Vec<T> = Vec::with_capacity(chunk);
+    // Sized by the first `extend` (exactly, for iterators that know their length), not by
+    // the chunk: a short batch into a big ring allocates only what it holds.
+    let mut buf: Vec<T> = Vec::new();
     let patience = Patience::new();
     loop {
         if buf.len() < chunk {

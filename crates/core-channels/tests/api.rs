@@ -326,6 +326,50 @@ fn batches_move_many_values() {
 }
 
 #[test]
+fn spsc_batches_wrap_around_the_ring_and_drop_each_value_once() {
+    // Heap values with a shared live count: a value copied twice or lost shows up as a wrong
+    // count, a double free, or a wrong string.
+    struct Counted(String, Arc<AtomicUsize>);
+    impl Drop for Counted {
+        fn drop(&mut self) {
+            self.1.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+    let live = Arc::new(AtomicUsize::new(0));
+    let make = |i: usize| {
+        live.fetch_add(1, Ordering::SeqCst);
+        Counted(format!("v{i}"), live.clone())
+    };
+    let (mut tx, mut rx) = spsc::<Counted>(8);
+    let mut next = 0;
+    let mut expect = 0;
+    // Batches of 5 into a ring of 8, receiving 3 at a time: every wrap position is hit.
+    for round in 0..40 {
+        let mut src: Vec<Counted> = (next..next + 5).map(make).collect();
+        let sent = tx.try_send_batch(&mut src).unwrap();
+        next += sent;
+        // What did not fit stays in `src`, in order, and is dropped here.
+        assert_eq!(src.len(), 5 - sent, "round {round}");
+        for (k, v) in src.iter().enumerate() {
+            assert_eq!(v.0, format!("v{}", next + k));
+        }
+        drop(src);
+        let mut out = Vec::new();
+        let got = rx.try_recv_batch(&mut out, 3).unwrap();
+        assert_eq!(got, out.len());
+        for v in &out {
+            assert_eq!(v.0, format!("v{expect}"));
+            expect += 1;
+        }
+    }
+    // Values still buffered are dropped with the channel, once each.
+    assert!(rx.len() > 0);
+    assert_eq!(live.load(Ordering::SeqCst), rx.len());
+    drop((tx, rx));
+    assert_eq!(live.load(Ordering::SeqCst), 0);
+}
+
+#[test]
 fn batch_send_returns_unsent_values_on_close() {
     let (tx, rx) = mpmc::<u32>(2);
     rx.close();

@@ -132,6 +132,72 @@ impl<T> LamportRing<T> {
         unsafe { &*self.rx.slots.add((pos / ONE) & self.rx.mask) }
     }
 
+    /// Moves the first `count` values of `items` into the slots from position `tail` on, as at
+    /// most two contiguous copies (the ring may wrap), and removes them from `items`.
+    ///
+    /// # Safety
+    /// The `count` positions from `tail` are free slots owned by the producer;
+    /// `count <= items.len()`.
+    unsafe fn write_front(&self, tail: usize, items: &mut Vec<T>, count: usize) {
+        #[cfg(not(nimsync_loom))]
+        {
+            let start = (tail / ONE) & self.tx.mask;
+            let first = count.min(self.tx.mask + 1 - start);
+            let rest = items.len() - count;
+            let src = items.as_mut_ptr();
+            // SAFETY: a slot has `T`'s layout (`repr(transparent)` cells around
+            // `MaybeUninit<T>`); slots `start..start + first` and `0..count - first` are the
+            // free positions (caller contract), disjoint from the vector's buffer. The values
+            // move: the vector forgets them by shifting its tail down over them and shrinking.
+            unsafe {
+                let slots = self.tx.slots.cast::<T>();
+                core::ptr::copy_nonoverlapping(src, slots.add(start), first);
+                core::ptr::copy_nonoverlapping(src.add(first), slots, count - first);
+                core::ptr::copy(src.add(count), src, rest);
+                items.set_len(rest);
+            }
+        }
+        #[cfg(nimsync_loom)]
+        for (i, value) in items.drain(..count).enumerate() {
+            // SAFETY: caller contract; loom needs the cells' access tracking.
+            let slot = unsafe { self.tx_slot(tail.wrapping_add(i * ONE)) };
+            // SAFETY: free slot, written only by this producer.
+            slot.with_mut(|p| unsafe { (*p).write(value) });
+        }
+    }
+
+    /// Moves the `count` values from position `head` on to the end of `out`, as at most two
+    /// contiguous copies.
+    ///
+    /// # Safety
+    /// The `count` positions from `head` are published and owned by the consumer, and the
+    /// caller publishes the head past them afterwards (each value is read once).
+    unsafe fn read_into(&self, head: usize, count: usize, out: &mut Vec<T>) {
+        out.reserve(count);
+        #[cfg(not(nimsync_loom))]
+        {
+            let start = (head / ONE) & self.rx.mask;
+            let first = count.min(self.rx.mask + 1 - start);
+            let len = out.len();
+            // SAFETY: slots have `T`'s layout (see `write_front`); the positions hold initialised
+            // values (caller contract) and `out` has room for `count` more after `reserve`.
+            unsafe {
+                let slots = self.rx.slots.cast::<T>();
+                let dst = out.as_mut_ptr().add(len);
+                core::ptr::copy_nonoverlapping(slots.add(start), dst, first);
+                core::ptr::copy_nonoverlapping(slots, dst.add(first), count - first);
+                out.set_len(len + count);
+            }
+        }
+        #[cfg(nimsync_loom)]
+        for i in 0..count {
+            // SAFETY: caller contract; loom needs the cells' access tracking.
+            let slot = unsafe { self.rx_slot(head.wrapping_add(i * ONE)) };
+            // SAFETY: as above; each value is read exactly once.
+            out.push(slot.with(|p| unsafe { (*p).assume_init_read() }));
+        }
+    }
+
     /// Free positions as seen by the producer, refreshing the cached head when needed.
     /// Returns `(tail, free_slots)`.
     ///
@@ -388,12 +454,9 @@ impl<T: Send> Queue<T> for LamportRing<T> {
         if count == 0 {
             return Ok(0);
         }
-        for (i, value) in items.drain(..count).enumerate() {
-            // SAFETY: positions tail..tail+count are inside the producer's window.
-            let slot = unsafe { self.tx_slot(tail.wrapping_add(i * ONE)) };
-            // SAFETY: free slot, written only by this producer.
-            slot.with_mut(|p| unsafe { (*p).write(value) });
-        }
+        // SAFETY: positions tail..tail+count are inside the producer's window (free slots, written
+        // only by this producer); `count <= items.len()`.
+        unsafe { self.write_front(tail, items, count) };
         self.publish_tail(cur, tail.wrapping_add(count * ONE));
         barrier::light();
         if self.tx.sender_closed.load(Ordering::Relaxed) == 0 {
@@ -427,13 +490,8 @@ impl<T: Send> Queue<T> for LamportRing<T> {
             return if closed { Err(()) } else { Ok(0) };
         }
         let count = ready.min(max);
-        out.reserve(count);
-        for i in 0..count {
-            // SAFETY: positions head..head+count are published and owned by this consumer.
-            let slot = unsafe { self.rx_slot(head.wrapping_add(i * ONE)) };
-            // SAFETY: as above; each value is read exactly once.
-            out.push(slot.with(|p| unsafe { (*p).assume_init_read() }));
-        }
+        // SAFETY: positions head..head+count are published and owned by this consumer.
+        unsafe { self.read_into(head, count, out) };
         self.publish_head(cur, head.wrapping_add(count * ONE));
         barrier::light();
         Ok(count)

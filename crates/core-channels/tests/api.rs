@@ -363,7 +363,7 @@ fn spsc_batches_wrap_around_the_ring_and_drop_each_value_once() {
         }
     }
     // Values still buffered are dropped with the channel, once each.
-    assert!(rx.len() > 0);
+    assert!(!rx.is_empty());
     assert_eq!(live.load(Ordering::SeqCst), rx.len());
     drop((tx, rx));
     assert_eq!(live.load(Ordering::SeqCst), 0);

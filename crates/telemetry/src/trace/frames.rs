@@ -32,7 +32,7 @@
 use crate::telemetry::TracingState;
 use nimsync_scheduler::{TaskContextValue, TaskId};
 use opentelemetry::baggage::BaggageExt;
-use opentelemetry::trace::TraceContextExt;
+use opentelemetry::trace::{SpanContext, TraceContextExt};
 use opentelemetry::{Context, ContextGuard};
 use std::cell::RefCell;
 use std::sync::{Arc, OnceLock};
@@ -91,6 +91,8 @@ pub(crate) struct TaskTrace {
     /// Whether the sampler drops every span started under `state.current` (decided once,
     /// here, so an unsampled task's `start_span` is one load and a branch).
     drops_children: bool,
+    /// `state.current`'s span context (what a pass-through `start_span` returns).
+    span_context: SpanContext,
     /// `state.current`'s identity (see [`ContextId`]), computed once.
     pub(crate) current_id: ContextId,
 }
@@ -124,11 +126,13 @@ impl TaskTrace {
     fn with_passes(tracing: Arc<TracingState>, state: TraceState, passes: u32) -> TaskTrace {
         let drops_children = tracing.drops_child_of(&state.current);
         let current_id = ContextId::of(&state.current);
+        let span_context = state.current.span().span_context().clone();
         TaskTrace {
             tracing,
             state,
             passes,
             drops_children,
+            span_context,
             current_id,
         }
     }
@@ -334,6 +338,12 @@ impl Frame {
         self.reattach();
     }
 
+    /// Whether the poll of this task frame changed no trace state (so its `TaskTrace` is
+    /// still the task's).
+    fn is_unchanged(&self) -> bool {
+        matches!(&self.original, Some(o) if self.own.is_none() && self.passes == o.passes)
+    }
+
     /// Whether this frame has nothing worth keeping.
     fn is_empty(&self) -> bool {
         self.passes == 0 && self.state().is_empty()
@@ -343,23 +353,6 @@ impl Frame {
     pub(crate) fn detach(mut self) -> Frame {
         drop(self.guard.take());
         self
-    }
-
-    /// The borrowed `TaskTrace` when the poll changed no trace state (nothing opened,
-    /// closed or replaced), so the task's hook data can be it again, with the frame's attach
-    /// of its context; the frame otherwise.
-    pub(crate) fn into_unchanged(
-        mut self,
-    ) -> Result<(Arc<TaskTrace>, Option<ContextGuard>), Frame> {
-        match self.original.take() {
-            Some(original) if self.own.is_none() && self.passes == original.passes => {
-                Ok((original, self.guard.take()))
-            }
-            original => {
-                self.original = original;
-                Err(self)
-            }
-        }
     }
 
     /// The hook data a task frame leaves behind: its `TaskTrace` (the borrowed one when
@@ -441,22 +434,6 @@ pub(crate) fn push_task_frame(
     });
 }
 
-/// Leaves `guard` (the attach of the context identified by `id`, just popped with its task
-/// frame) attached on this thread for the next task poll, if nothing is below it; detaches
-/// it otherwise. Only called for a poll that changed no trace state.
-pub(crate) fn keep_attached(id: ContextId, guard: ContextGuard) {
-    let refused = FRAMES
-        .try_with(|f| match f.try_borrow_mut() {
-            Ok(mut frames) if frames.stack.is_empty() && frames.kept.is_none() => {
-                frames.kept = Some(Kept { id, guard });
-                None
-            }
-            _ => Some(guard),
-        })
-        .unwrap_or(None);
-    drop(refused);
-}
-
 /// Detaches the context a task poll left attached on this thread, if any (the scheduler's
 /// `on_idle` hook: the thread stops polling tasks for now).
 pub(crate) fn release_kept() {
@@ -467,8 +444,104 @@ pub(crate) fn release_kept() {
     drop(kept);
 }
 
-/// Pops the frame of `task` (from `after_poll` or, after a panic, `on_terminate`), its
-/// context still attached.
+/// What [`end_task_poll`] found.
+pub(crate) enum PollEnd {
+    /// No frame of this task on top (e.g. pushed on a re-entrant call).
+    NoFrame,
+    /// The poll changed no trace state: the task's `TaskTrace` again (its context left
+    /// attached for the next poll when possible, detached otherwise).
+    Unchanged(Arc<TaskTrace>),
+    /// The frame of a poll that changed the state, detached.
+    Changed(Frame),
+}
+
+/// Pops the frame of `task` at the end of its poll (from `after_poll`), in one thread-local
+/// access: when the poll changed nothing and nothing is below, its attach of the task's
+/// context is kept for the next poll on this thread (see [`push_task_frame`]).
+pub(crate) fn end_task_poll(task: TaskId) -> PollEnd {
+    let mut detach = None;
+    let end = FRAMES
+        .try_with(|f| {
+            let Ok(mut frames) = f.try_borrow_mut() else {
+                return PollEnd::NoFrame;
+            };
+            let Frames { stack, kept } = &mut *frames;
+            match stack.last() {
+                Some(top) if top.task == Some(task) => {}
+                _ => return PollEnd::NoFrame,
+            }
+            let Some(mut frame) = stack.pop() else {
+                return PollEnd::NoFrame;
+            };
+            if !frame.is_unchanged() {
+                return PollEnd::Changed(frame);
+            }
+            let original = frame.original.take();
+            let guard = frame.guard.take();
+            match (original, guard) {
+                (Some(original), Some(guard)) if stack.is_empty() && kept.is_none() => {
+                    *kept = Some(Kept {
+                        id: original.current_id,
+                        guard,
+                    });
+                    PollEnd::Unchanged(original)
+                }
+                (Some(original), guard) => {
+                    detach = guard;
+                    PollEnd::Unchanged(original)
+                }
+                (None, _) => PollEnd::NoFrame,
+            }
+        })
+        .unwrap_or(PollEnd::NoFrame);
+    drop(detach);
+    match end {
+        PollEnd::Changed(frame) => PollEnd::Changed(frame.detach()),
+        end => end,
+    }
+}
+
+/// A pass-through `start_span` on the running task's unchanged state, when its parent is not
+/// sampled (the common case of an unsampled trace): the parent's span context, or `None`
+/// when the general path must decide.
+pub(crate) fn try_pass() -> Option<SpanContext> {
+    FRAMES
+        .try_with(|f| {
+            let mut frames = f.try_borrow_mut().ok()?;
+            let top = frames.stack.last_mut()?;
+            match &top.original {
+                Some(o) if top.own.is_none() && o.drops_children => {
+                    let sc = o.span_context.clone();
+                    top.passes += 1;
+                    Some(sc)
+                }
+                _ => None,
+            }
+        })
+        .ok()
+        .flatten()
+}
+
+/// Closes a pass-through span of the running frame, if its innermost open span is one.
+pub(crate) fn try_end_pass() -> bool {
+    FRAMES
+        .try_with(|f| {
+            let Ok(mut frames) = f.try_borrow_mut() else {
+                return false;
+            };
+            match frames.stack.last_mut() {
+                Some(top) if top.passes > 0 => {
+                    top.passes -= 1;
+                    true
+                }
+                _ => false,
+            }
+        })
+        .unwrap_or(false)
+}
+
+/// Pops the frame of `task` (after a panic, from `on_terminate`), its context still
+/// attached.
 pub(crate) fn pop_task_frame(task: TaskId) -> Option<Frame> {
     FRAMES
         .try_with(|f| {

@@ -28,7 +28,7 @@
 //! ```
 
 use crate::telemetry::TracingState;
-use crate::trace::frames::{self, TaskTrace, TraceState, is_empty_context};
+use crate::trace::frames::{self, PollEnd, TaskTrace, TraceState, is_empty_context};
 use nimsync_scheduler::{Builder, SpawnInfo, TaskContextValue, TaskInfo, TaskOutcome};
 use opentelemetry::trace::{Span, Status, TraceContextExt, Tracer};
 use opentelemetry::{Context, KeyValue};
@@ -84,20 +84,13 @@ fn before_poll(tracing: &Arc<TracingState>, task: &TaskInfo<'_>) {
 }
 
 fn after_poll(task: &TaskInfo<'_>) {
-    let Some(frame) = frames::pop_task_frame(task.id()) else {
-        return;
-    };
-    match frame.into_unchanged() {
+    match frames::end_task_poll(task.id()) {
         // The poll changed no trace state (the common case): the same value goes back, and
         // its context stays attached for the next poll on this thread if that task is in the
         // same context (released when it is not, or by `on_idle`).
-        Ok((original, guard)) => {
-            if let Some(guard) = guard {
-                frames::keep_attached(original.current_id, guard);
-            }
-            task.set_hook_data(Some(original as TaskContextValue));
-        }
-        Err(frame) => task.set_hook_data(frame.detach().into_slot()),
+        PollEnd::Unchanged(original) => task.set_hook_data(Some(original as TaskContextValue)),
+        PollEnd::Changed(frame) => task.set_hook_data(frame.into_slot()),
+        PollEnd::NoFrame => {}
     }
 }
 

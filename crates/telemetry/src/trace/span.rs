@@ -69,6 +69,11 @@ pub fn start_span_with_parent(name: impl Into<Cow<'static, str>>, parent: &Conte
 }
 
 fn start_span_with_parent_opt(name: Cow<'static, str>, parent: Option<&Context>) -> SpanContext {
+    if parent.is_none()
+        && let Some(sc) = frames::try_pass()
+    {
+        return sc;
+    }
     with_frame(global_tracing, |frame| {
         let tracing = frame.tracing()?;
         if parent.is_none() && frame.drops_children(tracing) {
@@ -95,6 +100,9 @@ fn start_span_with_parent_opt(name: Cow<'static, str>, parent: Option<&Context>)
 /// assert!(!nimsync_telemetry::end_span());
 /// ```
 pub fn end_span() -> bool {
+    if frames::try_end_pass() {
+        return true; // a pass-through span: nothing was created
+    }
     match with_frame(|| None, |frame| frame.pop_span()).flatten() {
         None => false,
         Some(None) => true, // a pass-through span: nothing was created

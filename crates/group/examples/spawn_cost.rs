@@ -1,0 +1,119 @@
+//! Profiling driver for the group's per-child cost: the `group/spawn_join` bench workload
+//! (a task spawns N trivial children and joins them) in one mode per process, so
+//! `valgrind --tool=callgrind` or `perf record` see a single mode, or both modes interleaved
+//! in one process for a wall-clock comparison on a noisy machine.
+//!
+//! ```text
+//! cargo run --release -p nimsync-group --example spawn_cost -- MODE [N] [WORKERS] [REPS]
+//!   MODE: group (task_group(CollectAll), N children, join) | plain (N spawns, await each)
+//!         | both (REPS rounds of group then plain on one runtime)
+//!   N: children (default 100 000); WORKERS: runtime workers (default 2, as the bench);
+//!   REPS: rounds (default 1)
+//! ```
+//!
+//! Per-child instructions: run `group` and `plain` at two sizes under
+//! `valgrind --tool=callgrind --fair-sched=yes` and divide the difference of the totals by the
+//! difference of the sizes (the runtime's start-up and shut-down cancel out); the group's
+//! overhead is that figure for `group` minus the one for `plain`. With one worker the counts
+//! repeat exactly (no stealing, no idle worker spinning). Prints ns per child: for `both`,
+//! the median and minimum of each mode and the median of the per-round differences.
+
+use nimsync_group::{CollectAll, task_group};
+use nimsync_scheduler::{Runtime, spawn};
+use std::time::{Duration, Instant};
+
+async fn group(n: u64) -> Duration {
+    let start = Instant::now();
+    let results = task_group(CollectAll, |g| async move {
+        for i in 0..n {
+            g.spawn(async move { Ok::<u64, ()>(i) }).await?;
+        }
+        Ok(())
+    })
+    .await
+    .expect("group");
+    let sum: u64 = results.into_iter().map(|r| r.expect("child")).sum();
+    assert_eq!(sum, n * (n - 1) / 2);
+    start.elapsed()
+}
+
+async fn plain(n: u64) -> Duration {
+    let start = Instant::now();
+    let handles: Vec<_> = (0..n).map(|i| spawn(async move { i })).collect();
+    let mut sum = 0u64;
+    for h in handles {
+        sum += h.await.expect("child");
+    }
+    assert_eq!(sum, n * (n - 1) / 2);
+    start.elapsed()
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let mode = args.next().unwrap_or_else(|| "group".into());
+    let mut number = |default: u64, what: &str| match args.next().map(|s| s.parse()) {
+        None => default,
+        Some(Ok(n)) if n > 0 => n,
+        Some(_) => {
+            eprintln!("{what} must be a positive integer");
+            std::process::exit(2);
+        }
+    };
+    let n = number(100_000, "N");
+    let workers = number(2, "WORKERS") as usize;
+    let reps = number(1, "REPS") as usize;
+    let (run_group, run_plain) = match mode.as_str() {
+        "group" => (true, false),
+        "plain" => (false, true),
+        "both" => (true, true),
+        other => {
+            eprintln!("unknown mode {other:?}: group | plain | both");
+            std::process::exit(2);
+        }
+    };
+    let rt = Runtime::builder()
+        .workers(workers)
+        .build()
+        .expect("runtime");
+    let per_child = |d: Duration| d.as_nanos() as f64 / n as f64;
+    let (mut g, mut p) = (Vec::new(), Vec::new());
+    for _ in 0..reps {
+        if run_group {
+            g.push(per_child(
+                rt.block_on(rt.spawn(group(n))).expect("root task"),
+            ));
+        }
+        if run_plain {
+            p.push(per_child(
+                rt.block_on(rt.spawn(plain(n))).expect("root task"),
+            ));
+        }
+    }
+    let min = |v: &[f64]| v.iter().copied().fold(f64::INFINITY, f64::min);
+    match mode.as_str() {
+        "both" => {
+            let diff: Vec<f64> = g.iter().zip(&p).map(|(a, b)| a - b).collect();
+            println!(
+                "group {:.1} (min {:.1}) plain {:.1} (min {:.1}) overhead {:.1} ns per child, \
+                 medians of {reps}",
+                median(g.clone()),
+                min(&g),
+                median(p.clone()),
+                min(&p),
+                median(diff)
+            );
+        }
+        _ => {
+            let v = if run_group { g } else { p };
+            println!(
+                "{mode}: {n} children, {:.1} ns per child (median of {reps})",
+                median(v)
+            );
+        }
+    }
+}

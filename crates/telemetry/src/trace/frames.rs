@@ -148,18 +148,16 @@ impl TaskTrace {
     }
 }
 
-/// Whose telemetry a frame uses.
-enum FrameTracing {
-    Own(Option<Arc<TracingState>>),
-    /// The frame's `TaskTrace`'s.
-    Original,
-}
+/// `Frame::revert_at` when there is nothing to revert to.
+const NO_REVERT: u32 = u32::MAX;
 
-/// The trace state of the code running on this thread.
+/// The trace state of the code running on this thread. Kept small (fields packed, rare state
+/// boxed): one is pushed and popped on every poll of a task.
 pub(crate) struct Frame {
-    /// The task being polled, `None` for the thread's own frame.
-    task: Option<TaskId>,
-    tracing: FrameTracing,
+    /// The id of the task being polled, 0 for the thread's own frame (task ids start at 1).
+    task: u64,
+    /// The frame's telemetry when it has no `original` (whose telemetry it uses otherwise).
+    tracing: Option<Arc<TracingState>>,
     /// The task's hook data at poll start, borrowed until the first change.
     original: Option<Arc<TaskTrace>>,
     /// The frame's own state once it differs from `original`'s (or when there is none); boxed
@@ -168,8 +166,8 @@ pub(crate) struct Frame {
     /// Pass-through spans open above the last entry of the state's `open`.
     passes: u32,
     /// `own` was copied from `original` by opening a span at this depth: closing it returns
-    /// to `original` (so the poll puts the same `Arc` back).
-    revert_at: Option<u32>,
+    /// to `original` (so the poll puts the same `Arc` back); [`NO_REVERT`] when not.
+    revert_at: u32,
     /// The hook data last given to a task spawned from this frame (shared while it fits).
     child: Option<Arc<TaskTrace>>,
     /// A thread frame pushed by `Telemetry::in_scope`: only its scope removes it.
@@ -195,16 +193,16 @@ impl Frame {
             None => None,
         };
         let (frame_tracing, passes) = match &original {
-            Some(t) => (FrameTracing::Original, t.passes),
-            None => (FrameTracing::Own(Some(tracing.clone())), 0),
+            Some(t) => (None, t.passes),
+            None => (Some(tracing.clone()), 0),
         };
         Frame {
-            task: Some(task),
+            task: task.as_u64(),
             tracing: frame_tracing,
             original,
             own: None,
             passes,
-            revert_at: None,
+            revert_at: NO_REVERT,
             child: None,
             pinned: false,
             guard,
@@ -213,12 +211,12 @@ impl Frame {
 
     fn for_thread(tracing: Option<Arc<TracingState>>) -> Frame {
         Frame {
-            task: None,
-            tracing: FrameTracing::Own(tracing),
+            task: 0,
+            tracing,
             original: None,
             own: Some(Box::new(TraceState::new(Context::current(), None))),
             passes: 0,
-            revert_at: None,
+            revert_at: NO_REVERT,
             child: None,
             pinned: false,
             guard: None,
@@ -227,9 +225,9 @@ impl Frame {
 
     /// The telemetry this frame traces with, if any.
     pub(crate) fn tracing(&self) -> Option<&Arc<TracingState>> {
-        match &self.tracing {
-            FrameTracing::Own(t) => t.as_ref(),
-            FrameTracing::Original => self.original.as_ref().map(|o| &o.tracing),
+        match &self.original {
+            Some(o) => Some(&o.tracing),
+            None => self.tracing.as_ref(),
         }
     }
 
@@ -262,7 +260,7 @@ impl Frame {
                 .map(|o| o.state.clone())
                 .unwrap_or_default();
             if opening && self.original.is_some() {
-                self.revert_at = u32::try_from(state.open.len()).ok();
+                self.revert_at = u32::try_from(state.open.len()).unwrap_or(NO_REVERT);
             }
             self.own = Some(Box::new(state));
         }
@@ -309,12 +307,12 @@ impl Frame {
         let state = self.state_mut(false);
         let entry = state.open.pop()?;
         let ended = std::mem::replace(&mut state.current, entry.restore);
-        let depth = u32::try_from(state.open.len()).ok();
+        let depth = u32::try_from(state.open.len()).unwrap_or(NO_REVERT);
         self.passes = entry.passes_below;
-        if self.revert_at.is_some() && self.revert_at == depth {
+        if self.revert_at != NO_REVERT && self.revert_at == depth {
             // Back where the poll started: the task's slot value is up to date again.
             self.own = None;
-            self.revert_at = None;
+            self.revert_at = NO_REVERT;
         }
         self.reattach();
         Some(entry.ends_span.then_some(ended))
@@ -467,7 +465,7 @@ pub(crate) fn end_task_poll(task: TaskId) -> PollEnd {
             };
             let Frames { stack, kept } = &mut *frames;
             match stack.last() {
-                Some(top) if top.task == Some(task) => {}
+                Some(top) if top.task == task.as_u64() => {}
                 _ => return PollEnd::NoFrame,
             }
             let Some(mut frame) = stack.pop() else {
@@ -476,9 +474,9 @@ pub(crate) fn end_task_poll(task: TaskId) -> PollEnd {
             if !frame.is_unchanged() {
                 return PollEnd::Changed(frame);
             }
-            let original = frame.original.take();
-            let guard = frame.guard.take();
-            match (original, guard) {
+            // What is left of an unchanged frame is dropped here: at most its cached child
+            // value, whose context is the task's own, so no span ends with it.
+            match (frame.original.take(), frame.guard.take()) {
                 (Some(original), Some(guard)) if stack.is_empty() && kept.is_none() => {
                     *kept = Some(Kept {
                         id: original.current_id,
@@ -547,7 +545,7 @@ pub(crate) fn pop_task_frame(task: TaskId) -> Option<Frame> {
         .try_with(|f| {
             let mut frames = f.try_borrow_mut().ok()?;
             match frames.stack.last() {
-                Some(top) if top.task == Some(task) => frames.stack.pop(),
+                Some(top) if top.task == task.as_u64() => frames.stack.pop(),
                 _ => None,
             }
         })
@@ -645,9 +643,7 @@ pub(crate) fn trim_thread_frame() {
         .try_with(|cell| {
             let mut frames = cell.try_borrow_mut().ok()?;
             match frames.stack.last() {
-                Some(top) if top.task.is_none() && !top.pinned && top.is_empty() => {
-                    frames.stack.pop()
-                }
+                Some(top) if top.task == 0 && !top.pinned && top.is_empty() => frames.stack.pop(),
                 _ => None,
             }
         })

@@ -343,6 +343,7 @@ impl<S: Borrow<ChildScopes>, F> RunChild<S, F> {
 /// Whether the scope must drop its future now. Before materialization nothing inside can be
 /// shielded (a shield or hold materializes the scope), so the parent's shield count (which
 /// counts other tasks' shields) is not consulted.
+#[inline]
 fn must_stop(own: Option<&Arc<Node>>, hub: &Hub) -> bool {
     match own {
         Some(own) => own.is_cancelled() && own.shields.load(Ordering::Acquire) == 0,
@@ -374,6 +375,7 @@ fn adopt(slot: &Option<TaskContextValue>, hub: &Hub) -> Option<Arc<Node>> {
 impl<S: Borrow<ChildScopes>, F: Future> Future for RunChild<S, F> {
     type Output = Result<F::Output, Cancelled>;
 
+    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
         let hub: &Arc<Hub> = &(*this.scopes).borrow().hub;
@@ -422,7 +424,10 @@ impl<S: Borrow<ChildScopes>, F: Future> Future for RunChild<S, F> {
             };
             if let Poll::Ready(v) = polled {
                 this.fut.set(None);
-                *this.waiter = None;
+                // (A child that ends in its first poll never registered: skip the drop.)
+                if this.waiter.is_some() {
+                    *this.waiter = None;
+                }
                 return Poll::Ready(Ok(v));
             }
             let own = this.own.as_ref();

@@ -8,13 +8,13 @@ use crossbeam_utils::CachePadded;
 use event_listener::Event;
 use nimsync_cancel::{CancelScope, CancelToken, Cancelled, ChildScopes, hold};
 use nimsync_scheduler::JoinHandle;
-use std::collections::VecDeque;
 use std::fmt;
 use std::future::Future;
 use std::num::NonZeroUsize;
 use std::ops::Deref;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::Poll;
 
 type Outcome<T, E> = Result<T, TaskError<E>>;
 type OnDone<T, E> = Box<dyn Fn(usize, &Outcome<T, E>) -> Reaction + Send + Sync>;
@@ -504,8 +504,8 @@ impl<T, E> fmt::Debug for GroupHandle<T, E> {
 pub struct TaskGroup<T, E, P> {
     handle: GroupHandle<T, E>,
     policy: Arc<P>,
-    /// Handles taken by a `join` in progress (aborted if it is dropped).
-    pending: VecDeque<JoinHandle<Outcome<T, E>>>,
+    /// Handles taken by a `join` in progress, not collected yet (aborted if it is dropped).
+    pending: std::vec::IntoIter<JoinHandle<Outcome<T, E>>>,
     joined: bool,
 }
 
@@ -577,7 +577,7 @@ where
         TaskGroup {
             handle: GroupHandle { shared, scopes },
             policy,
-            pending: VecDeque::new(),
+            pending: Vec::new().into_iter(),
             joined: false,
         }
     }
@@ -636,24 +636,32 @@ where
                     break;
                 }
                 // `pending` is empty here: take the spawners' vector whole (no copy).
-                self.pending = VecDeque::from(std::mem::take(&mut t.handles));
+                self.pending = std::mem::take(&mut t.handles).into_iter();
                 // Exact under the lock: the children taken are the ones spawned so far.
                 shared.spawn.spawned.load(Ordering::Relaxed)
             };
             // One wait for the whole batch instead of one wake-up per child still running.
             self.handle.shared.wait_ended(spawned).await;
             results.reserve(self.pending.len());
-            while let Some(h) = self.pending.front_mut() {
-                let r = match h.await {
-                    Ok(r) => r,
-                    Err(e) => match e.try_into_panic() {
-                        Ok(p) => Err(TaskError::Panicked(p)),
-                        Err(_) => Err(TaskError::Cancelled(Cancelled::Parent)),
-                    },
-                };
-                self.pending.pop_front();
-                results.push(r);
-            }
+            // Every handle is ready, or about to be: collect them in one loop of polls
+            // rather than one `.await` (a state-machine round trip) each.
+            let pending = &mut self.pending;
+            std::future::poll_fn(|cx| {
+                while let Some(h) = pending.as_mut_slice().first_mut() {
+                    let r = match std::pin::Pin::new(h).poll(cx) {
+                        Poll::Pending => return Poll::Pending,
+                        Poll::Ready(Ok(r)) => r,
+                        Poll::Ready(Err(e)) => match e.try_into_panic() {
+                            Ok(p) => Err(TaskError::Panicked(p)),
+                            Err(_) => Err(TaskError::Cancelled(Cancelled::Parent)),
+                        },
+                    };
+                    pending.next();
+                    results.push(r);
+                }
+                Poll::Ready(())
+            })
+            .await;
         }
         self.joined = true;
         self.handle.shared.slot_freed.notify(usize::MAX);
@@ -715,7 +723,7 @@ impl<T, E, P> Drop for TaskGroup<T, E, P> {
         let shared = &self.handle.shared;
         let rest = shared.close();
         shared.token.cancel_with("task group dropped before join");
-        for h in self.pending.drain(..).chain(rest) {
+        for h in self.pending.by_ref().chain(rest) {
             h.abort();
         }
     }

@@ -2,12 +2,10 @@
 //! token (its own child token exists only once the child asks for it), panics caught, the
 //! outcome counted and reported to the group's policy.
 //!
-//! One hand-written future ([`Child`]) around the cancel crate's `RunChild`: the group's state
-//! is the data of the group's `ChildScopes`, reached through the `RunChild`'s own scopes
-//! handle, the same `Arc` as the child's context slot (spawning a child and ending it each
-//! touch one shared reference count, not one for the scopes and one for the group); a child
-//! dropped before it finished (group dropped, runtime shut down) is counted as cancelled by
-//! `Child`'s drop.
+//! One hand-written future ([`Child`]) around the cancel crate's `RunChild`, which owns the
+//! group's state ([`Group`]) and reaches the group's `ChildScopes` inside it (no downcast, no
+//! second handle); a child dropped before it finished (group dropped, runtime shut down) is
+//! counted as cancelled by `Child`'s drop.
 
 use crate::error::TaskError;
 use crate::group::Shared;
@@ -15,10 +13,12 @@ use crate::policy::Reaction;
 use nimsync_cancel::{ChildScopes, RunChild};
 use pin_project_lite::pin_project;
 use std::any::Any;
+use std::borrow::Borrow;
 use std::future::Future;
 use std::marker::PhantomData;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 pin_project! {
@@ -42,20 +42,21 @@ impl<F: Future> Future for CatchUnwind<F> {
     }
 }
 
-/// The group's state, reached through the scopes a child runs in (the group's
-/// `ChildScopes` carry it as their data): the same reference count as the child's scope.
-fn shared_of<T: 'static, E: 'static>(scopes: &ChildScopes) -> &Shared<T, E> {
-    scopes
-        .data()
-        .and_then(|d| d.downcast_ref::<Shared<T, E>>())
-        .expect("a group's child scopes carry the group's state")
+/// A child's handle to its group's state: what its `RunChild` owns, lending it the group's
+/// child scopes.
+pub(crate) struct Group<T, E>(pub(crate) Arc<Shared<T, E>>);
+
+impl<T, E> Borrow<ChildScopes> for Group<T, E> {
+    fn borrow(&self) -> &ChildScopes {
+        &self.0.scopes
+    }
 }
 
 pin_project! {
     /// Child task `index` of a group: see the module docs.
     pub(crate) struct Child<T: 'static, E: 'static, F> {
         #[pin]
-        run: RunChild<ChildScopes, CatchUnwind<F>>,
+        run: RunChild<Group<T, E>, CatchUnwind<F>>,
         // The spawn index; `DONE` once the outcome is counted (no separate flag: a child
         // future sits in every child's task cell, so its size is memory per child).
         index: usize,
@@ -69,7 +70,7 @@ pin_project! {
             if *this.index != DONE {
                 // Dropped before it finished (aborted with its group, or the runtime shut
                 // down): it counts as cancelled and frees its slot.
-                let shared = shared_of::<T, E>(this.run.scopes());
+                let shared = &this.run.scopes().0;
                 shared.count(Outcome::Cancelled);
                 shared.release_slot();
             }
@@ -78,13 +79,13 @@ pin_project! {
 }
 
 impl<T: 'static, E: 'static, F> Child<T, E, F> {
-    /// Child `index` of the group whose scopes (carrying its state) are `scopes`.
-    pub(crate) fn new(scopes: ChildScopes, index: usize, fut: F) -> Self
+    /// Child `index` of `group`.
+    pub(crate) fn new(group: Arc<Shared<T, E>>, index: usize, fut: F) -> Self
     where
         F: Future<Output = Result<T, E>>,
     {
         Child {
-            run: RunChild::new(scopes, CatchUnwind { fut }),
+            run: RunChild::new(Group(group), CatchUnwind { fut }),
             index,
             group: PhantomData,
         }
@@ -124,7 +125,7 @@ where
             Err(c) => (Outcome::Cancelled, Err(TaskError::Cancelled::<E>(c))),
         };
         let index = std::mem::replace(this.index, DONE);
-        let shared = shared_of::<T, E>(this.run.as_ref().get_ref().scopes());
+        let shared = &this.run.as_ref().get_ref().scopes().0;
         shared.count(outcome);
         if (shared.on_done)(index, &result) == Reaction::CancelGroup {
             shared.decide(index);

@@ -54,6 +54,8 @@ const NO_JOINER: usize = usize::MAX;
 /// State shared by the group, its handles and its children.
 pub(crate) struct Shared<T, E> {
     token: CancelToken,
+    /// Runs each child in its own lazy child scope of `token` (see `spawn_acquired`).
+    pub(crate) scopes: ChildScopes,
     pub(crate) on_done: OnDone<T, E>,
     decisive: AtomicUsize,
     /// `usize::MAX`: unbounded.
@@ -208,16 +210,12 @@ impl<T, E> Shared<T, E> {
 /// ```
 pub struct GroupHandle<T, E> {
     shared: Arc<Shared<T, E>>,
-    /// Runs each child in its own lazy child scope of the group's token; carries `shared` as
-    /// its data (how children reach the group).
-    scopes: ChildScopes,
 }
 
 impl<T, E> Clone for GroupHandle<T, E> {
     fn clone(&self) -> Self {
         GroupHandle {
             shared: self.shared.clone(),
-            scopes: self.scopes.clone(),
         }
     }
 }
@@ -379,8 +377,8 @@ where
         // spawner's scope), so its top-level `RunChild` installs nothing per poll, and
         // spawning touches neither the spawner's slot nor its scope's reference count.
         let handle = nimsync_scheduler::spawn_with_context(
-            Some(self.scopes.task_context()),
-            Child::new(self.scopes.clone(), index, fut),
+            Some(shared.scopes.task_context()),
+            Child::new(shared.clone(), index, fut),
         );
         tasks.handles.push(handle);
         Ok(())
@@ -552,7 +550,8 @@ where
         let p = policy.clone();
         let token = CancelScope::new().token().clone();
         let shared = Arc::new(Shared {
-            token: token.clone(),
+            scopes: ChildScopes::new(&token),
+            token,
             on_done: Box::new(move |i, r| p.on_done(i, r)),
             decisive: AtomicUsize::new(NO_DECISIVE),
             limit,
@@ -573,9 +572,8 @@ where
             slot_freed: Event::new(),
             all_ended: Event::new(),
         });
-        let scopes = ChildScopes::with_data(&token, shared.clone());
         TaskGroup {
-            handle: GroupHandle { shared, scopes },
+            handle: GroupHandle { shared },
             policy,
             pending: Vec::new().into_iter(),
             joined: false,

@@ -13,9 +13,8 @@
 
 use crate::current::{EnterGuard, install, restore};
 use crate::error::Cancelled;
-use crate::node::{Frame, Node, PARENT};
+use crate::node::{Entry, Frame, Node, PARENT};
 use crate::token::CancelToken;
-use crate::waiter::WaitForCancel;
 use nimsync_scheduler::{TaskContextValue, set_task_context, task_context_is};
 use pin_project_lite::pin_project;
 use std::any::Any;
@@ -25,7 +24,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 
 /// The parent end shared by every child scope of one [`ChildScopes`]; it stands for a child
 /// scope that has no node yet. Aligned to 128 bytes so its contents sit on other cache lines
@@ -284,10 +283,77 @@ pin_project! {
         // The scope's own node, once materialized.
         own: Option<Arc<Node>>,
         mode: Mode,
-        // Registered on the observed node once `fut` is pending.
-        waiter: Option<WaitForCancel>,
+        // Registered on the observed node once `fut` is pending: on `own` if `on_own`, else
+        // on the parent (a flag, not a handle to the node: every group child carries this
+        // future, so its size is memory per child).
+        waiting: Waiting,
+        on_own: bool,
         #[pin]
         fut: Option<F>,
+    }
+
+    impl<S: Borrow<ChildScopes>, F> PinnedDrop for RunChild<S, F> {
+        fn drop(this: Pin<&mut Self>) {
+            let this = this.project();
+            let hub = &(*this.scopes).borrow().hub;
+            this.waiting.unregister(registered_on(*this.on_own, this.own.as_ref(), hub));
+        }
+    }
+}
+
+/// A [`RunChild`]'s waker registration on the node it observes (`WaitForCancel` without the
+/// handle to the node).
+struct Waiting {
+    /// The registration's key; meaningful only while `waker` is `Some` (registered).
+    key: usize,
+    waker: Option<Waker>,
+}
+
+impl Waiting {
+    /// Registers (or refreshes) `waker` on `node`; returns `true` if `node` is cancelled.
+    fn poll_cancelled(&mut self, node: &Node, waker: &Waker) -> bool {
+        if node.is_cancelled() {
+            return true;
+        }
+        match &self.waker {
+            None => match node.register(Entry::Waker(waker.clone())) {
+                Ok(key) => {
+                    self.key = key;
+                    self.waker = Some(waker.clone());
+                    false
+                }
+                Err(_) => true,
+            },
+            Some(registered) => {
+                if registered.will_wake(waker) {
+                    return false;
+                }
+                self.waker = Some(waker.clone());
+                !node.update_waker(self.key, waker)
+            }
+        }
+    }
+
+    /// Removes the registration from `node` (where it was made), if there is one (a check
+    /// inline: most group children end, or are dropped, without ever registering).
+    #[inline]
+    fn unregister(&mut self, node: &Node) {
+        if self.waker.is_some() {
+            self.unregister_now(node);
+        }
+    }
+
+    fn unregister_now(&mut self, node: &Node) {
+        self.waker = None;
+        drop(node.unregister(self.key));
+    }
+}
+
+/// The node a [`RunChild`]'s waker is registered on: its own (`on_own`) or the parent's.
+fn registered_on<'a>(on_own: bool, own: Option<&'a Arc<Node>>, hub: &'a Hub) -> &'a Node {
+    match own {
+        Some(own) if on_own => own,
+        _ => &hub.parent,
     }
 }
 
@@ -314,7 +380,11 @@ impl<S: Borrow<ChildScopes>, F> RunChild<S, F> {
             scopes,
             own: None,
             mode: Mode::Unknown,
-            waiter: None,
+            waiting: Waiting {
+                key: 0,
+                waker: None,
+            },
+            on_own: false,
             fut: Some(fut),
         }
     }
@@ -391,7 +461,8 @@ impl<S: Borrow<ChildScopes>, F: Future> Future for RunChild<S, F> {
         loop {
             if must_stop(this.own.as_ref(), hub) {
                 this.fut.set(None);
-                *this.waiter = None;
+                this.waiting
+                    .unregister(registered_on(*this.on_own, this.own.as_ref(), hub));
                 return Poll::Ready(Err(report(this.own.as_ref(), hub)));
             }
             let polled = if *this.mode == Mode::Task {
@@ -424,10 +495,8 @@ impl<S: Borrow<ChildScopes>, F: Future> Future for RunChild<S, F> {
             };
             if let Poll::Ready(v) = polled {
                 this.fut.set(None);
-                // (A child that ends in its first poll never registered: skip the drop.)
-                if this.waiter.is_some() {
-                    *this.waiter = None;
-                }
+                this.waiting
+                    .unregister(registered_on(*this.on_own, this.own.as_ref(), hub));
                 return Poll::Ready(Ok(v));
             }
             let own = this.own.as_ref();
@@ -439,19 +508,13 @@ impl<S: Borrow<ChildScopes>, F: Future> Future for RunChild<S, F> {
                 // Shielded work inside is still running; its own wake-ups re-poll us.
                 return Poll::Pending;
             }
-            // Wait on the observed node; once the own node appears, the waiter moves to it
-            // (it is cancelled with the parent, and on its own).
-            if this
-                .waiter
-                .as_ref()
-                .is_some_and(|w| !Arc::ptr_eq(&w.token().node, observed))
-            {
-                *this.waiter = None;
+            // Wait on the observed node; once the own node appears, the registration moves
+            // to it (it is cancelled with the parent, and on its own).
+            if !*this.on_own && own.is_some() {
+                this.waiting.unregister(&hub.parent);
+                *this.on_own = true;
             }
-            let waiter = this.waiter.get_or_insert_with(|| {
-                WaitForCancel::new(CancelToken::from_node(observed.clone()))
-            });
-            if !waiter.poll_cancelled(cx.waker()) {
+            if !this.waiting.poll_cancelled(observed, cx.waker()) {
                 return Poll::Pending;
             }
         }

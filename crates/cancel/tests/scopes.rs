@@ -394,3 +394,35 @@ fn cancelling_the_parent_stops_an_unmaterialized_child_scope_with_its_reason() {
         assert_eq!(out, Err(Cancelled::Explicit(Some("shutdown".into()))));
     });
 }
+
+#[test]
+fn child_scope_waker_moves_to_its_token_and_leaves_with_it() {
+    let rt = paused();
+    rt.block_on(async {
+        let parent = CancelToken::new();
+        let scopes = ChildScopes::new(&parent);
+        let task = spawn(scopes.clone().run_owned(async {
+            sleep(Duration::from_secs(1)).await;
+            let own = current_token().unwrap();
+            sleep(Duration::from_secs(1)).await;
+            own
+        }));
+        sleep(Duration::from_millis(500)).await;
+        // Pending before it has a token: its waker waits on the parent.
+        assert_eq!(parent.registrations(), 1);
+        sleep(Duration::from_secs(1)).await;
+        // Pending with a token: the parent holds that token's entry, the waker moved to it.
+        assert_eq!(parent.registrations(), 1);
+        let own = task.await.unwrap().unwrap();
+        assert_eq!(own.registrations(), 0);
+        drop(own);
+        assert_eq!(parent.registrations(), 0);
+        // Dropped while pending: its waker leaves the parent with it.
+        let task = spawn(scopes.run_owned(std::future::pending::<()>()));
+        yield_now().await;
+        assert_eq!(parent.registrations(), 1);
+        task.abort();
+        assert!(task.await.is_err());
+        assert_eq!(parent.registrations(), 0);
+    });
+}

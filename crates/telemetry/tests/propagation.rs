@@ -57,6 +57,51 @@ fn a_server_span_continues_the_remote_trace() {
     assert!(spans[0].parent_span_is_remote);
 }
 
+#[test]
+fn an_unsampled_child_task_injects_its_traces_id_not_sampled() {
+    // Ratio 0: the root span is not sampled; a child task's own `start_span` is a
+    // pass-through. `inject` inside it still writes a valid `traceparent`: the root's trace
+    // id and span id, flag 00, so a downstream service continues the trace unsampled.
+    let t = Telemetry::builder()
+        .tracing(Tracing::ratio(0.0))
+        .build()
+        .unwrap();
+    let rt = t
+        .instrument(nimsync_scheduler::Runtime::builder().workers(2))
+        .build()
+        .unwrap();
+    let (root, headers, child_sc) = rt.block_on(async {
+        nimsync_scheduler::spawn(async {
+            let root = start_span("root");
+            let (headers, child_sc) = nimsync_scheduler::spawn(async {
+                let sc = start_span("child");
+                let mut headers = HashMap::new();
+                inject(&mut headers);
+                assert!(end_span());
+                (headers, sc)
+            })
+            .await
+            .unwrap();
+            end_span();
+            (root, headers, child_sc)
+        })
+        .await
+        .unwrap()
+    });
+    assert!(root.is_valid() && !root.is_sampled());
+    assert_eq!(
+        child_sc, root,
+        "the pass-through returns the parent's span context"
+    );
+    let expected = format!("00-{}-{}-00", root.trace_id(), root.span_id());
+    assert_eq!(headers.get("traceparent"), Some(&expected));
+    let cx = extract(&headers);
+    let got = cx.span().span_context().clone();
+    assert_eq!(got.trace_id(), root.trace_id());
+    assert!(!got.is_sampled());
+    assert!(t.finished_spans().is_empty(), "nothing recorded");
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]
 

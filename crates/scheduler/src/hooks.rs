@@ -74,6 +74,7 @@ pub struct TaskInfo<'a> {
 
 impl TaskInfo<'_> {
     /// The task's id.
+    #[inline]
     pub fn id(&self) -> TaskId {
         self.id
     }
@@ -108,21 +109,25 @@ pub struct SpawnInfo<'a> {
 
 impl SpawnInfo<'_> {
     /// The new task's id.
+    #[inline]
     pub fn id(&self) -> TaskId {
         self.id
     }
 
     /// The context the child will start with (inherited from the parent).
+    #[inline]
     pub fn context(&self) -> Option<&TaskContextValue> {
         self.context.as_ref()
     }
 
     /// Replaces the child's context.
+    #[inline]
     pub fn set_context(&mut self, ctx: Option<TaskContextValue>) {
         *self.context = ctx;
     }
 
     /// Sets the child's hook data: only the hooks see it (see [`TaskInfo::take_hook_data`]).
+    #[inline]
     pub fn set_hook_data(&mut self, data: Option<TaskContextValue>) {
         *self.data = data;
     }

@@ -43,6 +43,7 @@ pub struct TaskId(u64);
 
 impl TaskId {
     /// The id as an integer.
+    #[inline]
     pub fn as_u64(self) -> u64 {
         self.0
     }

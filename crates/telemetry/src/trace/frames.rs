@@ -499,43 +499,57 @@ pub(crate) fn end_task_poll(task: TaskId) -> PollEnd {
     }
 }
 
+/// What a fast path found (see [`try_pass`], [`try_end_pass`]).
+pub(crate) enum Fast<T> {
+    /// Done on the top frame.
+    Done(T),
+    /// There is no frame on this thread (or it is in use): nothing to do unless a frame is
+    /// to be created (the general path decides).
+    NoFrame,
+    /// There is a frame, but the general path must decide.
+    General,
+}
+
 /// A pass-through `start_span` on the running task's unchanged state, when its parent is not
-/// sampled (the common case of an unsampled trace): the parent's span context, or `None`
-/// when the general path must decide.
-pub(crate) fn try_pass() -> Option<SpanContext> {
+/// sampled (the common case of an unsampled trace): the parent's span context.
+pub(crate) fn try_pass() -> Fast<SpanContext> {
     FRAMES
         .try_with(|f| {
-            let mut frames = f.try_borrow_mut().ok()?;
-            let top = frames.stack.last_mut()?;
+            let Ok(mut frames) = f.try_borrow_mut() else {
+                return Fast::NoFrame;
+            };
+            let Some(top) = frames.stack.last_mut() else {
+                return Fast::NoFrame;
+            };
             match &top.original {
                 Some(o) if top.own.is_none() && o.drops_children => {
                     let sc = o.span_context.clone();
                     top.passes += 1;
-                    Some(sc)
+                    Fast::Done(sc)
                 }
-                _ => None,
+                _ => Fast::General,
             }
         })
-        .ok()
-        .flatten()
+        .unwrap_or(Fast::NoFrame)
 }
 
 /// Closes a pass-through span of the running frame, if its innermost open span is one.
-pub(crate) fn try_end_pass() -> bool {
+pub(crate) fn try_end_pass() -> Fast<()> {
     FRAMES
         .try_with(|f| {
             let Ok(mut frames) = f.try_borrow_mut() else {
-                return false;
+                return Fast::NoFrame;
             };
             match frames.stack.last_mut() {
                 Some(top) if top.passes > 0 => {
                     top.passes -= 1;
-                    true
+                    Fast::Done(())
                 }
-                _ => false,
+                Some(_) => Fast::General,
+                None => Fast::NoFrame,
             }
         })
-        .unwrap_or(false)
+        .unwrap_or(Fast::NoFrame)
 }
 
 /// Pops the frame of `task` (after a panic, from `on_terminate`), its context still

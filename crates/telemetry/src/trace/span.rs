@@ -20,7 +20,7 @@
 //! ```
 
 use crate::telemetry::global_tracing;
-use crate::trace::frames::{self, peek_frame, with_frame};
+use crate::trace::frames::{self, Fast, peek_frame, with_frame};
 use opentelemetry::baggage::BaggageExt;
 use opentelemetry::trace::{Span as _, SpanContext, TraceContextExt, Tracer};
 use opentelemetry::{Context, Key, KeyValue, StringValue, Value};
@@ -69,10 +69,13 @@ pub fn start_span_with_parent(name: impl Into<Cow<'static, str>>, parent: &Conte
 }
 
 fn start_span_with_parent_opt(name: Cow<'static, str>, parent: Option<&Context>) -> SpanContext {
-    if parent.is_none()
-        && let Some(sc) = frames::try_pass()
-    {
-        return sc;
+    if parent.is_none() {
+        match frames::try_pass() {
+            Fast::Done(sc) => return sc,
+            // No frame: only an installed telemetry would make one (telemetry off: no span).
+            Fast::NoFrame if global_tracing().is_none() => return SpanContext::empty_context(),
+            Fast::NoFrame | Fast::General => {}
+        }
     }
     with_frame(global_tracing, |frame| {
         let tracing = frame.tracing()?;
@@ -100,8 +103,10 @@ fn start_span_with_parent_opt(name: Cow<'static, str>, parent: Option<&Context>)
 /// assert!(!nimsync_telemetry::end_span());
 /// ```
 pub fn end_span() -> bool {
-    if frames::try_end_pass() {
-        return true; // a pass-through span: nothing was created
+    match frames::try_end_pass() {
+        Fast::Done(()) => return true, // a pass-through span: nothing was created
+        Fast::NoFrame => return false, // nothing open on this thread
+        Fast::General => {}
     }
     match with_frame(|| None, |frame| frame.pop_span()).flatten() {
         None => false,

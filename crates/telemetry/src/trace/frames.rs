@@ -449,8 +449,9 @@ pub(crate) enum PollEnd {
     /// The poll changed no trace state: the task's `TaskTrace` again (its context left
     /// attached for the next poll when possible, detached otherwise).
     Unchanged(Arc<TaskTrace>),
-    /// The frame of a poll that changed the state, detached.
-    Changed(Frame),
+    /// The frame of a poll that changed the state, detached (boxed: rare, and it keeps the
+    /// common return small).
+    Changed(Box<Frame>),
 }
 
 /// Pops the frame of `task` at the end of its poll (from `after_poll`), in one thread-local
@@ -472,7 +473,7 @@ pub(crate) fn end_task_poll(task: TaskId) -> PollEnd {
                 return PollEnd::NoFrame;
             };
             if !frame.is_unchanged() {
-                return PollEnd::Changed(frame);
+                return PollEnd::Changed(Box::new(frame));
             }
             // What is left of an unchanged frame is dropped here: at most its cached child
             // value, whose context is the task's own, so no span ends with it.
@@ -494,7 +495,10 @@ pub(crate) fn end_task_poll(task: TaskId) -> PollEnd {
         .unwrap_or(PollEnd::NoFrame);
     drop(detach);
     match end {
-        PollEnd::Changed(frame) => PollEnd::Changed(frame.detach()),
+        PollEnd::Changed(mut frame) => {
+            drop(frame.guard.take());
+            PollEnd::Changed(frame)
+        }
         end => end,
     }
 }

@@ -17,9 +17,9 @@
 //!
 //! # Closing without a mark in the tail word
 //! The closed flag is its own word (two: `close()` sets the producer's copy, then the
-//! consumer's). A producer checks it before writing (so a closed channel
-//! refuses sends) and again after publishing (after the light barrier). A concurrent `close()`
-//! can still slip between the two checks, so once the channel is closed the two sides agree
+//! consumer's). A producer checks its copy before writing (so a closed channel refuses sends)
+//! and again after publishing (after the light barrier). A concurrent `close()` can still
+//! slip between the two checks, so once the channel is closed the two sides agree
 //! on the final tail position with one CAS on `end`: the consumer proposes the tail it read
 //! after a heavy barrier, a producer that published and then saw the flag proposes its new
 //! tail. Whoever loses adopts the winner's value; a producer whose values lie beyond it takes

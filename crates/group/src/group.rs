@@ -7,7 +7,7 @@ use crate::policy::{Policy, Reaction};
 use crossbeam_utils::CachePadded;
 use event_listener::Event;
 use nimsync_cancel::{CancelScope, CancelToken, Cancelled, ChildScopes, hold};
-use nimsync_scheduler::JoinHandle;
+use nimsync_scheduler::{JoinHandle, TaskContextValue};
 use std::fmt;
 use std::future::Future;
 use std::num::NonZeroUsize;
@@ -24,8 +24,45 @@ const NO_DECISIVE: usize = usize::MAX;
 struct Tasks<T, E> {
     /// Handles not yet taken by `join`, in spawn order.
     handles: Vec<JoinHandle<Outcome<T, E>>>,
+    /// What each child takes with it (the group's state, and its child scope for the task's
+    /// context slot), made in batches; see [`Tasks::child_refs`].
+    spare: Vec<ChildRefs<T, E>>,
     /// Joined or dropped: no more spawns.
     closed: bool,
+}
+
+/// A child's two reference counts: the group's state (its future's) and the group's child
+/// scopes (its task's context slot).
+type ChildRefs<T, E> = (Arc<Shared<T, E>>, TaskContextValue);
+
+/// The most children's [`ChildRefs`] a spawn makes when [`Tasks::spare`] runs out.
+const SPARE_BATCH: usize = 32;
+
+impl<T, E> Tasks<T, E> {
+    /// The reference counts for child `index`, from the spare ones (made in a batch when
+    /// none is left). Each child's task drops its two on the worker that ran it; made one
+    /// spawn at a time, the spawner would take the counts' cache lines back from those
+    /// workers twice per child (perf showed the spawn stalled on those increments). Made in
+    /// batches, the spawner writes them once per batch. A batch is as large as the number
+    /// of children spawned so far, up to [`SPARE_BATCH`], so a group with few children makes
+    /// few spare ones.
+    fn child_refs(&mut self, shared: &Arc<Shared<T, E>>, index: usize) -> ChildRefs<T, E> {
+        if let Some(refs) = self.spare.pop() {
+            return refs;
+        }
+        let make = || (shared.clone(), shared.scopes.task_context());
+        let batch = index.clamp(1, SPARE_BATCH);
+        self.spare
+            .extend(std::iter::repeat_with(make).take(batch - 1));
+        make()
+    }
+
+    /// Closes the list to new spawns and drops the spare references (they hold the group's
+    /// state, which holds this list: a cycle until then).
+    fn close(&mut self) {
+        self.closed = true;
+        self.spare = Vec::new();
+    }
 }
 
 /// The spawner's side: the task list and how many children were spawned (the next spawn
@@ -180,7 +217,7 @@ impl<T, E> Shared<T, E> {
     fn close(&self) -> Vec<JoinHandle<Outcome<T, E>>> {
         let taken = {
             let mut t = lock(&self.spawn.tasks);
-            t.closed = true;
+            t.close();
             std::mem::take(&mut t.handles)
         };
         self.slot_freed.notify(usize::MAX);
@@ -376,10 +413,9 @@ where
         // The child task starts in a new lazy child scope of the group's token (not in the
         // spawner's scope), so its top-level `RunChild` installs nothing per poll, and
         // spawning touches neither the spawner's slot nor its scope's reference count.
-        let handle = nimsync_scheduler::spawn_with_context(
-            Some(shared.scopes.task_context()),
-            Child::new(shared.clone(), index, fut),
-        );
+        let (group, ctx) = tasks.child_refs(shared, index);
+        let handle =
+            nimsync_scheduler::spawn_with_context(Some(ctx), Child::new(group, index, fut));
         tasks.handles.push(handle);
         Ok(())
     }
@@ -558,6 +594,7 @@ where
             spawn: CachePadded::new(SpawnSide {
                 tasks: Mutex::new(Tasks {
                     handles: Vec::new(),
+                    spare: Vec::new(),
                     closed: false,
                 }),
                 spawned: AtomicUsize::new(0),
@@ -630,7 +667,7 @@ where
                 let shared = &self.handle.shared;
                 let mut t = lock(&shared.spawn.tasks);
                 if t.handles.is_empty() {
-                    t.closed = true;
+                    t.close();
                     break;
                 }
                 // `pending` is empty here: take the spawners' vector whole (no copy).

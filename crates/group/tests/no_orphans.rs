@@ -3,7 +3,9 @@
 //! when a child starts, dropped by a guard when its future is dropped) must return to 0.
 
 use nimsync_cancel::{Cancelled, timeout};
-use nimsync_group::{CollectAll, FailFast, GroupError, TaskGroup, task_group};
+use nimsync_group::{
+    CollectAll, FailFast, GroupError, Policy, Reaction, TaskError, TaskGroup, task_group,
+};
 use nimsync_scheduler::{Builder, Runtime, sleep, yield_now};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
@@ -283,4 +285,48 @@ fn group_token_is_a_child_of_the_enclosing_scope() {
             Ok(Err(GroupError::Cancelled(Cancelled::Parent)))
         ));
     });
+}
+
+/// `CollectAll` holding a probe: the group's state keeps its policy for as long as it lives.
+struct Probed(#[allow(dead_code)] Arc<()>);
+
+impl<T: 'static, E: 'static> Policy<T, E> for Probed {
+    type Output = Vec<Result<T, TaskError<E>>>;
+
+    fn on_done(&self, _: usize, _: &Result<T, TaskError<E>>) -> Reaction {
+        Reaction::Continue
+    }
+
+    fn finish(
+        &self,
+        results: Vec<Result<T, TaskError<E>>>,
+        _: Option<usize>,
+        _: Option<Cancelled>,
+    ) -> Result<Self::Output, GroupError<E>> {
+        Ok(results)
+    }
+}
+
+#[test]
+fn a_joined_or_dropped_group_frees_its_state() {
+    // One thread: once the root task sees the children's counts, their polls are over.
+    let rt = Runtime::current_thread();
+    let probe = Arc::new(());
+    let p = probe.clone();
+    rt.block_on(async move {
+        let g = TaskGroup::new(Probed(p.clone()));
+        for i in 0..100u32 {
+            g.spawn(async move { Ok::<_, ()>(i) }).await.unwrap();
+        }
+        assert_eq!(g.join().await.unwrap().len(), 100);
+        let g = TaskGroup::new(Probed(p));
+        for i in 0..100u32 {
+            g.spawn(async move { Ok::<_, ()>(i) }).await.unwrap();
+        }
+        while g.completed() < 100 {
+            yield_now().await;
+        }
+        drop(g);
+    });
+    assert_eq!(Arc::strong_count(&probe), 1, "a group's state outlived it");
 }

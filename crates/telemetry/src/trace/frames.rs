@@ -1,12 +1,14 @@
 //! Where the current trace context lives: a per-thread stack of frames, and the value a task
-//! keeps in the scheduler's context slot between polls.
+//! keeps in the scheduler's hook data between polls.
 //!
 //! A *frame* is the trace state of whatever is running on this thread: a task being polled
 //! (pushed by the `before_poll` hook, popped by `after_poll`) or the thread itself (created by
 //! the first [`start_span`](crate::start_span) outside any task). Its [`TraceState`] holds the
 //! current [`Context`] (attached to OpenTelemetry's thread-local stack, so `Context::current()`
 //! and the SDK see it) and the parents of the spans opened in it, so `end_span` can restore
-//! them.
+//! them. After a poll that changed nothing, the task's context is left attached for the next
+//! poll on the thread if that task is in the same context (released otherwise, and by the
+//! scheduler's `on_idle` hook when the thread stops polling tasks).
 //!
 //! Between polls a traced task keeps a [`TaskTrace`] in the scheduler's *hook data* slot,
 //! which only the hooks see (a move in and out of the task, no thread-local swap): the task's
@@ -310,7 +312,7 @@ impl Frame {
         let depth = u32::try_from(state.open.len()).unwrap_or(NO_REVERT);
         self.passes = entry.passes_below;
         if self.revert_at != NO_REVERT && self.revert_at == depth {
-            // Back where the poll started: the task's slot value is up to date again.
+            // Back where the poll started: the task's hook data is up to date again.
             self.own = None;
             self.revert_at = NO_REVERT;
         }
@@ -394,6 +396,23 @@ struct Frames {
 struct Kept {
     id: ContextId,
     guard: ContextGuard,
+}
+
+impl Drop for Frames {
+    /// Thread exit. OpenTelemetry's context stack may already be gone (thread-locals are torn
+    /// down in no set order), and detaching from it then would panic, which aborts the
+    /// process in a thread-local destructor: the guards are forgotten instead. The contexts
+    /// they attached stay on that stack and are dropped with it.
+    fn drop(&mut self) {
+        if let Some(kept) = self.kept.take() {
+            std::mem::forget(kept.guard);
+        }
+        for frame in &mut self.stack {
+            if let Some(guard) = frame.guard.take() {
+                std::mem::forget(guard);
+            }
+        }
+    }
 }
 
 thread_local! {

@@ -4,11 +4,13 @@
 //!   are on, a new `task` span under it), kept in the task's hook data (not its context slot,
 //!   which the task and lower layers such as cancellation use).
 //! * `before_poll` / `after_poll`: take the hook data and make the task's context current for
-//!   the poll; put it back afterwards (the same `Arc` when nothing changed).
+//!   the poll; put it back afterwards (the same `Arc` when nothing changed, its context left
+//!   attached for the next poll in the same context on this thread).
+//! * `on_terminate`: end the automatic task span with the outcome.
+//! * `on_idle`: detach a context left attached (the thread stops polling tasks for now).
 //!
 //! A child of a span that is not sampled gets no automatic task span (parent-based sampling
 //! would drop it): it starts in the parent's context, which still carries the trace id.
-//! * `on_terminate`: end the automatic task span with the outcome.
 //!
 //! ```
 //! use nimsync_telemetry::{Telemetry, Tracing};
@@ -34,7 +36,8 @@ use opentelemetry::trace::{Span, Status, TraceContextExt, Tracer};
 use opentelemetry::{Context, KeyValue};
 use std::sync::Arc;
 
-/// Adds the four hooks to `builder`.
+/// Adds the task hooks (`on_spawn`, `before_poll`, `after_poll`, `on_terminate`, `on_idle`) to
+/// `builder`.
 pub(crate) fn instrument(builder: Builder, tracing: Arc<TracingState>) -> Builder {
     let spawn_state = tracing.clone();
     let task_spans = tracing.task_spans;

@@ -153,10 +153,14 @@ impl TaskTrace {
 /// `Frame::revert_at` when there is nothing to revert to.
 const NO_REVERT: u32 = u32::MAX;
 
+/// `Frame::task` of a parked frame (see [`Frames::parked`]); task ids never reach it.
+const PARKED: u64 = u64::MAX;
+
 /// The trace state of the code running on this thread. Kept small (fields packed, rare state
 /// boxed): one is pushed and popped on every poll of a task.
 pub(crate) struct Frame {
-    /// The id of the task being polled, 0 for the thread's own frame (task ids start at 1).
+    /// The id of the task being polled, 0 for the thread's own frame (task ids start at 1),
+    /// [`PARKED`] for a parked frame.
     task: u64,
     /// The frame's telemetry when it has no `original` (whose telemetry it uses otherwise).
     tracing: Option<Arc<TracingState>>,
@@ -183,11 +187,8 @@ impl Frame {
         tracing: &Arc<TracingState>,
         original: Option<Arc<TaskTrace>>,
         isolate: bool,
-        kept: Option<ContextGuard>,
     ) -> Frame {
         let guard = match &original {
-            // Still attached since an earlier poll of a task in the same context.
-            Some(_) if kept.is_some() => kept,
             Some(t) => Some(t.state.current.clone().attach()),
             // A thread frame below (e.g. `block_on` on this thread): give the task its own
             // empty context so it does not see the thread's.
@@ -386,16 +387,23 @@ pub(crate) fn is_empty_context(cx: &Context) -> bool {
 /// The frames of this thread.
 struct Frames {
     stack: Vec<Frame>,
-    /// The context a task poll left attached on this thread (see [`keep_attached`]).
-    kept: Option<Kept>,
+    /// Set when the only frame is *parked*: the frame of a task whose poll changed nothing,
+    /// left in place with its context still attached (this is that context's identity),
+    /// so that the next poll on this thread, if its task is in the same context, reuses it
+    /// as it is (no push, no attach). The attached clone keeps the context's span and baggage
+    /// alive, so their addresses cannot be reused meanwhile. A parked frame counts as no
+    /// frame for everything else: it is removed (detached) before any other frame is pushed,
+    /// and by the scheduler's `on_idle` hook.
+    parked: Option<ContextId>,
 }
 
-/// A task's context left attached after its poll, for the next poll on this thread if its
-/// task is in the same context (same [`ContextId`]: the attached clone keeps the span and
-/// baggage alive, so their addresses cannot be reused meanwhile).
-struct Kept {
-    id: ContextId,
-    guard: ContextGuard,
+impl Frames {
+    /// Removes the parked frame, if any, detached (drop it after the borrow: its cached child
+    /// value may hold the last reference to a context).
+    fn unpark(&mut self) -> Option<Frame> {
+        self.parked.take()?;
+        self.stack.pop().map(Frame::detach)
+    }
 }
 
 impl Drop for Frames {
@@ -404,9 +412,6 @@ impl Drop for Frames {
     /// process in a thread-local destructor: the guards are forgotten instead. The contexts
     /// they attached stay on that stack and are dropped with it.
     fn drop(&mut self) {
-        if let Some(kept) = self.kept.take() {
-            std::mem::forget(kept.guard);
-        }
         for frame in &mut self.stack {
             if let Some(guard) = frame.guard.take() {
                 std::mem::forget(guard);
@@ -419,46 +424,54 @@ thread_local! {
     static FRAMES: RefCell<Frames> = const {
         RefCell::new(Frames {
             stack: Vec::new(),
-            kept: None,
+            parked: None,
         })
     };
 }
 
-/// Pushes a task frame (from `before_poll`). The task's context is attached, unless it is
-/// still attached since the previous poll on this thread.
+/// Pushes a task frame (from `before_poll`) and attaches the task's context, or reuses the
+/// parked frame as it is when the task is in the same context.
 pub(crate) fn push_task_frame(
     task: TaskId,
     tracing: &Arc<TracingState>,
     trace: Option<Arc<TaskTrace>>,
 ) {
+    let mut stale = None;
     let _ = FRAMES.try_with(|f| {
-        if let Ok(mut frames) = f.try_borrow_mut() {
-            let isolate = !frames.stack.is_empty();
-            let mut kept = frames.kept.take();
-            let reuse = match (&kept, &trace) {
-                (Some(k), Some(t)) => !isolate && k.id == t.current_id,
-                _ => false,
-            };
-            if !reuse {
-                // Detached before anything else is attached, so the stack stays ordered.
-                drop(kept.take());
+        let Ok(mut frames) = f.try_borrow_mut() else {
+            return;
+        };
+        if let Some(id) = frames.parked {
+            if let Some(t) = &trace
+                && t.current_id == id
+                && let Some(top) = frames.stack.last_mut()
+            {
+                // Same context: the parked frame becomes this task's, still attached.
+                top.task = task.as_u64();
+                top.passes = t.passes;
+                top.original = trace;
+                frames.parked = None;
+                return;
             }
-            let guard = kept.map(|k| k.guard);
-            frames
-                .stack
-                .push(Frame::for_task(task, tracing, trace, isolate, guard));
+            // Detached before anything else is attached, so the stack stays ordered.
+            stale = frames.unpark();
         }
+        let isolate = !frames.stack.is_empty();
+        frames
+            .stack
+            .push(Frame::for_task(task, tracing, trace, isolate));
     });
+    drop(stale);
 }
 
-/// Detaches the context a task poll left attached on this thread, if any (the scheduler's
-/// `on_idle` hook: the thread stops polling tasks for now).
-pub(crate) fn release_kept() {
-    let kept = FRAMES
-        .try_with(|f| f.try_borrow_mut().ok()?.kept.take())
+/// Removes the parked frame, detaching its context (the scheduler's `on_idle` hook: the
+/// thread stops polling tasks for now).
+pub(crate) fn release_parked() {
+    let parked = FRAMES
+        .try_with(|f| f.try_borrow_mut().ok()?.unpark())
         .ok()
         .flatten();
-    drop(kept);
+    drop(parked);
 }
 
 /// What [`end_task_poll`] found.
@@ -473,46 +486,43 @@ pub(crate) enum PollEnd {
     Changed(Box<Frame>),
 }
 
-/// Pops the frame of `task` at the end of its poll (from `after_poll`), in one thread-local
-/// access: when the poll changed nothing and nothing is below, its attach of the task's
-/// context is kept for the next poll on this thread (see [`push_task_frame`]).
+/// Ends the poll of `task` (from `after_poll`), in one thread-local access: when the poll
+/// changed nothing and its frame is the only one, the frame is *parked* (left in place, its
+/// context attached) for the next poll on this thread (see [`push_task_frame`]); otherwise it
+/// is popped.
 pub(crate) fn end_task_poll(task: TaskId) -> PollEnd {
-    let mut detach = None;
+    let mut popped = None;
     let end = FRAMES
         .try_with(|f| {
             let Ok(mut frames) = f.try_borrow_mut() else {
                 return PollEnd::NoFrame;
             };
-            let Frames { stack, kept } = &mut *frames;
-            match stack.last() {
-                Some(top) if top.task == task.as_u64() => {}
+            let Frames { stack, parked } = &mut *frames;
+            let only = stack.len() == 1;
+            let top = match stack.last_mut() {
+                Some(top) if top.task == task.as_u64() => top,
                 _ => return PollEnd::NoFrame,
+            };
+            if !top.is_unchanged() {
+                return stack
+                    .pop()
+                    .map_or(PollEnd::NoFrame, |frame| PollEnd::Changed(Box::new(frame)));
             }
-            let Some(mut frame) = stack.pop() else {
+            let Some(original) = top.original.take() else {
                 return PollEnd::NoFrame;
             };
-            if !frame.is_unchanged() {
-                return PollEnd::Changed(Box::new(frame));
+            if only && parked.is_none() && top.guard.is_some() {
+                top.task = PARKED;
+                *parked = Some(original.current_id);
+            } else {
+                popped = stack.pop();
             }
-            // What is left of an unchanged frame is dropped here: at most its cached child
-            // value, whose context is the task's own, so no span ends with it.
-            match (frame.original.take(), frame.guard.take()) {
-                (Some(original), Some(guard)) if stack.is_empty() && kept.is_none() => {
-                    *kept = Some(Kept {
-                        id: original.current_id,
-                        guard,
-                    });
-                    PollEnd::Unchanged(original)
-                }
-                (Some(original), guard) => {
-                    detach = guard;
-                    PollEnd::Unchanged(original)
-                }
-                (None, _) => PollEnd::NoFrame,
-            }
+            PollEnd::Unchanged(original)
         })
         .unwrap_or(PollEnd::NoFrame);
-    drop(detach);
+    // What is left of a popped unchanged frame (at most its cached child value) is dropped
+    // after the borrow.
+    drop(popped.map(Frame::detach));
     match end {
         PollEnd::Changed(mut frame) => {
             drop(frame.guard.take());
@@ -541,6 +551,9 @@ pub(crate) fn try_pass() -> Fast<SpanContext> {
             let Ok(mut frames) = f.try_borrow_mut() else {
                 return Fast::NoFrame;
             };
+            if frames.parked.is_some() {
+                return Fast::NoFrame;
+            }
             let Some(top) = frames.stack.last_mut() else {
                 return Fast::NoFrame;
             };
@@ -563,6 +576,9 @@ pub(crate) fn try_end_pass() -> Fast<()> {
             let Ok(mut frames) = f.try_borrow_mut() else {
                 return Fast::NoFrame;
             };
+            if frames.parked.is_some() {
+                return Fast::NoFrame;
+            }
             match frames.stack.last_mut() {
                 Some(top) if top.passes > 0 => {
                     top.passes -= 1;
@@ -599,6 +615,9 @@ pub(crate) fn spawn_trace(tracing: &Arc<TracingState>) -> Option<Arc<TaskTrace>>
     let out = Context::map_current(|cx| {
         let frame = FRAMES.try_with(|cell| {
             let mut frames = cell.try_borrow_mut().ok()?;
+            if frames.parked.is_some() {
+                return None;
+            }
             let top = frames.stack.last_mut()?;
             // The spawner's own value or the one given to its last child, if it fits (then
             // `cx` is not empty either). Equal contents at other addresses do not fit: a new
@@ -648,9 +667,12 @@ pub(crate) fn with_frame<R>(
     default_tracing: impl FnOnce() -> Option<Arc<TracingState>>,
     f: impl FnOnce(&mut Frame) -> R,
 ) -> Option<R> {
-    FRAMES
+    let mut parked = None;
+    let out = FRAMES
         .try_with(|cell| {
             let mut frames = cell.try_borrow_mut().ok()?;
+            // Code outside a task on a thread that polls tasks: not in the parked context.
+            parked = frames.unpark();
             if frames.stack.is_empty() {
                 frames
                     .stack
@@ -660,7 +682,9 @@ pub(crate) fn with_frame<R>(
             Some(f(top))
         })
         .ok()
-        .flatten()
+        .flatten();
+    drop(parked);
+    out
 }
 
 /// Reads the innermost frame, if any (no frame is created).
@@ -668,6 +692,9 @@ pub(crate) fn peek_frame<R>(f: impl FnOnce(&Frame) -> R) -> Option<R> {
     FRAMES
         .try_with(|cell| {
             let frames = cell.try_borrow().ok()?;
+            if frames.parked.is_some() {
+                return None;
+            }
             frames.stack.last().map(f)
         })
         .ok()
@@ -701,9 +728,11 @@ pub(crate) fn in_thread_frame<R>(tracing: Option<Arc<TracingState>>, f: impl FnO
             drop(frame.map(Frame::detach));
         }
     }
+    let mut parked = None;
     let pushed = FRAMES
         .try_with(|cell| match cell.try_borrow_mut() {
             Ok(mut frames) => {
+                parked = frames.unpark();
                 let mut frame = Frame::for_thread(tracing);
                 frame.pinned = true;
                 frames.stack.push(frame);
@@ -712,6 +741,7 @@ pub(crate) fn in_thread_frame<R>(tracing: Option<Arc<TracingState>>, f: impl FnO
             Err(_) => false,
         })
         .unwrap_or(false);
+    drop(parked);
     let _pop = pushed.then_some(Pop);
     f()
 }

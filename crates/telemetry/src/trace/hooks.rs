@@ -46,7 +46,7 @@ pub(crate) fn instrument(builder: Builder, tracing: Arc<TracingState>) -> Builde
         .before_poll(move |task| before_poll(&tracing, task))
         .after_poll(after_poll)
         .on_terminate(move |task, outcome| on_terminate(task_spans, task, outcome))
-        .on_idle(frames::release_kept)
+        .on_idle(frames::release_parked)
 }
 
 fn on_spawn(tracing: &Arc<TracingState>, info: &mut SpawnInfo<'_>) {

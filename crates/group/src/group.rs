@@ -2,6 +2,7 @@
 //! spawn, try_spawn, cancel, token, counters).
 
 use crate::child::{Child, Outcome as ChildOutcome};
+use crate::chunks::{Chunks, Drain};
 use crate::error::{GroupError, TaskError};
 use crate::policy::{Policy, Reaction};
 use crossbeam_utils::CachePadded;
@@ -22,8 +23,9 @@ type OnDone<T, E> = Box<dyn Fn(usize, &Outcome<T, E>) -> Reaction + Send + Sync>
 const NO_DECISIVE: usize = usize::MAX;
 
 struct Tasks<T, E> {
-    /// Handles not yet taken by `join`, in spawn order.
-    handles: Vec<JoinHandle<Outcome<T, E>>>,
+    /// Handles not yet taken by `join`, in spawn order (in chunks that never move: no copy
+    /// and no fresh doubled buffer as the list grows).
+    handles: Chunks<JoinHandle<Outcome<T, E>>>,
     /// What each child takes with it (the group's state, and its child scope for the task's
     /// context slot), made in batches; see [`Tasks::child_refs`].
     spare: Vec<ChildRefs<T, E>>,
@@ -214,7 +216,7 @@ impl<T, E> Shared<T, E> {
     }
 
     /// Closes the group to new spawns and returns the handles not yet joined.
-    fn close(&self) -> Vec<JoinHandle<Outcome<T, E>>> {
+    fn close(&self) -> Chunks<JoinHandle<Outcome<T, E>>> {
         let taken = {
             let mut t = lock(&self.spawn.tasks);
             t.close();
@@ -539,7 +541,7 @@ pub struct TaskGroup<T, E, P> {
     handle: GroupHandle<T, E>,
     policy: Arc<P>,
     /// Handles taken by a `join` in progress, not collected yet (aborted if it is dropped).
-    pending: std::vec::IntoIter<JoinHandle<Outcome<T, E>>>,
+    pending: Drain<JoinHandle<Outcome<T, E>>>,
     joined: bool,
 }
 
@@ -593,7 +595,7 @@ where
             limit,
             spawn: CachePadded::new(SpawnSide {
                 tasks: Mutex::new(Tasks {
-                    handles: Vec::new(),
+                    handles: Chunks::new(),
                     spare: Vec::new(),
                     closed: false,
                 }),
@@ -612,7 +614,7 @@ where
         TaskGroup {
             handle: GroupHandle { shared },
             policy,
-            pending: Vec::new().into_iter(),
+            pending: Drain::default(),
             joined: false,
         }
     }
@@ -670,19 +672,20 @@ where
                     t.close();
                     break;
                 }
-                // `pending` is empty here: take the spawners' vector whole (no copy).
-                self.pending = std::mem::take(&mut t.handles).into_iter();
+                // `pending` is empty here: take the spawners' list whole (no copy).
+                let batch = std::mem::take(&mut t.handles);
+                results.reserve(batch.len());
+                self.pending = batch.into_drain();
                 // Exact under the lock: the children taken are the ones spawned so far.
                 shared.spawn.spawned.load(Ordering::Relaxed)
             };
             // One wait for the whole batch instead of one wake-up per child still running.
             self.handle.shared.wait_ended(spawned).await;
-            results.reserve(self.pending.len());
             // Every handle is ready, or about to be: collect them in one loop of polls
             // rather than one `.await` (a state-machine round trip) each.
             let pending = &mut self.pending;
             std::future::poll_fn(|cx| {
-                while let Some(h) = pending.as_mut_slice().first_mut() {
+                while let Some(h) = pending.front_mut() {
                     let r = match std::pin::Pin::new(h).poll(cx) {
                         Poll::Pending => return Poll::Pending,
                         Poll::Ready(Ok(r)) => r,
@@ -758,7 +761,7 @@ impl<T, E, P> Drop for TaskGroup<T, E, P> {
         let shared = &self.handle.shared;
         let rest = shared.close();
         shared.token.cancel_with("task group dropped before join");
-        for h in self.pending.by_ref().chain(rest) {
+        for h in self.pending.by_ref().chain(rest.into_drain()) {
             h.abort();
         }
     }

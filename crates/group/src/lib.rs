@@ -54,6 +54,7 @@
 #![warn(missing_docs)]
 
 mod child;
+mod chunks;
 mod error;
 mod group;
 mod policy;

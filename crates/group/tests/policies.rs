@@ -38,6 +38,37 @@ fn results_come_back_in_spawn_order() {
 }
 
 #[test]
+fn many_children_and_siblings_spawned_while_joining_come_back_in_spawn_order() {
+    // More children than one chunk of the group's handle list holds, and children that spawn
+    // siblings (so `join` takes several batches of handles).
+    let rt = Builder::new_multi_thread().workers(2).build().unwrap();
+    let out = rt.block_on(task_group(CollectAll, |g| async move {
+        for i in 0..5000u64 {
+            let g2 = g.clone();
+            g.spawn(async move {
+                if i % 1000 == 999 {
+                    yield_now().await;
+                    g2.spawn(async move { Ok(10_000 + i) }).await.unwrap();
+                }
+                Ok::<_, ()>(i)
+            })
+            .await?;
+        }
+        Ok(())
+    }));
+    let v: Vec<u64> = out.unwrap().into_iter().map(Result::unwrap).collect();
+    // The body's children in order; each sibling after the child that spawned it (siblings
+    // may be spawned while the body still spawns).
+    let body: Vec<u64> = v.iter().copied().filter(|&x| x < 10_000).collect();
+    assert_eq!(body, (0..5000).collect::<Vec<_>>());
+    let at = |x: u64| v.iter().position(|&y| y == x).unwrap();
+    for i in (999..5000).step_by(1000) {
+        assert!(at(10_000 + i) > at(i));
+    }
+    assert_eq!(v.len(), 5005);
+}
+
+#[test]
 fn fail_fast_cancels_siblings_and_returns_first_failure() {
     let rt = paused(2);
     let cancelled_seen = Arc::new(AtomicUsize::new(0));

@@ -567,3 +567,43 @@ fn a_context_kept_attached_between_polls_never_leaks_out_of_its_tasks() {
         }
     }
 }
+
+#[test]
+fn the_context_of_ended_unsampled_tasks_is_freed_with_the_runtime() {
+    // Ended tasks of an unsampled trace hand their shared trace value to a per-thread batch
+    // of deferred drops: whatever the batch holds must still be freed (on idle, or when the
+    // workers leave their loops), never leaked. A context value counts the references.
+    #[derive(Clone)]
+    struct Token(std::sync::Arc<()>);
+    let t = telemetry(Tracing::ratio(0.0));
+    let rt = runtime(&t);
+    let token = Token(std::sync::Arc::new(()));
+    let probe = token.0.clone();
+    let ended = rt.block_on(async move {
+        spawn(async move {
+            start_span("root");
+            // A value that only the context holds, carried to the children (fewer than a
+            // batch, so no batch is dropped by a full batch alone).
+            let handles: Vec<_> = {
+                let _guard = opentelemetry::Context::current().with_value(token).attach();
+                (0..7u32).map(|i| spawn(async move { i })).collect()
+            };
+            let mut ended = 0;
+            for h in handles {
+                ended += u32::from(h.await.is_ok());
+            }
+            end_span();
+            ended
+        })
+        .await
+        .unwrap()
+    });
+    assert_eq!(ended, 7);
+    drop(rt);
+    assert_eq!(
+        std::sync::Arc::strong_count(&probe),
+        1,
+        "every context holding the value is gone"
+    );
+    assert!(t.finished_spans().is_empty(), "nothing recorded");
+}

@@ -83,6 +83,12 @@ fn empty_state() -> &'static TraceState {
 }
 
 /// What a traced task keeps in its hook data slot between polls.
+///
+/// Aligned to a cache line so that, inside its `Arc`, the fields (read by every worker that
+/// polls a task holding it, never written once built) do not share a line with the
+/// reference count (written by the spawner on every spawn and by whichever worker ends a
+/// task; see [`defer_drop`]).
+#[repr(align(64))]
 pub(crate) struct TaskTrace {
     /// The telemetry that traces this task.
     pub(crate) tracing: Arc<TracingState>,
@@ -395,7 +401,12 @@ struct Frames {
     /// frame for everything else: it is removed (detached) before any other frame is pushed,
     /// and by the scheduler's `on_idle` hook.
     parked: Option<ContextId>,
+    /// `TaskTrace`s of ended tasks whose drop is deferred (see [`defer_drop`]).
+    deferred: Vec<Arc<TaskTrace>>,
 }
+
+/// How many ended tasks' `TaskTrace`s a thread keeps before dropping them together.
+const DEFER_BATCH: usize = 32;
 
 impl Frames {
     /// Removes the parked frame, if any, detached (drop it after the borrow: its cached child
@@ -425,6 +436,7 @@ thread_local! {
         RefCell::new(Frames {
             stack: Vec::new(),
             parked: None,
+            deferred: Vec::new(),
         })
     };
 }
@@ -464,14 +476,51 @@ pub(crate) fn push_task_frame(
     drop(stale);
 }
 
-/// Removes the parked frame, detaching its context (the scheduler's `on_idle` hook: the
-/// thread stops polling tasks for now).
+/// Removes the parked frame, detaching its context, and drops the deferred `TaskTrace`s
+/// (the scheduler's `on_idle` hook: the thread stops polling tasks for now).
 pub(crate) fn release_parked() {
-    let parked = FRAMES
-        .try_with(|f| f.try_borrow_mut().ok()?.unpark())
-        .ok()
-        .flatten();
+    let (parked, deferred) = FRAMES
+        .try_with(|f| {
+            let Ok(mut frames) = f.try_borrow_mut() else {
+                return (None, Vec::new());
+            };
+            (frames.unpark(), std::mem::take(&mut frames.deferred))
+        })
+        .unwrap_or_default();
     drop(parked);
+    drop(deferred);
+}
+
+/// Drops the `TaskTrace` of an ended task (from `on_terminate`), later when it is unsampled.
+///
+/// Every task spawned under one context in one poll shares one `TaskTrace`: the spawner
+/// increments its reference count on every spawn, and a task ending on another worker
+/// decrements it, so without this the count's cache line would move between the workers
+/// once per task. An unsampled value (its context's span records nothing, so dropping it
+/// late changes nothing that is exported) is kept in a per-thread batch instead, dropped
+/// [`DEFER_BATCH`] at a time and by the scheduler's `on_idle` hook: the line moves once per
+/// batch. Any other value is dropped now.
+pub(crate) fn defer_drop(trace: Arc<TaskTrace>) {
+    if !trace.drops_children {
+        return;
+    }
+    let mut trace = Some(trace);
+    let mut batch = None;
+    let _ = FRAMES.try_with(|f| {
+        let Ok(mut frames) = f.try_borrow_mut() else {
+            return;
+        };
+        if frames.deferred.len() >= DEFER_BATCH {
+            batch = Some(std::mem::replace(
+                &mut frames.deferred,
+                Vec::with_capacity(DEFER_BATCH),
+            ));
+        }
+        frames.deferred.extend(trace.take());
+    });
+    // Dropped outside the borrow (a context's destructor may run user code).
+    drop(batch);
+    drop(trace);
 }
 
 /// What [`end_task_poll`] found.
@@ -497,7 +546,7 @@ pub(crate) fn end_task_poll(task: TaskId) -> PollEnd {
             let Ok(mut frames) = f.try_borrow_mut() else {
                 return PollEnd::NoFrame;
             };
-            let Frames { stack, parked } = &mut *frames;
+            let Frames { stack, parked, .. } = &mut *frames;
             let only = stack.len() == 1;
             let top = match stack.last_mut() {
                 Some(top) if top.task == task.as_u64() => top,

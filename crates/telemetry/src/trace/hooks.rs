@@ -6,8 +6,10 @@
 //! * `before_poll` / `after_poll`: take the hook data and make the task's context current for
 //!   the poll; put it back afterwards (the same `Arc` when nothing changed, its context left
 //!   attached for the next poll in the same context on this thread).
-//! * `on_terminate`: end the automatic task span with the outcome.
-//! * `on_idle`: detach a context left attached (the thread stops polling tasks for now).
+//! * `on_terminate`: end the automatic task span with the outcome; otherwise hand the task's
+//!   unsampled `TaskTrace` to a per-thread batch of deferred drops.
+//! * `on_idle`: detach a context left attached and drop the deferred `TaskTrace`s (the
+//!   thread stops polling tasks for now).
 //!
 //! A child of a span that is not sampled gets no automatic task span (parent-based sampling
 //! would drop it): it starts in the parent's context, which still carries the trace id.
@@ -101,6 +103,11 @@ fn on_terminate(task_spans: bool, task: &TaskInfo<'_>, outcome: TaskOutcome) {
     // Only after a panic is a frame left on this thread (`after_poll` did not run); without
     // task spans there is nothing else to do.
     if !task_spans && outcome != TaskOutcome::Panicked {
+        // The common case: the scheduler would drop the shared `TaskTrace` right after this
+        // hook; an unsampled one is dropped in a batch on this thread instead.
+        if let Some(trace) = take_trace(task) {
+            frames::defer_drop(trace);
+        }
         return;
     }
     let task_span = match frames::pop_task_frame(task.id()).map(frames::Frame::detach) {

@@ -607,3 +607,40 @@ fn the_context_of_ended_unsampled_tasks_is_freed_with_the_runtime() {
     );
     assert!(t.finished_spans().is_empty(), "nothing recorded");
 }
+
+#[test]
+fn many_children_of_one_poll_all_start_in_the_spawners_context() {
+    // Children spawned from one poll share one trace value (more of them than a batch of
+    // deferred drops): every child sees the spawner's (unsampled) span and passes it on to a
+    // grandchild.
+    let t = telemetry(Tracing::ratio(0.0));
+    let rt = runtime(&t);
+    let (root, seen) = rt.block_on(async {
+        spawn(async {
+            let root = start_span("root");
+            let handles: Vec<_> = (0..100)
+                .map(|_| {
+                    spawn(async {
+                        let own = nimsync_telemetry::current_span_context();
+                        let nested = spawn(async { nimsync_telemetry::current_span_context() });
+                        (own, nested.await.unwrap())
+                    })
+                })
+                .collect();
+            let mut seen = Vec::new();
+            for h in handles {
+                seen.push(h.await.unwrap());
+            }
+            end_span();
+            (root, seen)
+        })
+        .await
+        .unwrap()
+    });
+    assert!(root.is_valid() && !root.is_sampled());
+    assert_eq!(seen.len(), 100);
+    for (own, nested) in seen {
+        assert_eq!(own, root);
+        assert_eq!(nested, root);
+    }
+}

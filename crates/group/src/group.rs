@@ -75,17 +75,54 @@ struct SpawnSide<T, E> {
     spawned: AtomicUsize,
 }
 
-/// The children's side: one counter per outcome, written once by each child as it ends
-/// (children dropped before they finish count as cancelled). `running` of an unbounded
-/// group is `spawned` minus their sum, so a spawn writes no line a child writes.
-struct Outcomes {
+/// One worker's share of the outcome counters (see [`Outcomes`]).
+#[derive(Default)]
+struct Counts {
     completed: AtomicUsize,
     failed: AtomicUsize,
     cancelled: AtomicUsize,
+}
+
+/// How many [`Counts`] a group keeps (each on cache lines of its own).
+const SHARDS: usize = 4;
+
+/// The shard of the calling thread: threads take shards round-robin on first use, so the
+/// workers of one runtime (started one after another) count on different lines.
+fn shard() -> usize {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    thread_local! {
+        static SHARD: std::cell::Cell<usize> = const { std::cell::Cell::new(usize::MAX) };
+    }
+    // `try_with`: a child dropped by a thread-local's destructor still counts (on shard 0).
+    SHARD
+        .try_with(|s| {
+            let mut v = s.get();
+            if v == usize::MAX {
+                v = NEXT.fetch_add(1, Ordering::Relaxed) % SHARDS;
+                s.set(v);
+            }
+            v
+        })
+        .unwrap_or(0)
+}
+
+/// The children's side: one counter per outcome, written once by each child as it ends
+/// (children dropped before they finish count as cancelled), sharded by thread so children
+/// ending on different workers do not take one line from each other. `running` of an
+/// unbounded group is `spawned` minus their sum, so a spawn writes no line a child writes.
+struct Outcomes {
+    shards: [CachePadded<Counts>; SHARDS],
     /// While `join` waits for every child spawned so far to end: how many that is
-    /// (`NO_JOINER` otherwise). On the children's line: each child reads it right after
-    /// writing its counter.
-    join_target: AtomicUsize,
+    /// (`NO_JOINER` otherwise). Each child reads it right after writing its counter; only
+    /// `join` writes it.
+    join_target: CachePadded<AtomicUsize>,
+}
+
+impl Outcomes {
+    /// The sum of one counter over the shards.
+    fn sum(&self, field: fn(&Counts) -> &AtomicUsize, order: Ordering) -> usize {
+        self.shards.iter().map(|c| field(c).load(order)).sum()
+    }
 }
 
 const NO_JOINER: usize = usize::MAX;
@@ -102,7 +139,7 @@ pub(crate) struct Shared<T, E> {
     /// Each side on cache lines of its own, so what the spawner writes and what the children
     /// write do not bounce one line between workers.
     spawn: CachePadded<SpawnSide<T, E>>,
-    outcomes: CachePadded<Outcomes>,
+    outcomes: Outcomes,
     /// Bounded groups only: slots taken (children spawned or being spawned, not ended).
     slots: CachePadded<AtomicUsize>,
     /// Notified when a slot frees up or the group closes (waiting spawners; bounded groups).
@@ -129,10 +166,11 @@ impl<T, E> Shared<T, E> {
     /// the target, the joiner writes the target then reads the counters, so at least one of
     /// them sees the other (no lost wake-up).
     pub(crate) fn count(&self, outcome: ChildOutcome) {
+        let counts = &self.outcomes.shards[shard()];
         let c = match outcome {
-            ChildOutcome::Completed => &self.outcomes.completed,
-            ChildOutcome::Failed => &self.outcomes.failed,
-            ChildOutcome::Cancelled => &self.outcomes.cancelled,
+            ChildOutcome::Completed => &counts.completed,
+            ChildOutcome::Failed => &counts.failed,
+            ChildOutcome::Cancelled => &counts.cancelled,
         };
         c.fetch_add(1, Ordering::SeqCst);
         let target = self.outcomes.join_target.load(Ordering::SeqCst);
@@ -143,9 +181,15 @@ impl<T, E> Shared<T, E> {
 
     /// Children that ended (completed, failed, cancelled or dropped unfinished).
     fn ended(&self) -> usize {
-        self.outcomes.completed.load(Ordering::SeqCst)
-            + self.outcomes.failed.load(Ordering::SeqCst)
-            + self.outcomes.cancelled.load(Ordering::SeqCst)
+        self.outcomes
+            .shards
+            .iter()
+            .map(|c| {
+                c.completed.load(Ordering::SeqCst)
+                    + c.failed.load(Ordering::SeqCst)
+                    + c.cancelled.load(Ordering::SeqCst)
+            })
+            .sum()
     }
 
     /// Waits until `target` children have ended: `join` then collects their results without
@@ -474,7 +518,9 @@ impl<T, E> GroupHandle<T, E> {
     /// assert_eq!(g.completed(), 0);
     /// ```
     pub fn completed(&self) -> usize {
-        self.shared.outcomes.completed.load(Ordering::Acquire)
+        self.shared
+            .outcomes
+            .sum(|c| &c.completed, Ordering::Acquire)
     }
 
     /// Children that returned `Err` or panicked.
@@ -484,7 +530,7 @@ impl<T, E> GroupHandle<T, E> {
     /// assert_eq!(g.failed(), 0);
     /// ```
     pub fn failed(&self) -> usize {
-        self.shared.outcomes.failed.load(Ordering::Acquire)
+        self.shared.outcomes.sum(|c| &c.failed, Ordering::Acquire)
     }
 
     /// Children that were cancelled before finishing, including children aborted when the
@@ -495,7 +541,9 @@ impl<T, E> GroupHandle<T, E> {
     /// assert_eq!(g.cancelled(), 0);
     /// ```
     pub fn cancelled(&self) -> usize {
-        self.shared.outcomes.cancelled.load(Ordering::Acquire)
+        self.shared
+            .outcomes
+            .sum(|c| &c.cancelled, Ordering::Acquire)
     }
 }
 
@@ -601,12 +649,10 @@ where
                 }),
                 spawned: AtomicUsize::new(0),
             }),
-            outcomes: CachePadded::new(Outcomes {
-                completed: AtomicUsize::new(0),
-                failed: AtomicUsize::new(0),
-                cancelled: AtomicUsize::new(0),
-                join_target: AtomicUsize::new(NO_JOINER),
-            }),
+            outcomes: Outcomes {
+                shards: Default::default(),
+                join_target: CachePadded::new(AtomicUsize::new(NO_JOINER)),
+            },
             slots: CachePadded::new(AtomicUsize::new(0)),
             slot_freed: Event::new(),
             all_ended: Event::new(),

@@ -69,6 +69,39 @@ fn many_children_and_siblings_spawned_while_joining_come_back_in_spawn_order() {
 }
 
 #[test]
+fn counters_add_up_over_children_ending_on_several_workers() {
+    let rt = Builder::new_multi_thread().workers(2).build().unwrap();
+    rt.block_on(async {
+        let g = TaskGroup::new(CollectAll);
+        for i in 0..3000u32 {
+            g.spawn(async move {
+                match i % 3 {
+                    0 => Ok(i),
+                    1 => Err(()),
+                    _ => {
+                        // Cancels this child only (its own token), which then ends
+                        // as cancelled at its next await.
+                        nimsync_cancel::current_token().unwrap().cancel();
+                        std::future::pending::<()>().await;
+                        Ok(i)
+                    }
+                }
+            })
+            .await
+            .unwrap();
+        }
+        let h = g.handle();
+        let out = g.join().await.unwrap();
+        assert_eq!(out.len(), 3000);
+        assert_eq!(
+            (h.completed(), h.failed(), h.cancelled()),
+            (1000, 1000, 1000)
+        );
+        assert_eq!(h.running(), 0);
+    });
+}
+
+#[test]
 fn fail_fast_cancels_siblings_and_returns_first_failure() {
     let rt = paused(2);
     let cancelled_seen = Arc::new(AtomicUsize::new(0));

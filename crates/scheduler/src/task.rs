@@ -10,10 +10,11 @@
 //! no `unsafe` of its own.
 //!
 //! Around the user's future we put a [`TaskFuture`] that (1) installs the task's context slot
-//! during each poll, (2) runs the poll hooks (and keeps the task's hook data for them), (3) catches panics (they become
-//! [`JoinError`]s, never taking a worker down), (4) drops the future and reports
-//! cancellation when the runner asks it to (abort or shutdown), and (5) removes the task from
-//! its shard's registry (the list shutdown uses to drop every pending future exactly once).
+//! during each poll, (2) runs the poll hooks (and keeps the task's hook data for them), (3)
+//! catches panics (they become [`JoinError`]s, never taking a worker down), (4) drops the
+//! future and reports cancellation when the runner asks it to (abort or shutdown), and (5)
+//! removes the task from its shard's registry (the list shutdown uses to drop every pending
+//! future exactly once).
 
 use crate::context;
 use crate::hooks::{SpawnInfo, TaskInfo, TaskOutcome};

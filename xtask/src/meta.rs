@@ -92,6 +92,24 @@ impl Meta {
         }
     }
 
+    /// The `cargo xtask bench` command line that reproduces this run: `--quick` and `--reps N`
+    /// as given (`--reps` only when it is not the mode's default: 3 with `--quick`, else 5),
+    /// then the filters.
+    pub fn command(&self) -> String {
+        let mut command = "cargo xtask bench".to_string();
+        if self.quick {
+            command.push_str(" --quick");
+        }
+        if self.reps != if self.quick { 3 } else { 5 } {
+            command.push_str(&format!(" --reps {}", self.reps));
+        }
+        for f in &self.filters {
+            command.push(' ');
+            command.push_str(f);
+        }
+        command
+    }
+
     /// One line describing the machine, e.g. "AMD EPYC, 2 CPUs (2 cores), 23.5 GiB RAM".
     pub fn machine(&self) -> String {
         let cores = self

@@ -19,11 +19,7 @@ pub const END: &str = "<!-- bench-summary:end -->";
 
 /// The generated section's body for this run.
 pub fn section(summary: &Summary, meta: &Meta) -> String {
-    let command = if meta.quick {
-        "cargo xtask bench --quick"
-    } else {
-        "cargo xtask bench"
-    };
+    let command = meta.command();
     let mut out = String::new();
     let _ = writeln!(
         out,

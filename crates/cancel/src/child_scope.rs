@@ -13,8 +13,9 @@
 
 use crate::current::{EnterGuard, install, restore};
 use crate::error::Cancelled;
-use crate::node::{Entry, Frame, Node, PARENT};
+use crate::node::{Frame, Node, PARENT};
 use crate::token::CancelToken;
+use crate::waiter::WakerSlot;
 use nimsync_scheduler::{TaskContextValue, set_task_context, task_context_is};
 use pin_project_lite::pin_project;
 use std::any::Any;
@@ -24,7 +25,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll};
 
 /// The parent end shared by every child scope of one [`ChildScopes`]; it stands for a child
 /// scope that has no node yet. Aligned to 128 bytes so its contents sit on other cache lines
@@ -286,7 +287,7 @@ pin_project! {
         // Registered on the observed node once `fut` is pending: on `own` if `on_own`, else
         // on the parent (a flag, not a handle to the node: every group child carries this
         // future, so its size is memory per child).
-        waiting: Waiting,
+        waiting: WakerSlot,
         on_own: bool,
         #[pin]
         fut: Option<F>,
@@ -298,54 +299,6 @@ pin_project! {
             let hub = &(*this.scopes).borrow().hub;
             this.waiting.unregister(registered_on(*this.on_own, this.own.as_ref(), hub));
         }
-    }
-}
-
-/// A [`RunChild`]'s waker registration on the node it observes (`WaitForCancel` without the
-/// handle to the node).
-struct Waiting {
-    /// The registration's key; meaningful only while `waker` is `Some` (registered).
-    key: usize,
-    waker: Option<Waker>,
-}
-
-impl Waiting {
-    /// Registers (or refreshes) `waker` on `node`; returns `true` if `node` is cancelled.
-    fn poll_cancelled(&mut self, node: &Node, waker: &Waker) -> bool {
-        if node.is_cancelled() {
-            return true;
-        }
-        match &self.waker {
-            None => match node.register(Entry::Waker(waker.clone())) {
-                Ok(key) => {
-                    self.key = key;
-                    self.waker = Some(waker.clone());
-                    false
-                }
-                Err(_) => true,
-            },
-            Some(registered) => {
-                if registered.will_wake(waker) {
-                    return false;
-                }
-                self.waker = Some(waker.clone());
-                !node.update_waker(self.key, waker)
-            }
-        }
-    }
-
-    /// Removes the registration from `node` (where it was made), if there is one (a check
-    /// inline: most group children end, or are dropped, without ever registering).
-    #[inline]
-    fn unregister(&mut self, node: &Node) {
-        if self.waker.is_some() {
-            self.unregister_now(node);
-        }
-    }
-
-    fn unregister_now(&mut self, node: &Node) {
-        self.waker = None;
-        drop(node.unregister(self.key));
     }
 }
 
@@ -380,10 +333,7 @@ impl<S: Borrow<ChildScopes>, F> RunChild<S, F> {
             scopes,
             own: None,
             mode: Mode::Unknown,
-            waiting: Waiting {
-                key: 0,
-                waker: None,
-            },
+            waiting: WakerSlot::new(),
             on_own: false,
             fut: Some(fut),
         }

@@ -1,6 +1,7 @@
-//! `WaitForCancel`: the cancel-safe future returned by `CancelToken::cancelled()`.
+//! `WaitForCancel`: the cancel-safe future returned by `CancelToken::cancelled()`, and the
+//! waker registration it shares with a task-group child's `RunChild`.
 
-use crate::node::Entry;
+use crate::node::{Entry, Node};
 use crate::token::CancelToken;
 use std::fmt;
 use std::future::Future;
@@ -20,25 +21,30 @@ use std::task::{Context, Poll, Waker};
 #[must_use = "futures do nothing unless awaited"]
 pub struct WaitForCancel {
     token: CancelToken,
+    slot: WakerSlot,
+}
+
+/// A waker registered on a node (or not yet), without a handle to the node: the owner says
+/// which node on every call. Used by [`WaitForCancel`] and by a task-group child's
+/// `RunChild`, whose size is memory per child.
+pub(crate) struct WakerSlot {
     /// The registration's key; meaningful only while `waker` is `Some` (registered), which
-    /// keeps the future 8 bytes smaller than an `Option<usize>` would (it sits in every
-    /// task-group child).
+    /// keeps the slot 8 bytes smaller than an `Option<usize>` would.
     key: usize,
     waker: Option<Waker>,
 }
 
-impl WaitForCancel {
-    pub(crate) fn new(token: CancelToken) -> WaitForCancel {
-        WaitForCancel {
-            token,
+impl WakerSlot {
+    /// Nothing registered.
+    pub(crate) const fn new() -> WakerSlot {
+        WakerSlot {
             key: 0,
             waker: None,
         }
     }
 
-    /// Registers (or refreshes) `waker`; returns `true` if the token is cancelled.
-    pub(crate) fn poll_cancelled(&mut self, waker: &Waker) -> bool {
-        let node = &self.token.node;
+    /// Registers (or refreshes) `waker` on `node`; returns `true` if `node` is cancelled.
+    pub(crate) fn poll_cancelled(&mut self, node: &Node, waker: &Waker) -> bool {
         if node.is_cancelled() {
             return true;
         }
@@ -59,6 +65,34 @@ impl WaitForCancel {
                 !node.update_waker(self.key, waker)
             }
         }
+    }
+
+    /// Removes the registration from `node` (where it was made), if there is one (a check
+    /// inline: most task-group children end, or are dropped, without ever registering).
+    #[inline]
+    pub(crate) fn unregister(&mut self, node: &Node) {
+        if self.waker.is_some() {
+            self.unregister_now(node);
+        }
+    }
+
+    fn unregister_now(&mut self, node: &Node) {
+        self.waker = None;
+        drop(node.unregister(self.key));
+    }
+}
+
+impl WaitForCancel {
+    pub(crate) fn new(token: CancelToken) -> WaitForCancel {
+        WaitForCancel {
+            token,
+            slot: WakerSlot::new(),
+        }
+    }
+
+    /// Registers (or refreshes) `waker`; returns `true` if the token is cancelled.
+    pub(crate) fn poll_cancelled(&mut self, waker: &Waker) -> bool {
+        self.slot.poll_cancelled(&self.token.node, waker)
     }
 
     /// The token being waited on.
@@ -86,9 +120,7 @@ impl Future for WaitForCancel {
 
 impl Drop for WaitForCancel {
     fn drop(&mut self) {
-        if self.waker.take().is_some() {
-            drop(self.token.node.unregister(self.key));
-        }
+        self.slot.unregister(&self.token.node);
     }
 }
 

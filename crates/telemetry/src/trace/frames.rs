@@ -592,52 +592,48 @@ pub(crate) enum Fast<T> {
     General,
 }
 
-/// A pass-through `start_span` on the running task's unchanged state, when its parent is not
-/// sampled (the common case of an unsampled trace): the parent's span context.
-pub(crate) fn try_pass() -> Fast<SpanContext> {
+/// Runs `f` on the running task's frame: the top of this thread's stack, unless a frame is
+/// parked (then, as with no frame or a thread-local being torn down, `NoFrame`).
+fn with_top_frame<R>(f: impl FnOnce(&mut Frame) -> Fast<R>) -> Fast<R> {
     FRAMES
-        .try_with(|f| {
-            let Ok(mut frames) = f.try_borrow_mut() else {
-                return Fast::NoFrame;
-            };
-            if frames.parked.is_some() {
-                return Fast::NoFrame;
-            }
-            let Some(top) = frames.stack.last_mut() else {
-                return Fast::NoFrame;
-            };
-            match &top.original {
-                Some(o) if top.own.is_none() && o.drops_children => {
-                    let sc = o.span_context.clone();
-                    top.passes += 1;
-                    Fast::Done(sc)
-                }
-                _ => Fast::General,
-            }
-        })
-        .unwrap_or(Fast::NoFrame)
-}
-
-/// Closes a pass-through span of the running frame, if its innermost open span is one.
-pub(crate) fn try_end_pass() -> Fast<()> {
-    FRAMES
-        .try_with(|f| {
-            let Ok(mut frames) = f.try_borrow_mut() else {
+        .try_with(|frames| {
+            let Ok(mut frames) = frames.try_borrow_mut() else {
                 return Fast::NoFrame;
             };
             if frames.parked.is_some() {
                 return Fast::NoFrame;
             }
             match frames.stack.last_mut() {
-                Some(top) if top.passes > 0 => {
-                    top.passes -= 1;
-                    Fast::Done(())
-                }
-                Some(_) => Fast::General,
+                Some(top) => f(top),
                 None => Fast::NoFrame,
             }
         })
         .unwrap_or(Fast::NoFrame)
+}
+
+/// A pass-through `start_span` on the running task's unchanged state, when its parent is not
+/// sampled (the common case of an unsampled trace): the parent's span context.
+pub(crate) fn try_pass() -> Fast<SpanContext> {
+    with_top_frame(|top| match &top.original {
+        Some(o) if top.own.is_none() && o.drops_children => {
+            let sc = o.span_context.clone();
+            top.passes += 1;
+            Fast::Done(sc)
+        }
+        _ => Fast::General,
+    })
+}
+
+/// Closes a pass-through span of the running frame, if its innermost open span is one.
+pub(crate) fn try_end_pass() -> Fast<()> {
+    with_top_frame(|top| {
+        if top.passes > 0 {
+            top.passes -= 1;
+            Fast::Done(())
+        } else {
+            Fast::General
+        }
+    })
 }
 
 /// Pops the frame of `task` (after a panic, from `on_terminate`), its context still

@@ -293,17 +293,17 @@ struct Probed(#[allow(dead_code)] Arc<()>);
 impl<T: 'static, E: 'static> Policy<T, E> for Probed {
     type Output = Vec<Result<T, TaskError<E>>>;
 
-    fn on_done(&self, _: usize, _: &Result<T, TaskError<E>>) -> Reaction {
-        Reaction::Continue
+    fn on_done(&self, index: usize, result: &Result<T, TaskError<E>>) -> Reaction {
+        CollectAll.on_done(index, result)
     }
 
     fn finish(
         &self,
         results: Vec<Result<T, TaskError<E>>>,
-        _: Option<usize>,
-        _: Option<Cancelled>,
+        decisive: Option<usize>,
+        cancelled: Option<Cancelled>,
     ) -> Result<Self::Output, GroupError<E>> {
-        Ok(results)
+        CollectAll.finish(results, decisive, cancelled)
     }
 }
 

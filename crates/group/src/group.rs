@@ -2,7 +2,6 @@
 //! spawn, try_spawn, cancel, token, counters).
 
 use crate::child::{Child, Outcome as ChildOutcome};
-use crate::chunks::{Chunks, Drain};
 use crate::error::{GroupError, TaskError};
 use crate::policy::{Policy, Reaction};
 use crossbeam_utils::CachePadded;
@@ -23,9 +22,8 @@ type OnDone<T, E> = Box<dyn Fn(usize, &Outcome<T, E>) -> Reaction + Send + Sync>
 const NO_DECISIVE: usize = usize::MAX;
 
 struct Tasks<T, E> {
-    /// Handles not yet taken by `join`, in spawn order (in chunks that never move: no copy
-    /// and no fresh doubled buffer as the list grows).
-    handles: Chunks<JoinHandle<Outcome<T, E>>>,
+    /// Handles not yet taken by `join`, in spawn order.
+    handles: Vec<JoinHandle<Outcome<T, E>>>,
     /// What each child takes with it (the group's state, and its child scope for the task's
     /// context slot), made in batches; see [`Tasks::child_refs`].
     spare: Vec<ChildRefs<T, E>>,
@@ -260,7 +258,7 @@ impl<T, E> Shared<T, E> {
     }
 
     /// Closes the group to new spawns and returns the handles not yet joined.
-    fn close(&self) -> Chunks<JoinHandle<Outcome<T, E>>> {
+    fn close(&self) -> Vec<JoinHandle<Outcome<T, E>>> {
         let taken = {
             let mut t = lock(&self.spawn.tasks);
             t.close();
@@ -589,7 +587,7 @@ pub struct TaskGroup<T, E, P> {
     handle: GroupHandle<T, E>,
     policy: Arc<P>,
     /// Handles taken by a `join` in progress, not collected yet (aborted if it is dropped).
-    pending: Drain<JoinHandle<Outcome<T, E>>>,
+    pending: std::vec::IntoIter<JoinHandle<Outcome<T, E>>>,
     joined: bool,
 }
 
@@ -643,7 +641,7 @@ where
             limit,
             spawn: CachePadded::new(SpawnSide {
                 tasks: Mutex::new(Tasks {
-                    handles: Chunks::new(),
+                    handles: Vec::new(),
                     spare: Vec::new(),
                     closed: false,
                 }),
@@ -660,7 +658,7 @@ where
         TaskGroup {
             handle: GroupHandle { shared },
             policy,
-            pending: Drain::default(),
+            pending: Vec::new().into_iter(),
             joined: false,
         }
     }
@@ -718,20 +716,19 @@ where
                     t.close();
                     break;
                 }
-                // `pending` is empty here: take the spawners' list whole (no copy).
-                let batch = std::mem::take(&mut t.handles);
-                results.reserve(batch.len());
-                self.pending = batch.into_drain();
+                // `pending` is empty here: take the spawners' vector whole (no copy).
+                self.pending = std::mem::take(&mut t.handles).into_iter();
                 // Exact under the lock: the children taken are the ones spawned so far.
                 shared.spawn.spawned.load(Ordering::Relaxed)
             };
             // One wait for the whole batch instead of one wake-up per child still running.
             self.handle.shared.wait_ended(spawned).await;
+            results.reserve(self.pending.len());
             // Every handle is ready, or about to be: collect them in one loop of polls
             // rather than one `.await` (a state-machine round trip) each.
             let pending = &mut self.pending;
             std::future::poll_fn(|cx| {
-                while let Some(h) = pending.front_mut() {
+                while let Some(h) = pending.as_mut_slice().first_mut() {
                     let r = match std::pin::Pin::new(h).poll(cx) {
                         Poll::Pending => return Poll::Pending,
                         Poll::Ready(Ok(r)) => r,
@@ -807,7 +804,7 @@ impl<T, E, P> Drop for TaskGroup<T, E, P> {
         let shared = &self.handle.shared;
         let rest = shared.close();
         shared.token.cancel_with("task group dropped before join");
-        for h in self.pending.by_ref().chain(rest.into_drain()) {
+        for h in self.pending.by_ref().chain(rest) {
             h.abort();
         }
     }

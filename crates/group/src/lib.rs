@@ -54,7 +54,6 @@
 #![warn(missing_docs)]
 
 mod child;
-mod chunks;
 mod error;
 mod group;
 mod policy;

@@ -117,6 +117,8 @@ pin_project! {
             if !*this.done {
                 *this.done = true;
                 let prev = context::swap_task_context(this.ctx.take());
+                // The destructor runs outside any poll: release what a hook kept attached.
+                crate::hooks::run_idle(this.meta.shard.as_ref().and_then(|s| s.shared.hooks.as_deref()));
                 let _ = catch_unwind(AssertUnwindSafe(|| this.fut.as_mut().set(None)));
                 finish(this.meta, this.hook_data, TaskOutcome::Cancelled);
                 *this.ctx = context::swap_task_context(prev);
@@ -161,6 +163,8 @@ impl<F: Future> Future for TaskFuture<'_, F> {
         let id = meta.id;
         let (prev, cancel) = context::enter_task_poll(this.ctx.take());
         let result = if cancel {
+            // The future is dropped without a poll (and its hooks): as above.
+            crate::hooks::run_idle(meta.shard.as_ref().and_then(|s| s.shared.hooks.as_deref()));
             Err(None)
         } else {
             let hooks = if *this.poll_hooks {

@@ -365,12 +365,8 @@ impl Frame {
     /// The hook data a task frame leaves behind: its `TaskTrace` (the borrowed one when
     /// nothing changed), or nothing when there is nothing to carry.
     pub(crate) fn into_slot(self) -> Option<TaskContextValue> {
-        if let Some(original) = &self.original
-            && self.own.is_none()
-            && self.passes == original.passes
-        {
-            return self.original.map(|o| o as TaskContextValue);
-        }
+        // Only called for a changed frame (`end_task_poll` returns unchanged ones itself).
+        debug_assert!(!self.is_unchanged());
         if self.is_empty() {
             return None;
         }

@@ -195,7 +195,7 @@ pub trait RawChan<T>: Clone + Send + Sync + Unpin {
 }
 
 impl<T: Send, Q: Queue<T>> RawChan<T> for Chan<T, Q> {
-    #[inline]
+    #[inline(always)]
     unsafe fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
         let tx = self.ring.tx();
         if tx.spilled.load(Ordering::Relaxed) != 0 || tx.reserved.load(Ordering::Relaxed) != 0 {
@@ -254,7 +254,7 @@ impl<T: Send, Q: Queue<T>> RawChan<T> for Chan<T, Q> {
         Ok(n)
     }
 
-    #[inline]
+    #[inline(always)]
     unsafe fn try_recv(&self) -> Result<T, TryRecvError> {
         // SAFETY: forwarded contract.
         match unsafe { self.ring.pop(&self.cursor) } {
@@ -437,6 +437,7 @@ impl<T: Send, Q: Queue<T>> RawChan<T> for Chan<T, Q> {
 ///
 /// # Safety
 /// Producer-side contract of [`Queue`].
+#[inline(never)]
 unsafe fn on_full<T: Send, Q: Queue<T>>(
     q: &Q,
     cur: &Q::Cursor,

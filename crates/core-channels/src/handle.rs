@@ -200,6 +200,7 @@ macro_rules! sender_ops {
         }
 
         /// Sends, parking the thread while the channel is full (a short spin first).
+        #[inline]
         pub fn send_blocking(&$($m)? self, value: T) -> Result<(), SendError<T>> {
             // SAFETY: as in `try_send`.
             unsafe { wait::send(&self.chan, value, None) }.map_err(|e| SendError(e.into_inner()))
@@ -270,6 +271,7 @@ macro_rules! receiver_ops {
         }
 
         /// Receives, parking the thread while the channel is empty (a short spin first).
+        #[inline]
         pub fn recv_blocking(&$($m)? self) -> Result<T, RecvError> {
             // SAFETY: as in `try_recv`.
             unsafe { wait::recv(&self.chan, None) }.map_err(|_| RecvError)

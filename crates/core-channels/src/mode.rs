@@ -152,7 +152,7 @@ macro_rules! delegate {
 }
 
 impl<T: Send> RawChan<T> for SpscChan<T> {
-    #[inline]
+    #[inline(always)]
     unsafe fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
         // SAFETY: forwarded contract.
         delegate!(self, c => unsafe { c.try_send(value) })
@@ -161,7 +161,7 @@ impl<T: Send> RawChan<T> for SpscChan<T> {
         // SAFETY: forwarded contract.
         delegate!(self, c => unsafe { c.try_send_batch(items) })
     }
-    #[inline]
+    #[inline(always)]
     unsafe fn try_recv(&self) -> Result<T, TryRecvError> {
         // SAFETY: forwarded contract.
         delegate!(self, c => unsafe { c.try_recv() })

@@ -157,6 +157,7 @@ impl Patience {
 /// being woken and being polled again cost far more than the few nanoseconds a producer on
 /// another core usually needs to hand over the next value. Bounded, so an idle channel costs
 /// a poll well under a microsecond; none under loom, to keep the models small.
+#[cfg(not(nimsync_loom))]
 const ASYNC_SPINS: u32 = 16;
 
 /// One bounded spin before an async wait registers; `false` once the budget is spent.

@@ -192,7 +192,7 @@ macro_rules! sender_ops {
         /// Sends without waiting, applying the channel's [`Policy`](crate::Policy).
         ///
         /// Returns `Full(value)` (only under `Block`) or `Closed(value)`.
-        #[inline]
+        #[inline(always)]
         pub fn try_send(&$($m)? self, value: T) -> Result<(), TrySendError<T>> {
             // SAFETY: single-producer senders are neither `Clone` nor usable through `&self`
             // here (`&mut self`), so producer calls never overlap.
@@ -200,7 +200,7 @@ macro_rules! sender_ops {
         }
 
         /// Sends, parking the thread while the channel is full (a short spin first).
-        #[inline]
+        #[inline(always)]
         pub fn send_blocking(&$($m)? self, value: T) -> Result<(), SendError<T>> {
             // SAFETY: as in `try_send`.
             unsafe { wait::send(&self.chan, value, None) }.map_err(|e| SendError(e.into_inner()))
@@ -263,7 +263,7 @@ macro_rules! receiver_ops {
     ($mode:ty $(, $m:tt)?) => {
         /// Receives without waiting: `Empty` if nothing is buffered, `Closed` once the channel
         /// is closed and drained.
-        #[inline]
+        #[inline(always)]
         pub fn try_recv(&$($m)? self) -> Result<T, TryRecvError> {
             // SAFETY: single-consumer receivers are neither `Clone` nor usable through
             // `&self` here (`&mut self`), so consumer calls never overlap.
@@ -271,7 +271,7 @@ macro_rules! receiver_ops {
         }
 
         /// Receives, parking the thread while the channel is empty (a short spin first).
-        #[inline]
+        #[inline(always)]
         pub fn recv_blocking(&$($m)? self) -> Result<T, RecvError> {
             // SAFETY: as in `try_recv`.
             unsafe { wait::recv(&self.chan, None) }.map_err(|_| RecvError)

@@ -7,14 +7,15 @@ use crate::policy::{Policy, Reaction};
 use crossbeam_utils::CachePadded;
 use event_listener::Event;
 use nimsync_cancel::{CancelScope, CancelToken, Cancelled, ChildScopes, hold};
-use nimsync_scheduler::{JoinHandle, TaskContextValue};
+use nimsync_scheduler::{JoinError, JoinHandle, TaskContextValue};
 use std::fmt;
 use std::future::Future;
 use std::num::NonZeroUsize;
 use std::ops::Deref;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::task::Poll;
+use std::task::{Context, Poll, Waker};
 
 type Outcome<T, E> = Result<T, TaskError<E>>;
 type OnDone<T, E> = Box<dyn Fn(usize, &Outcome<T, E>) -> Reaction + Send + Sync>;
@@ -723,26 +724,26 @@ where
             };
             // One wait for the whole batch instead of one wake-up per child still running.
             self.handle.shared.wait_ended(spawned).await;
-            results.reserve(self.pending.len());
-            // Every handle is ready, or about to be: collect them in one loop of polls
-            // rather than one `.await` (a state-machine round trip) each.
-            let pending = &mut self.pending;
-            std::future::poll_fn(|cx| {
-                while let Some(h) = pending.as_mut_slice().first_mut() {
-                    let r = match std::pin::Pin::new(h).poll(cx) {
-                        Poll::Pending => return Poll::Pending,
-                        Poll::Ready(Ok(r)) => r,
-                        Poll::Ready(Err(e)) => match e.try_into_panic() {
-                            Ok(p) => Err(TaskError::Panicked(p)),
-                            Err(_) => Err(TaskError::Cancelled(Cancelled::Parent)),
-                        },
-                    };
-                    pending.next();
-                    results.push(r);
-                }
-                Poll::Ready(())
-            })
-            .await;
+            // Every handle is ready now, or about to be (a child counts itself just before
+            // its task completes): collect the batch in one pass without a waker (no
+            // `.await`, a state-machine round trip, per child).
+            let (out, late) = collect_ready(std::mem::take(&mut self.pending), results.len());
+            if results.is_empty() {
+                results = out;
+            } else {
+                results.extend(out);
+            }
+            // The few that were not: await them, and put their results in their places.
+            let (places, handles): (Vec<usize>, Vec<_>) = late.into_iter().unzip();
+            self.pending = handles.into_iter();
+            for i in places {
+                let Some(h) = self.pending.as_mut_slice().first_mut() else {
+                    break;
+                };
+                let r = child_result(h.await);
+                self.pending.next();
+                results[i] = r;
+            }
         }
         self.joined = true;
         self.handle.shared.slot_freed.notify(usize::MAX);
@@ -786,6 +787,44 @@ where
         })
         .await
     }
+}
+
+/// A child's result from what its join handle gave (a panic or an abort as the scheduler
+/// reported it).
+fn child_result<T, E>(out: Result<Outcome<T, E>, JoinError>) -> Outcome<T, E> {
+    match out {
+        Ok(r) => r,
+        Err(e) => match e.try_into_panic() {
+            Ok(p) => Err(TaskError::Panicked(p)),
+            Err(_) => Err(TaskError::Cancelled(Cancelled::Parent)),
+        },
+    }
+}
+
+/// The results of a batch of handles, in order, polled once without a waker. It maps the
+/// handles' vector into the results' one, which the standard library does in place when a
+/// result is no larger than a handle (24 bytes, e.g. `Result<u64, TaskError<()>>`): a join
+/// then allocates no second vector and writes each result where its handle was, on a line
+/// it has just read. A handle that is not ready yet is returned with its place (`first` +
+/// its index in the batch), which holds a placeholder meanwhile.
+#[allow(clippy::type_complexity)]
+fn collect_ready<T, E>(
+    batch: std::vec::IntoIter<JoinHandle<Outcome<T, E>>>,
+    first: usize,
+) -> (Vec<Outcome<T, E>>, Vec<(usize, JoinHandle<Outcome<T, E>>)>) {
+    let mut late = Vec::new();
+    let mut cx = Context::from_waker(Waker::noop());
+    let out = batch
+        .enumerate()
+        .map(|(i, mut h)| match Pin::new(&mut h).poll(&mut cx) {
+            Poll::Ready(out) => child_result(out),
+            Poll::Pending => {
+                late.push((first + i, h));
+                Err(TaskError::Cancelled(Cancelled::Parent))
+            }
+        })
+        .collect();
+    (out, late)
 }
 
 impl<T, E, P> Deref for TaskGroup<T, E, P> {

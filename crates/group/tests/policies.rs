@@ -7,9 +7,11 @@ use nimsync_group::{
     task_group,
 };
 use nimsync_scheduler::{Builder, Runtime, sleep, yield_now};
+use std::future::Future;
 use std::num::NonZeroUsize;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::task::Poll;
 use std::time::Duration;
 
 fn paused(workers: usize) -> Runtime {
@@ -66,6 +68,54 @@ fn many_children_and_siblings_spawned_while_joining_come_back_in_spawn_order() {
         assert!(at(10_000 + i) > at(i));
     }
     assert_eq!(v.len(), 5005);
+}
+
+#[test]
+fn a_child_that_counted_itself_but_whose_task_has_not_completed_keeps_its_place() {
+    // `join` collects a batch once every child has counted itself, without a waker; a child
+    // counts itself just before its task completes, so its handle may not be ready yet. Hold
+    // the middle child's task there (its `on_terminate` hook runs after the count and before
+    // the task completes), poll `join` once, then let the task complete.
+    static ARMED: AtomicUsize = AtomicUsize::new(0);
+    let (entered_tx, entered_rx) = std::sync::mpsc::channel::<()>();
+    let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+    let hook = Mutex::new((entered_tx, release_rx));
+    let rt = Builder::new_multi_thread()
+        .workers(2)
+        .on_terminate(move |_, _| {
+            if ARMED.swap(0, Ordering::AcqRel) == 1 {
+                let h = hook.lock().unwrap();
+                h.0.send(()).unwrap();
+                h.1.recv().unwrap();
+            }
+        })
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let g = TaskGroup::new(CollectAll);
+        g.spawn(async { Ok::<u8, ()>(0) }).await.unwrap();
+        while g.completed() < 1 {
+            yield_now().await;
+        }
+        ARMED.store(1, Ordering::Release);
+        g.spawn(async { Ok(1) }).await.unwrap();
+        entered_rx.recv().unwrap(); // the middle child counted itself and is held
+        g.spawn(async { Ok(2) }).await.unwrap();
+        while g.completed() < 3 {
+            yield_now().await;
+        }
+        let mut join = std::pin::pin!(g.join());
+        let polled = std::future::poll_fn(|cx| Poll::Ready(join.as_mut().poll(cx))).await;
+        assert!(polled.is_pending(), "the held child's handle is not ready");
+        release_tx.send(()).unwrap();
+        let v: Vec<u8> = join
+            .await
+            .unwrap()
+            .into_iter()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(v, vec![0, 1, 2]);
+    });
 }
 
 #[test]

@@ -34,7 +34,8 @@ use crate::task::TaskId;
 use std::cell::Cell;
 use std::fmt;
 
-/// What a hook learns about the task it is called for: its id and its hook data slot.
+/// What a hook learns about the task it is called for: its id, its hook data slot and, in
+/// `after_poll`, whether that poll ended the task ([`TaskInfo::is_finishing`]).
 ///
 /// ```
 /// use std::sync::Arc;
@@ -70,6 +71,7 @@ use std::fmt;
 pub struct TaskInfo<'a> {
     pub(crate) id: TaskId,
     pub(crate) data: &'a Cell<Option<TaskContextValue>>,
+    pub(crate) finishing: bool,
 }
 
 impl TaskInfo<'_> {
@@ -90,11 +92,45 @@ impl TaskInfo<'_> {
     pub fn set_hook_data(&self, data: Option<TaskContextValue>) {
         drop(self.data.replace(data));
     }
+
+    /// In `after_poll`: whether the poll just made ended the task (its future returned
+    /// `Ready`), so that `on_terminate` follows on this thread with the task's hook data as
+    /// `after_poll` leaves it. A hook may then finish its per-task work here, in one go, and
+    /// leave the hook data empty. `false` in every other hook, and in `after_poll` when the
+    /// task goes on (a panicking poll runs no `after_poll`).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// let finished = Arc::new(AtomicUsize::new(0));
+    /// let f = finished.clone();
+    /// let rt = nimsync_scheduler::Runtime::builder()
+    ///     .workers(1)
+    ///     .after_poll(move |task| {
+    ///         if task.is_finishing() {
+    ///             f.fetch_add(1, Ordering::Relaxed);
+    ///         }
+    ///     })
+    ///     .build()
+    ///     .unwrap();
+    /// rt.block_on(async {
+    ///     nimsync_scheduler::spawn(async { nimsync_scheduler::yield_now().await }).await.unwrap()
+    /// });
+    /// // Two polls, the second one ends the task.
+    /// assert_eq!(finished.load(Ordering::Relaxed), 1);
+    /// ```
+    #[inline]
+    pub fn is_finishing(&self) -> bool {
+        self.finishing
+    }
 }
 
 impl fmt::Debug for TaskInfo<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TaskInfo").field("id", &self.id).finish()
+        f.debug_struct("TaskInfo")
+            .field("id", &self.id)
+            .field("finishing", &self.finishing)
+            .finish()
     }
 }
 

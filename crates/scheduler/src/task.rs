@@ -145,6 +145,7 @@ fn finish(
         let info = TaskInfo {
             id,
             data: Cell::from_mut(hook_data),
+            finishing: false,
         };
         let _ = catch_unwind(AssertUnwindSafe(|| hook(&info, outcome)));
     }
@@ -180,9 +181,10 @@ impl<F: Future> Future for TaskFuture<'_, F> {
                     None => Poll::Pending,
                 },
                 Some(hooks) => {
-                    let info = TaskInfo {
+                    let mut info = TaskInfo {
                         id,
                         data: Cell::from_mut(hook_data),
+                        finishing: false,
                     };
                     if let Some(h) = &hooks.before_poll {
                         h(&info);
@@ -192,6 +194,7 @@ impl<F: Future> Future for TaskFuture<'_, F> {
                         None => Poll::Pending,
                     };
                     if let Some(h) = &hooks.after_poll {
+                        info.finishing = r.is_ready();
                         h(&info);
                     }
                     r

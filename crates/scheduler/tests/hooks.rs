@@ -257,3 +257,100 @@ fn hook_data_is_per_task_private_to_hooks_and_dropped_after_terminate() {
     assert_eq!(outcomes[2].1, TaskOutcome::Cancelled);
     assert_eq!(dropped.load(Ordering::SeqCst), 3, "every hook data dropped");
 }
+
+#[test]
+fn after_poll_knows_the_poll_that_ends_the_task_and_on_terminate_sees_what_it_left() {
+    // Each task's hook data records its polls. `after_poll` sees `is_finishing` exactly on the
+    // poll that completed the task (never on a poll that stays pending, never for a task
+    // that panics or is aborted); `on_terminate` follows on the same thread and sees the hook
+    // data as that `after_poll` left it.
+    #[derive(Default)]
+    struct Polls {
+        thread: Mutex<Option<std::thread::ThreadId>>,
+        finishing: AtomicUsize,
+        not_finishing: AtomicUsize,
+    }
+    type Log = Arc<Mutex<Vec<(usize, usize, bool, TaskOutcome)>>>;
+    let log: Log = Arc::new(Mutex::new(Vec::new()));
+    let l = log.clone();
+    let rt = Builder::new_multi_thread()
+        .workers(2)
+        .on_spawn(|info| info.set_hook_data(Some(Arc::new(Polls::default()))))
+        .before_poll(|task| assert!(!task.is_finishing()))
+        .after_poll(|task| {
+            let data = task.take_hook_data();
+            let polls = data
+                .as_ref()
+                .and_then(|d| d.downcast_ref::<Polls>())
+                .expect("hook data until the finishing poll");
+            if task.is_finishing() {
+                polls.finishing.fetch_add(1, Ordering::SeqCst);
+                *polls.thread.lock().unwrap() = Some(std::thread::current().id());
+            } else {
+                polls.not_finishing.fetch_add(1, Ordering::SeqCst);
+            }
+            task.set_hook_data(data);
+        })
+        .on_terminate(move |task, outcome| {
+            assert!(!task.is_finishing());
+            let data = task.take_hook_data();
+            let polls = data.as_ref().and_then(|d| d.downcast_ref::<Polls>());
+            let polls = polls.expect("the hook data after_poll left");
+            if let Some(thread) = *polls.thread.lock().unwrap() {
+                assert_eq!(thread, std::thread::current().id(), "same thread");
+            }
+            l.lock().unwrap().push((
+                polls.finishing.load(Ordering::SeqCst),
+                polls.not_finishing.load(Ordering::SeqCst),
+                polls.thread.lock().unwrap().is_some(),
+                outcome,
+            ));
+        })
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let yields = (0..20usize)
+            .map(|i| {
+                spawn(async move {
+                    for _ in 0..i % 4 {
+                        yield_now().await;
+                    }
+                })
+            })
+            .collect::<Vec<_>>();
+        for h in yields {
+            h.await.unwrap();
+        }
+        let p = spawn(async {
+            yield_now().await;
+            panic!("p")
+        });
+        assert!(p.await.unwrap_err().is_panic());
+        let pending = spawn(std::future::pending::<()>());
+        yield_now().await;
+        pending.abort();
+        assert!(pending.await.is_err());
+    });
+    drop(rt);
+    let mut log = log.lock().unwrap().clone();
+    log.sort_by_key(|e| (e.3 as u8, e.1));
+    let completed: Vec<_> = log
+        .iter()
+        .filter(|e| e.3 == TaskOutcome::Completed)
+        .collect();
+    assert_eq!(completed.len(), 20, "{log:?}");
+    for (i, e) in completed.iter().enumerate() {
+        assert_eq!(
+            (e.0, e.2),
+            (1, true),
+            "one finishing poll per completed task"
+        );
+        // Tasks yield 0..=3 times: that many polls stay pending (5 of each).
+        assert_eq!(e.1, i / 5, "{log:?}");
+    }
+    for outcome in [TaskOutcome::Panicked, TaskOutcome::Cancelled] {
+        let e = log.iter().find(|e| e.3 == outcome);
+        let e = e.unwrap_or_else(|| panic!("no {outcome:?} task: {log:?}"));
+        assert_eq!((e.0, e.2), (0, false), "no finishing poll: {log:?}");
+    }
+}

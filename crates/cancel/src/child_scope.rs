@@ -262,10 +262,16 @@ impl fmt::Debug for ChildScopes {
 enum Mode {
     /// Not polled yet.
     Unknown,
+    /// Not polled yet, made by [`RunChild::task`]: the first poll puts the scope in the
+    /// task's slot if that is empty.
+    Claim,
     /// The task's slot already holds the scope (the task was spawned under
     /// [`ChildScopes::enter`] and this is its top-level future): nothing to install; the
     /// slot persists across polls, materialized or not.
     Task,
+    /// Like `Task`, the scope put in the slot by this run's first poll (`Claim`): the run
+    /// empties the slot again when it finishes.
+    Claimed,
     /// Install the scope (hub or own node) around each poll, like a `CancelScope::run`.
     Install,
 }
@@ -280,7 +286,8 @@ pin_project! {
     /// ```
     #[must_use = "futures do nothing unless awaited"]
     pub struct RunChild<S: Borrow<ChildScopes>, F> {
-        scopes: S,
+        // `None` once [`RunChild::take_scopes`] took them (the run is over then).
+        scopes: Option<S>,
         // The scope's own node, once materialized.
         own: Option<Arc<Node>>,
         mode: Mode,
@@ -296,8 +303,11 @@ pin_project! {
     impl<S: Borrow<ChildScopes>, F> PinnedDrop for RunChild<S, F> {
         fn drop(this: Pin<&mut Self>) {
             let this = this.project();
-            let hub = &(*this.scopes).borrow().hub;
-            this.waiting.unregister(registered_on(*this.on_own, this.own.as_ref(), hub));
+            // Taken scopes: the run finished, and unregistered its waker then.
+            if let Some(scopes) = this.scopes.as_ref() {
+                let hub = &scopes.borrow().hub;
+                this.waiting.unregister(registered_on(*this.on_own, this.own.as_ref(), hub));
+            }
         }
     }
 }
@@ -325,14 +335,47 @@ impl<S: Borrow<ChildScopes>, F> RunChild<S, F> {
     /// }
     /// let g = Arc::new(Group { scopes: ChildScopes::new(&CancelToken::new()), name: "g" });
     /// let fut = RunChild::new(ByGroup(g), async { 5 });
-    /// assert_eq!(fut.scopes().0.name, "g");
+    /// assert_eq!(fut.scopes().unwrap().0.name, "g");
     /// assert_eq!(futures_executor::block_on(fut), Ok(5));
     /// ```
     pub fn new(scopes: S, fut: F) -> Self {
+        Self::with_mode(scopes, fut, Mode::Unknown)
+    }
+
+    /// Like [`new`](Self::new), for the top-level future of a task spawned with an empty
+    /// context slot (`spawn_with_context(None, ..)`): its first poll puts (a clone of) the
+    /// scope in the task's slot, where it stays while the run lasts, as if the task had been
+    /// spawned with [`ChildScopes::task_context`], and the run empties the slot when it
+    /// finishes. So the spawner takes no reference count for the slot: the thread that runs
+    /// the task takes it, and drops it. If the slot is not empty at the first poll (an
+    /// `on_spawn` hook put a value there, or this is not a task's top-level future), the run
+    /// installs its scope around each poll instead, like [`new`](Self::new). Task groups spawn
+    /// each child this way.
+    ///
+    /// ```
+    /// use nimsync_cancel::{ChildScopes, CancelToken, RunChild, current_token};
+    /// let rt = nimsync_scheduler::Runtime::current_thread();
+    /// rt.block_on(async {
+    ///     let parent = CancelToken::new();
+    ///     let scopes = ChildScopes::new(&parent);
+    ///     let task = nimsync_scheduler::spawn_with_context(
+    ///         None,
+    ///         RunChild::task(scopes, async { current_token().unwrap() }),
+    ///     );
+    ///     let token = task.await.unwrap().unwrap();
+    ///     parent.cancel();
+    ///     assert!(token.is_cancelled() && !token.same_as(&parent));
+    /// });
+    /// ```
+    pub fn task(scopes: S, fut: F) -> Self {
+        Self::with_mode(scopes, fut, Mode::Claim)
+    }
+
+    fn with_mode(scopes: S, fut: F, mode: Mode) -> Self {
         RunChild {
-            scopes,
+            scopes: Some(scopes),
             own: None,
-            mode: Mode::Unknown,
+            mode,
             waiting: WakerSlot::new(),
             on_own: false,
             fut: Some(fut),
@@ -341,22 +384,71 @@ impl<S: Borrow<ChildScopes>, F> RunChild<S, F> {
 
     /// The scopes this future runs in (what [`ChildScopes::run`] or
     /// [`run_owned`](ChildScopes::run_owned) was given), for a wrapper that owns its group's
-    /// state through them and needs it again after the future is done.
+    /// state through them and needs it again after the future is done; `None` once
+    /// [`take_scopes`](Self::take_scopes) took them.
     ///
     /// ```
     /// let scopes = nimsync_cancel::ChildScopes::new(&nimsync_cancel::CancelToken::new());
     /// let fut = scopes.clone().run_owned(async { 1 });
-    /// assert!(fut.scopes().parent().same_as(&scopes.parent()));
+    /// assert!(fut.scopes().unwrap().parent().same_as(&scopes.parent()));
     /// ```
-    pub fn scopes(&self) -> &S {
-        &self.scopes
+    pub fn scopes(&self) -> Option<&S> {
+        self.scopes.as_ref()
     }
 
-    /// The node that decides whether the scope is cancelled right now.
-    fn observed(&self) -> &Arc<Node> {
-        self.own
-            .as_ref()
-            .unwrap_or(&self.scopes.borrow().hub.parent)
+    /// Once the run has returned `Ready`: takes its scopes out, so that the caller decides
+    /// where their reference count is dropped (a task group hands it back to its joiner with
+    /// the child's result: the workers that run its children then never write the count the
+    /// spawner increments). `None` before the run is over, or if they were taken already.
+    ///
+    /// ```
+    /// use nimsync_cancel::{ChildScopes, CancelToken};
+    /// use std::future::Future;
+    /// let scopes = ChildScopes::new(&CancelToken::new());
+    /// let mut run = Box::pin(scopes.clone().run_owned(async { 7 }));
+    /// assert!(run.as_mut().take_scopes().is_none()); // not finished
+    /// let out = futures_executor::block_on(run.as_mut());
+    /// assert_eq!(out, Ok(7));
+    /// let taken = run.as_mut().take_scopes().unwrap();
+    /// assert!(taken.parent().same_as(&scopes.parent()) && run.scopes().is_none());
+    /// ```
+    pub fn take_scopes(self: Pin<&mut Self>) -> Option<S> {
+        let this = self.project();
+        if this.fut.is_some() {
+            return None;
+        }
+        this.scopes.take()
+    }
+
+    /// The node that decides whether the scope is cancelled right now (`None`: scopes taken).
+    fn observed(&self) -> Option<&Arc<Node>> {
+        let scopes = self.scopes.as_ref()?;
+        Some(self.own.as_ref().unwrap_or(&scopes.borrow().hub.parent))
+    }
+}
+
+/// The first poll of a [`RunChild::task`]: puts a clone of the hub in the task's slot if it
+/// is empty (`Claimed`); otherwise the run installs its scope around each poll (`Install`),
+/// or finds it there already (`Task`).
+fn claim_slot(hub: &Arc<Hub>) -> Mode {
+    let prev = set_task_context(None);
+    let Some(prev) = prev else {
+        restore(Some(hub.clone()));
+        return Mode::Claimed;
+    };
+    let same = std::ptr::eq(
+        Arc::as_ptr(&prev) as *const (),
+        Arc::as_ptr(hub) as *const (),
+    );
+    restore(Some(prev));
+    if same { Mode::Task } else { Mode::Install }
+}
+
+/// A finished run that put its scope in the task's slot (`Claimed`) empties it again.
+#[inline]
+fn release_slot(mode: Mode) {
+    if mode == Mode::Claimed {
+        restore(None);
     }
 }
 
@@ -398,24 +490,29 @@ impl<S: Borrow<ChildScopes>, F: Future> Future for RunChild<S, F> {
     #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
-        let hub: &Arc<Hub> = &(*this.scopes).borrow().hub;
         assert!(this.fut.is_some(), "`RunChild` polled after completion");
-        if *this.mode == Mode::Unknown {
+        let hub: &Arc<Hub> = &this
+            .scopes
+            .as_ref()
+            .expect("a pending `RunChild` has its scopes")
+            .borrow()
+            .hub;
+        match *this.mode {
             // Whether the slot holds our hub itself (one look-up, no reference count).
-            *this.mode = if task_context_is(hub) {
-                Mode::Task
-            } else {
-                Mode::Install
-            };
+            Mode::Unknown if task_context_is(hub) => *this.mode = Mode::Task,
+            Mode::Unknown => *this.mode = Mode::Install,
+            Mode::Claim => *this.mode = claim_slot(hub),
+            _ => {}
         }
         loop {
             if must_stop(this.own.as_ref(), hub) {
                 this.fut.set(None);
                 this.waiting
                     .unregister(registered_on(*this.on_own, this.own.as_ref(), hub));
+                release_slot(*this.mode);
                 return Poll::Ready(Err(report(this.own.as_ref(), hub)));
             }
-            let polled = if *this.mode == Mode::Task {
+            let polled = if matches!(*this.mode, Mode::Task | Mode::Claimed) {
                 let polled = match this.fut.as_mut().as_pin_mut() {
                     Some(f) => f.poll(cx),
                     None => Poll::Pending,
@@ -447,6 +544,7 @@ impl<S: Borrow<ChildScopes>, F: Future> Future for RunChild<S, F> {
                 this.fut.set(None);
                 this.waiting
                     .unregister(registered_on(*this.on_own, this.own.as_ref(), hub));
+                release_slot(*this.mode);
                 return Poll::Ready(Ok(v));
             }
             let own = this.own.as_ref();
@@ -475,7 +573,10 @@ impl<S: Borrow<ChildScopes>, F> fmt::Debug for RunChild<S, F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RunChild")
             .field("materialized", &self.own.is_some())
-            .field("cancelled", &self.observed().is_cancelled())
+            .field(
+                "cancelled",
+                &self.observed().is_some_and(|n| n.is_cancelled()),
+            )
             .field("done", &self.fut.is_none())
             .finish()
     }

@@ -3,10 +3,10 @@
 //! child scopes (`ChildScopes`).
 
 use nimsync_cancel::{
-    CancelScope, CancelToken, Cancelled, ChildScopes, checkpoint, current_token, shield, timeout,
-    timeout_at, with_cancel,
+    CancelScope, CancelToken, Cancelled, ChildScopes, RunChild, checkpoint, current_token, shield,
+    timeout, timeout_at, with_cancel,
 };
-use nimsync_scheduler::{Builder, Runtime, now, sleep, spawn, yield_now};
+use nimsync_scheduler::{Builder, Runtime, now, sleep, spawn, task_context, yield_now};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -424,5 +424,65 @@ fn child_scope_waker_moves_to_its_token_and_leaves_with_it() {
         task.abort();
         assert!(task.await.is_err());
         assert_eq!(parent.registrations(), 0);
+    });
+}
+
+#[test]
+fn a_task_run_claims_an_empty_slot_for_its_run_only() {
+    // `RunChild::task` as a task's top-level future: the task starts with an empty slot and
+    // the run's scope is current inside it (checkpoint sees the parent, current_token is a
+    // child of it); polled inline in a task whose slot is empty, it empties the slot again
+    // when it finishes.
+    let rt = paused_multi();
+    rt.block_on(async {
+        let parent = CancelToken::new();
+        let scopes = ChildScopes::new(&parent);
+        let p = parent.clone();
+        let task = nimsync_scheduler::spawn_with_context(
+            None,
+            RunChild::task(scopes, async move {
+                assert!(checkpoint().is_ok());
+                p.cancel_with("stop");
+                let seen = checkpoint();
+                let token = current_token().unwrap();
+                (seen, token)
+            }),
+        );
+        let (seen, token) = task.await.unwrap().unwrap();
+        assert_eq!(seen, Err(Cancelled::Explicit(Some("stop".into()))));
+        assert!(token.is_cancelled() && !token.same_as(&parent));
+
+        let scopes = ChildScopes::new(&CancelToken::new());
+        let inline = spawn(async move {
+            assert!(task_context().is_none());
+            let out = RunChild::task(scopes, async { current_token().is_some() }).await;
+            (out, task_context().is_none())
+        });
+        assert_eq!(inline.await.unwrap(), (Ok(true), true));
+    });
+}
+
+#[test]
+fn a_task_run_in_an_occupied_slot_installs_its_scope_around_each_poll() {
+    // Something else in the slot at the first poll (an on_spawn hook's value, say): the
+    // run's scope is current only while it is polled, and the value stays the task's.
+    let rt = paused_multi();
+    rt.block_on(async {
+        let parent = CancelToken::new();
+        let scopes = ChildScopes::new(&parent);
+        let task = nimsync_scheduler::spawn_with_context(Some(Arc::new(5u8)), async move {
+            let inner = RunChild::task(scopes, async {
+                yield_now().await;
+                current_token().unwrap()
+            })
+            .await
+            .unwrap();
+            let slot = task_context().unwrap();
+            (inner, slot.downcast_ref::<u8>().copied())
+        });
+        let (inner, slot) = task.await.unwrap();
+        assert_eq!(slot, Some(5));
+        parent.cancel();
+        assert!(inner.is_cancelled());
     });
 }

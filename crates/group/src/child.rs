@@ -4,8 +4,9 @@
 //!
 //! One hand-written future ([`Child`]) around the cancel crate's `RunChild`, which owns the
 //! group's state ([`Group`]) and reaches the group's `ChildScopes` inside it (no downcast, no
-//! second handle); a child dropped before it finished (group dropped, runtime shut down) is
-//! counted as cancelled by `Child`'s drop.
+//! second handle), and hands it back to `join` with the result ([`Finished`]); a child
+//! dropped before it finished (group dropped, runtime shut down) is counted as cancelled by
+//! `Child`'s drop.
 
 use crate::error::TaskError;
 use crate::group::Shared;
@@ -70,9 +71,10 @@ pin_project! {
             if *this.index != DONE {
                 // Dropped before it finished (aborted with its group, or the runtime shut
                 // down): it counts as cancelled and frees its slot.
-                let shared = &this.run.scopes().0;
-                shared.count(Outcome::Cancelled);
-                shared.release_slot();
+                if let Some(Group(shared)) = this.run.scopes() {
+                    shared.count(Outcome::Cancelled);
+                    shared.release_slot();
+                }
             }
         }
     }
@@ -85,7 +87,9 @@ impl<T: 'static, E: 'static, F> Child<T, E, F> {
         F: Future<Output = Result<T, E>>,
     {
         Child {
-            run: RunChild::new(Group(group), CatchUnwind { fut }),
+            // Spawned with an empty task slot: the worker that first polls the child puts
+            // the group's child scope there (a reference count the spawner does not take).
+            run: RunChild::task(Group(group), CatchUnwind { fut }),
             index,
             group: PhantomData,
         }
@@ -95,6 +99,15 @@ impl<T: 'static, E: 'static, F> Child<T, E, F> {
 /// `Child::index` once the child has finished (no group spawns `usize::MAX` children: the
 /// spawn count would overflow first).
 const DONE: usize = usize::MAX;
+
+/// What a child task returns to `join`: its result, and its reference to the group's state,
+/// handed back so that the joiner drops it. The spawner takes the children's references (in
+/// batches, see `Tasks::child_refs`); dropped by the workers that run the children, they
+/// would take that count's cache line from the spawner once per child while it spawns.
+pub(crate) struct Finished<T, E> {
+    pub(crate) result: Result<T, TaskError<E>>,
+    _group: Option<Group<T, E>>,
+}
 
 /// Which counter a finished child goes to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -110,7 +123,7 @@ where
     E: 'static,
     F: Future<Output = Result<T, E>>,
 {
-    type Output = Result<T, TaskError<E>>;
+    type Output = Finished<T, E>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
@@ -125,12 +138,16 @@ where
             Err(c) => (Outcome::Cancelled, Err(TaskError::Cancelled::<E>(c))),
         };
         let index = std::mem::replace(this.index, DONE);
-        let shared = &this.run.as_ref().get_ref().scopes().0;
-        shared.count(outcome);
-        if (shared.on_done)(index, &result) == Reaction::CancelGroup {
-            shared.decide(index);
+        if let Some(Group(shared)) = this.run.as_ref().get_ref().scopes() {
+            shared.count(outcome);
+            if (shared.on_done)(index, &result) == Reaction::CancelGroup {
+                shared.decide(index);
+            }
+            shared.release_slot();
         }
-        shared.release_slot();
-        Poll::Ready(result)
+        Poll::Ready(Finished {
+            result,
+            _group: this.run.take_scopes(),
+        })
     }
 }

@@ -1,13 +1,13 @@
 //! `TaskGroup` (the owner: join, drop = cancel and abort) and `GroupHandle` (clonable:
 //! spawn, try_spawn, cancel, token, counters).
 
-use crate::child::{Child, Outcome as ChildOutcome};
+use crate::child::{Child, Finished, Outcome as ChildOutcome};
 use crate::error::{GroupError, TaskError};
 use crate::policy::{Policy, Reaction};
 use crossbeam_utils::CachePadded;
 use event_listener::Event;
 use nimsync_cancel::{CancelScope, CancelToken, Cancelled, ChildScopes, hold};
-use nimsync_scheduler::{JoinError, JoinHandle, TaskContextValue};
+use nimsync_scheduler::{JoinError, JoinHandle};
 use std::fmt;
 use std::future::Future;
 use std::num::NonZeroUsize;
@@ -24,38 +24,33 @@ const NO_DECISIVE: usize = usize::MAX;
 
 struct Tasks<T, E> {
     /// Handles not yet taken by `join`, in spawn order.
-    handles: Vec<JoinHandle<Outcome<T, E>>>,
-    /// What each child takes with it (the group's state, and its child scope for the task's
-    /// context slot), made in batches; see [`Tasks::child_refs`].
-    spare: Vec<ChildRefs<T, E>>,
+    handles: Vec<JoinHandle<Finished<T, E>>>,
+    /// What each child takes with it (a reference to the group's state), made in batches;
+    /// see [`Tasks::child_refs`].
+    spare: Vec<Arc<Shared<T, E>>>,
     /// Joined or dropped: no more spawns.
     closed: bool,
 }
 
-/// A child's two reference counts: the group's state (its future's) and the group's child
-/// scopes (its task's context slot).
-type ChildRefs<T, E> = (Arc<Shared<T, E>>, TaskContextValue);
-
-/// The most children's [`ChildRefs`] a spawn makes when [`Tasks::spare`] runs out.
+/// The most children's references a spawn makes when [`Tasks::spare`] runs out.
 const SPARE_BATCH: usize = 32;
 
 impl<T, E> Tasks<T, E> {
-    /// The reference counts for child `index`, from the spare ones (made in a batch when
-    /// none is left). Each child's task drops its two on the worker that ran it; made one
-    /// spawn at a time, the spawner would take the counts' cache lines back from those
-    /// workers twice per child (perf showed the spawn stalled on those increments). Made in
-    /// batches, the spawner writes them once per batch. A batch is as large as the number
-    /// of children spawned so far, up to [`SPARE_BATCH`], so a group with few children makes
-    /// few spare ones.
-    fn child_refs(&mut self, shared: &Arc<Shared<T, E>>, index: usize) -> ChildRefs<T, E> {
-        if let Some(refs) = self.spare.pop() {
-            return refs;
+    /// The reference to the group's state for child `index`, from the spare ones (made in a
+    /// batch when none is left). A child hands its reference back to `join` with its result
+    /// ([`Finished`]), so this count is written by the spawner and the joiner only, and the
+    /// batch keeps its line in the spawner's cache. (The child's other reference, its child
+    /// scope in its task's slot, is taken and dropped by the worker that runs it: see
+    /// `RunChild::task`.) A batch is as large as the number of children spawned so far, up
+    /// to [`SPARE_BATCH`], so a group with few children makes few spare ones.
+    fn child_refs(&mut self, shared: &Arc<Shared<T, E>>, index: usize) -> Arc<Shared<T, E>> {
+        if let Some(group) = self.spare.pop() {
+            return group;
         }
-        let make = || (shared.clone(), shared.scopes.task_context());
         let batch = index.clamp(1, SPARE_BATCH);
         self.spare
-            .extend(std::iter::repeat_with(make).take(batch - 1));
-        make()
+            .extend(std::iter::repeat_with(|| shared.clone()).take(batch - 1));
+        shared.clone()
     }
 
     /// Closes the list to new spawns and drops the spare references (they hold the group's
@@ -259,7 +254,7 @@ impl<T, E> Shared<T, E> {
     }
 
     /// Closes the group to new spawns and returns the handles not yet joined.
-    fn close(&self) -> Vec<JoinHandle<Outcome<T, E>>> {
+    fn close(&self) -> Vec<JoinHandle<Finished<T, E>>> {
         let taken = {
             let mut t = lock(&self.spawn.tasks);
             t.close();
@@ -455,12 +450,12 @@ where
         // Only spawners write `spawned`, under the lock: a plain store, no read-modify-write.
         let index = shared.spawn.spawned.load(Ordering::Relaxed);
         shared.spawn.spawned.store(index + 1, Ordering::Release);
-        // The child task starts in a new lazy child scope of the group's token (not in the
-        // spawner's scope), so its top-level `RunChild` installs nothing per poll, and
-        // spawning touches neither the spawner's slot nor its scope's reference count.
-        let (group, ctx) = tasks.child_refs(shared, index);
-        let handle =
-            nimsync_scheduler::spawn_with_context(Some(ctx), Child::new(group, index, fut));
+        // The child task starts with an empty slot (not the spawner's scope), where its
+        // top-level `RunChild` puts a new lazy child scope of the group's token on its first
+        // poll and installs nothing per poll after that; spawning touches neither the
+        // spawner's slot nor its scope's reference count.
+        let group = tasks.child_refs(shared, index);
+        let handle = nimsync_scheduler::spawn_with_context(None, Child::new(group, index, fut));
         tasks.handles.push(handle);
         Ok(())
     }
@@ -588,7 +583,7 @@ pub struct TaskGroup<T, E, P> {
     handle: GroupHandle<T, E>,
     policy: Arc<P>,
     /// Handles taken by a `join` in progress, not collected yet (aborted if it is dropped).
-    pending: std::vec::IntoIter<JoinHandle<Outcome<T, E>>>,
+    pending: std::vec::IntoIter<JoinHandle<Finished<T, E>>>,
     joined: bool,
 }
 
@@ -791,9 +786,10 @@ where
 
 /// A child's result from what its join handle gave (a panic or an abort as the scheduler
 /// reported it).
-fn child_result<T, E>(out: Result<Outcome<T, E>, JoinError>) -> Outcome<T, E> {
+fn child_result<T, E>(out: Result<Finished<T, E>, JoinError>) -> Outcome<T, E> {
     match out {
-        Ok(r) => r,
+        // The child's reference to the group's state is dropped here (see `Finished`).
+        Ok(f) => f.result,
         Err(e) => match e.try_into_panic() {
             Ok(p) => Err(TaskError::Panicked(p)),
             Err(_) => Err(TaskError::Cancelled(Cancelled::Parent)),
@@ -809,9 +805,9 @@ fn child_result<T, E>(out: Result<Outcome<T, E>, JoinError>) -> Outcome<T, E> {
 /// its index in the batch), which holds a placeholder meanwhile.
 #[allow(clippy::type_complexity)]
 fn collect_ready<T, E>(
-    batch: std::vec::IntoIter<JoinHandle<Outcome<T, E>>>,
+    batch: std::vec::IntoIter<JoinHandle<Finished<T, E>>>,
     first: usize,
-) -> (Vec<Outcome<T, E>>, Vec<(usize, JoinHandle<Outcome<T, E>>)>) {
+) -> (Vec<Outcome<T, E>>, Vec<(usize, JoinHandle<Finished<T, E>>)>) {
     let mut late = Vec::new();
     let mut cx = Context::from_waker(Waker::noop());
     let out = batch

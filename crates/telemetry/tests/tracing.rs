@@ -609,6 +609,56 @@ fn the_context_of_ended_unsampled_tasks_is_freed_with_the_runtime() {
 }
 
 #[test]
+fn the_context_of_many_ended_unsampled_tasks_is_freed_with_the_runtime() {
+    // More children than a batch of deferred drops, ending at their first poll or after
+    // yielding: their shared trace value goes to the batch from `after_poll` (the poll that
+    // ends the task) or, when the batch is full, from `on_terminate`. Every reference is
+    // released by the time the runtime is gone.
+    #[derive(Clone)]
+    struct Token(std::sync::Arc<()>);
+    let t = telemetry(Tracing::ratio(0.0));
+    let rt = runtime(&t);
+    let token = Token(std::sync::Arc::new(()));
+    let probe = token.0.clone();
+    let ended = rt.block_on(async move {
+        spawn(async move {
+            start_span("root");
+            let handles: Vec<_> = {
+                let _guard = opentelemetry::Context::current().with_value(token).attach();
+                (0..300u32)
+                    .map(|i| {
+                        spawn(async move {
+                            if i % 3 == 0 {
+                                nimsync_scheduler::yield_now().await;
+                            }
+                            start_span("child");
+                            end_span();
+                            i
+                        })
+                    })
+                    .collect()
+            };
+            let mut ended = 0;
+            for h in handles {
+                ended += u32::from(h.await.is_ok());
+            }
+            end_span();
+            ended
+        })
+        .await
+        .unwrap()
+    });
+    assert_eq!(ended, 300);
+    drop(rt);
+    assert_eq!(
+        std::sync::Arc::strong_count(&probe),
+        1,
+        "every context holding the value is gone"
+    );
+    assert!(t.finished_spans().is_empty(), "nothing recorded");
+}
+
+#[test]
 fn many_children_of_one_poll_all_start_in_the_spawners_context() {
     // Children spawned from one poll share one trace value (more of them than a batch of
     // deferred drops): every child sees the spawner's (unsampled) span and passes it on to a

@@ -399,6 +399,8 @@ struct Frames {
     parked: Option<ContextId>,
     /// `TaskTrace`s of ended tasks whose drop is deferred (see [`defer_drop`]).
     deferred: Vec<Arc<TaskTrace>>,
+    /// An empty vector kept for the next batch of `deferred`.
+    spare: Vec<Arc<TaskTrace>>,
 }
 
 /// How many ended tasks' `TaskTrace`s a thread keeps before dropping them together.
@@ -433,37 +435,64 @@ thread_local! {
             stack: Vec::new(),
             parked: None,
             deferred: Vec::new(),
+            spare: Vec::new(),
         })
     };
 }
 
 /// Pushes a task frame (from `before_poll`) and attaches the task's context, or reuses the
 /// parked frame as it is when the task is in the same context.
+#[inline]
 pub(crate) fn push_task_frame(
     task: TaskId,
     tracing: &Arc<TracingState>,
     trace: Option<Arc<TaskTrace>>,
 ) {
+    // The common case, kept small: the parked frame is in this task's context.
+    if let Ok(Some(trace)) = FRAMES.try_with(|f| reuse_parked(f, task, trace)) {
+        push_task_frame_slow(task, tracing, trace);
+    }
+}
+
+/// Makes the parked frame `task`'s when `trace` is in its context (`None`: done); gives
+/// `trace` back otherwise, with nothing changed.
+#[inline]
+fn reuse_parked(
+    f: &RefCell<Frames>,
+    task: TaskId,
+    trace: Option<Arc<TaskTrace>>,
+) -> Option<Option<Arc<TaskTrace>>> {
+    let Some(t) = &trace else {
+        return Some(trace);
+    };
+    let Ok(mut frames) = f.try_borrow_mut() else {
+        return Some(trace);
+    };
+    let Frames { stack, parked, .. } = &mut *frames;
+    match (*parked, stack.last_mut()) {
+        (Some(id), Some(top)) if t.current_id == id => {
+            // Same context: the parked frame becomes this task's, still attached.
+            top.task = task.as_u64();
+            top.passes = t.passes;
+            top.original = trace;
+            *parked = None;
+            None
+        }
+        _ => Some(trace),
+    }
+}
+
+/// [`push_task_frame`] when the parked frame cannot be reused.
+#[cold]
+#[inline(never)]
+fn push_task_frame_slow(task: TaskId, tracing: &Arc<TracingState>, trace: Option<Arc<TaskTrace>>) {
     let mut stale = None;
     let _ = FRAMES.try_with(|f| {
         let Ok(mut frames) = f.try_borrow_mut() else {
             return;
         };
-        if let Some(id) = frames.parked {
-            if let Some(t) = &trace
-                && t.current_id == id
-                && let Some(top) = frames.stack.last_mut()
-            {
-                // Same context: the parked frame becomes this task's, still attached.
-                top.task = task.as_u64();
-                top.passes = t.passes;
-                top.original = trace;
-                frames.parked = None;
-                return;
-            }
-            // Detached before anything else is attached, so the stack stays ordered.
-            stale = frames.unpark();
-        }
+        // Detached before anything else is attached, so the stack stays ordered.
+        stale = frames.unpark();
         let isolate = !frames.stack.is_empty();
         frames
             .stack
@@ -496,10 +525,32 @@ pub(crate) fn release_parked() {
 /// late changes nothing that is exported) is kept in a per-thread batch instead, dropped
 /// [`DEFER_BATCH`] at a time and by the scheduler's `on_idle` hook: the line moves once per
 /// batch. Any other value is dropped now.
+#[inline]
 pub(crate) fn defer_drop(trace: Arc<TaskTrace>) {
     if !trace.drops_children {
         return;
     }
+    // The common case, kept small: room in the batch.
+    let full = FRAMES.try_with(|f| match f.try_borrow_mut() {
+        Ok(mut frames) if frames.deferred.len() < DEFER_BATCH => {
+            frames.deferred.push(trace);
+            None
+        }
+        // The batch is full.
+        Ok(_) => Some(trace),
+        // Re-entered: dropped now.
+        Err(_) => None,
+    });
+    if let Ok(Some(trace)) = full {
+        defer_drop_full(trace);
+    }
+}
+
+/// [`defer_drop`] with a full batch: drops the batch (outside the borrow: a context's
+/// destructor may run user code) and starts the next one with `trace`.
+#[cold]
+#[inline(never)]
+fn defer_drop_full(trace: Arc<TaskTrace>) {
     let mut trace = Some(trace);
     let mut batch = None;
     let _ = FRAMES.try_with(|f| {
@@ -507,16 +558,23 @@ pub(crate) fn defer_drop(trace: Arc<TaskTrace>) {
             return;
         };
         if frames.deferred.len() >= DEFER_BATCH {
-            batch = Some(std::mem::replace(
-                &mut frames.deferred,
-                Vec::with_capacity(DEFER_BATCH),
-            ));
+            let next = std::mem::take(&mut frames.spare);
+            batch = Some(std::mem::replace(&mut frames.deferred, next));
         }
         frames.deferred.extend(trace.take());
     });
-    // Dropped outside the borrow (a context's destructor may run user code).
-    drop(batch);
     drop(trace);
+    if let Some(mut batch) = batch {
+        batch.clear();
+        // The emptied vector is the next batch's (no allocation per batch).
+        let _ = FRAMES.try_with(|f| {
+            if let Ok(mut frames) = f.try_borrow_mut()
+                && frames.spare.capacity() == 0
+            {
+                frames.spare = batch;
+            }
+        });
+    }
 }
 
 /// What [`end_task_poll`] found.
@@ -529,39 +587,83 @@ pub(crate) enum PollEnd {
     /// The frame of a poll that changed the state, detached (boxed: rare, and it keeps the
     /// common return small).
     Changed(Box<Frame>),
+    /// The poll changed no trace state and ended the task: its unsampled `TaskTrace` went to
+    /// this thread's batch of deferred drops (see [`defer_drop`]), so the task's hook data
+    /// stays empty and `on_terminate` has nothing left to do.
+    Released,
 }
 
 /// Ends the poll of `task` (from `after_poll`), in one thread-local access: when the poll
 /// changed nothing and its frame is the only one, the frame is *parked* (left in place, its
 /// context attached) for the next poll on this thread (see [`push_task_frame`]); otherwise it
-/// is popped.
-pub(crate) fn end_task_poll(task: TaskId) -> PollEnd {
+/// is popped. When the poll ended the task (`finishing`) and its `TaskTrace` is unsampled,
+/// that value goes to the deferred drops in the same access ([`PollEnd::Released`]).
+#[inline]
+pub(crate) fn end_task_poll(task: TaskId, finishing: bool) -> PollEnd {
+    // The common case, kept small: the frame is parked.
+    match FRAMES.try_with(|f| park(f, task, finishing)) {
+        Ok(Some(end)) => end,
+        Ok(None) => end_task_poll_slow(task),
+        Err(_) => PollEnd::NoFrame,
+    }
+}
+
+/// Parks the frame of `task` when it is the only one, attached and unchanged: its
+/// `TaskTrace` back, or [`PollEnd::Released`] (see [`end_task_poll`]). `None` (nothing
+/// changed) otherwise.
+#[inline]
+fn park(f: &RefCell<Frames>, task: TaskId, finishing: bool) -> Option<PollEnd> {
+    let mut frames = f.try_borrow_mut().ok()?;
+    let Frames {
+        stack,
+        parked,
+        deferred,
+        ..
+    } = &mut *frames;
+    if stack.len() != 1 || parked.is_some() {
+        return None;
+    }
+    let top = stack.last_mut()?;
+    if top.task != task.as_u64() || top.guard.is_none() || !top.is_unchanged() {
+        return None;
+    }
+    let original = top.original.take()?;
+    top.task = PARKED;
+    *parked = Some(original.current_id);
+    if finishing && original.drops_children && deferred.len() < DEFER_BATCH {
+        // An unsampled value has no task span (only a sampled one gets one), so
+        // `on_terminate` would only have deferred its drop.
+        debug_assert!(original.state.task_span.is_none());
+        deferred.push(original);
+        return Some(PollEnd::Released);
+    }
+    Some(PollEnd::Unchanged(original))
+}
+
+/// [`end_task_poll`] when the frame is not parked: pops it.
+#[cold]
+#[inline(never)]
+fn end_task_poll_slow(task: TaskId) -> PollEnd {
     let mut popped = None;
     let end = FRAMES
         .try_with(|f| {
             let Ok(mut frames) = f.try_borrow_mut() else {
                 return PollEnd::NoFrame;
             };
-            let Frames { stack, parked, .. } = &mut *frames;
-            let only = stack.len() == 1;
-            let top = match stack.last_mut() {
+            let top = match frames.stack.last_mut() {
                 Some(top) if top.task == task.as_u64() => top,
                 _ => return PollEnd::NoFrame,
             };
             if !top.is_unchanged() {
-                return stack
+                return frames
+                    .stack
                     .pop()
                     .map_or(PollEnd::NoFrame, |frame| PollEnd::Changed(Box::new(frame)));
             }
             let Some(original) = top.original.take() else {
                 return PollEnd::NoFrame;
             };
-            if only && parked.is_none() && top.guard.is_some() {
-                top.task = PARKED;
-                *parked = Some(original.current_id);
-            } else {
-                popped = stack.pop();
-            }
+            popped = frames.stack.pop();
             PollEnd::Unchanged(original)
         })
         .unwrap_or(PollEnd::NoFrame);
@@ -654,6 +756,7 @@ pub(crate) fn pop_task_frame(task: TaskId) -> Option<Frame> {
 pub(crate) fn spawn_trace(tracing: &Arc<TracingState>) -> Option<Arc<TaskTrace>> {
     let mut replaced = None;
     let out = Context::map_current(|cx| {
+        let id = ContextId::of(cx);
         let frame = FRAMES.try_with(|cell| {
             let mut frames = cell.try_borrow_mut().ok()?;
             if frames.parked.is_some() {
@@ -663,7 +766,6 @@ pub(crate) fn spawn_trace(tracing: &Arc<TracingState>) -> Option<Arc<TaskTrace>>
             // The spawner's own value or the one given to its last child, if it fits (then
             // `cx` is not empty either). Equal contents at other addresses do not fit: a new
             // value is built, which is correct, only slower.
-            let id = ContextId::of(cx);
             if let Some(original) = &top.original
                 && top.own.is_none()
                 && original.fits_child(id, tracing)
@@ -675,30 +777,31 @@ pub(crate) fn spawn_trace(tracing: &Arc<TracingState>) -> Option<Arc<TaskTrace>>
             {
                 return Some(Some(child.clone()));
             }
-            if is_empty_context(cx) {
-                return Some(None);
-            }
-            let child = Arc::new(TaskTrace::new(
-                tracing.clone(),
-                TraceState::new(cx.clone(), None),
-            ));
+            let child = new_child_trace(tracing, cx)?;
             replaced = top.child.replace(child.clone());
             Some(Some(child))
         });
         match frame {
             Ok(Some(found)) => found,
             // No frame on this thread (or re-entered): nothing to share.
-            _ => (!is_empty_context(cx)).then(|| {
-                Arc::new(TaskTrace::new(
-                    tracing.clone(),
-                    TraceState::new(cx.clone(), None),
-                ))
-            }),
+            _ => new_child_trace(tracing, cx),
         }
     });
     // Dropped outside OpenTelemetry's borrow (a context's destructor may look at it).
     drop(replaced);
     out
+}
+
+/// A new `TaskTrace` for a child spawned in `cx`; `None` when `cx` carries nothing.
+#[cold]
+#[inline(never)]
+fn new_child_trace(tracing: &Arc<TracingState>, cx: &Context) -> Option<Arc<TaskTrace>> {
+    (!is_empty_context(cx)).then(|| {
+        Arc::new(TaskTrace::new(
+            tracing.clone(),
+            TraceState::new(cx.clone(), None),
+        ))
+    })
 }
 
 /// Runs `f` on the innermost frame, creating a thread frame (owned by `default_tracing`) if

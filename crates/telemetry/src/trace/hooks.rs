@@ -5,9 +5,11 @@
 //!   which the task and lower layers such as cancellation use).
 //! * `before_poll` / `after_poll`: take the hook data and make the task's context current for
 //!   the poll; put it back afterwards (the same `Arc` when nothing changed, its context left
-//!   attached for the next poll in the same context on this thread).
+//!   attached for the next poll in the same context on this thread). After the poll that
+//!   ends the task ([`TaskInfo::is_finishing`]), an unsampled `TaskTrace` goes straight to a
+//!   per-thread batch of deferred drops instead (same thread-local access).
 //! * `on_terminate`: end the automatic task span with the outcome; otherwise hand the task's
-//!   unsampled `TaskTrace` to a per-thread batch of deferred drops.
+//!   unsampled `TaskTrace`, if `after_poll` did not, to the batch of deferred drops.
 //! * `on_idle`: detach a context left attached and drop the deferred `TaskTrace`s (the
 //!   thread stops polling tasks for now).
 //!
@@ -32,7 +34,7 @@
 //! ```
 
 use crate::telemetry::TracingState;
-use crate::trace::frames::{self, PollEnd, TaskTrace, TraceState, is_empty_context};
+use crate::trace::frames::{self, PollEnd, TaskTrace, TraceState};
 use nimsync_scheduler::{Builder, SpawnInfo, TaskContextValue, TaskInfo, TaskOutcome};
 use opentelemetry::trace::{Span, Status, TraceContextExt, Tracer};
 use opentelemetry::{Context, KeyValue};
@@ -60,6 +62,14 @@ fn on_spawn(tracing: &Arc<TracingState>, info: &mut SpawnInfo<'_>) {
         }
         return;
     }
+    spawn_with_task_span(tracing, info);
+}
+
+/// `on_spawn` with task spans on: the child starts in a new `task` span under the spawner's
+/// context (unless the sampler would drop it).
+#[cold]
+#[inline(never)]
+fn spawn_with_task_span(tracing: &Arc<TracingState>, info: &mut SpawnInfo<'_>) {
     // The spawner's context is current (its frame attached it), unless it attached another
     // one with OpenTelemetry's own API, which then is the parent.
     let parent = Context::current();
@@ -68,9 +78,8 @@ fn on_spawn(tracing: &Arc<TracingState>, info: &mut SpawnInfo<'_>) {
         span.set_attribute(KeyValue::new("nimsync.task.id", info.id().as_u64() as i64));
         parent.with_span(span)
     });
-    if task_span.is_none() && is_empty_context(&parent) {
-        return;
-    }
+    // Without a task span the parent is an unsampled span (`drops_child_of`), so there is
+    // always something to carry.
     let current = task_span.clone().unwrap_or(parent);
     info.set_hook_data(Some(Arc::new(TaskTrace::new(
         tracing.clone(),
@@ -89,13 +98,15 @@ fn before_poll(tracing: &Arc<TracingState>, task: &TaskInfo<'_>) {
 }
 
 fn after_poll(task: &TaskInfo<'_>) {
-    match frames::end_task_poll(task.id()) {
+    match frames::end_task_poll(task.id(), task.is_finishing()) {
         // The poll changed no trace state (the common case): the same value goes back, and
         // its context stays attached for the next poll on this thread if that task is in the
         // same context (released when it is not, or by `on_idle`).
         PollEnd::Unchanged(original) => task.set_hook_data(Some(original as TaskContextValue)),
         PollEnd::Changed(frame) => task.set_hook_data(frame.into_slot()),
-        PollEnd::NoFrame => {}
+        // The poll ended the task: its unsampled `TaskTrace` is already in the deferred
+        // drops, the hook data stays empty.
+        PollEnd::Released | PollEnd::NoFrame => {}
     }
 }
 
@@ -110,6 +121,14 @@ fn on_terminate(task_spans: bool, task: &TaskInfo<'_>, outcome: TaskOutcome) {
         }
         return;
     }
+    end_task(task_spans, task, outcome);
+}
+
+/// `on_terminate` with task spans on or after a panic: pops the task's frame, if left on
+/// this thread, and ends the task span with the outcome.
+#[cold]
+#[inline(never)]
+fn end_task(task_spans: bool, task: &TaskInfo<'_>, outcome: TaskOutcome) {
     let task_span = match frames::pop_task_frame(task.id()).map(frames::Frame::detach) {
         Some(frame) => frame.state().task_span.clone(),
         None if !task_spans => None,

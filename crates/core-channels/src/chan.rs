@@ -198,7 +198,8 @@ impl<T: Send, Q: Queue<T>> RawChan<T> for Chan<T, Q> {
     #[inline(always)]
     unsafe fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
         let tx = self.ring.tx();
-        if tx.spilled.load(Ordering::Relaxed) != 0 || tx.reserved.load(Ordering::Relaxed) != 0 {
+        // One branch for both counts (`|`, not `||`): the fast path pays two loads and a test.
+        if (tx.spilled.load(Ordering::Relaxed) | tx.reserved.load(Ordering::Relaxed)) != 0 {
             // SAFETY: forwarded contract.
             return unsafe { send_slow(&*self.ring, &self.cursor, value) };
         }

@@ -7,6 +7,7 @@
 //! cargo run --release -p nimsync-group --example spawn_cost -- MODE [N] [WORKERS] [REPS]
 //!   MODE: group (task_group(CollectAll), N children, join) | plain (N spawns, await each)
 //!         | both (REPS rounds of group then plain on one runtime)
+//!         | phases (as both, timing the spawn loop and the join apart)
 //!   N: children (default 100 000); WORKERS: runtime workers (default 2, as the bench);
 //!   REPS: rounds (default 1)
 //! ```
@@ -16,9 +17,11 @@
 //! difference of the sizes (the runtime's start-up and shut-down cancel out); the group's
 //! overhead is that figure for `group` minus the one for `plain`. With one worker the counts
 //! repeat exactly (no stealing, no idle worker spinning). Prints ns per child: for `both`,
-//! the median and minimum of each mode and the median of the per-round differences.
+//! the median and minimum of each mode and the median of the per-round differences; for
+//! `phases`, the medians of the spawn loop and of the join (or await loop) of each mode, and
+//! how many children were still running when the join started.
 
-use nimsync_group::{CollectAll, task_group};
+use nimsync_group::{CollectAll, TaskGroup, task_group};
 use nimsync_scheduler::{Runtime, spawn};
 use std::time::{Duration, Instant};
 
@@ -48,6 +51,39 @@ async fn plain(n: u64) -> Duration {
     start.elapsed()
 }
 
+/// `group` with the spawn loop and the join timed apart; also the children still running
+/// when the join starts.
+async fn group_phases(n: u64) -> (Duration, Duration, usize) {
+    let start = Instant::now();
+    let g = TaskGroup::new(CollectAll);
+    for i in 0..n {
+        g.spawn(async move { Ok::<u64, ()>(i) })
+            .await
+            .expect("spawn");
+    }
+    let spawned = start.elapsed();
+    let running = g.running();
+    let results = g.join().await.expect("group");
+    let joined = start.elapsed() - spawned;
+    let sum: u64 = results.into_iter().map(|r| r.expect("child")).sum();
+    assert_eq!(sum, n * (n - 1) / 2);
+    (spawned, joined, running)
+}
+
+/// `plain` with the spawn loop and the await loop timed apart.
+async fn plain_phases(n: u64) -> (Duration, Duration) {
+    let start = Instant::now();
+    let handles: Vec<_> = (0..n).map(|i| spawn(async move { i })).collect();
+    let spawned = start.elapsed();
+    let mut sum = 0u64;
+    for h in handles {
+        sum += h.await.expect("child");
+    }
+    let joined = start.elapsed() - spawned;
+    assert_eq!(sum, n * (n - 1) / 2);
+    (spawned, joined)
+}
+
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
@@ -70,9 +106,9 @@ fn main() {
     let (run_group, run_plain) = match mode.as_str() {
         "group" => (true, false),
         "plain" => (false, true),
-        "both" => (true, true),
+        "both" | "phases" => (true, true),
         other => {
-            eprintln!("unknown mode {other:?}: group | plain | both");
+            eprintln!("unknown mode {other:?}: group | plain | both | phases");
             std::process::exit(2);
         }
     };
@@ -81,6 +117,29 @@ fn main() {
         .build()
         .expect("runtime");
     let per_child = |d: Duration| d.as_nanos() as f64 / n as f64;
+    if mode == "phases" {
+        let (mut gs, mut gj, mut ps, mut pj, mut left) = (vec![], vec![], vec![], vec![], vec![]);
+        for _ in 0..reps {
+            let (s, j, r) = rt.block_on(rt.spawn(group_phases(n))).expect("root task");
+            gs.push(per_child(s));
+            gj.push(per_child(j));
+            left.push(r as f64);
+            let (s, j) = rt.block_on(rt.spawn(plain_phases(n))).expect("root task");
+            ps.push(per_child(s));
+            pj.push(per_child(j));
+        }
+        println!(
+            "group spawn {:.1} join {:.1} | plain spawn {:.1} join {:.1} ns per child, medians \
+             of {reps}; children still running when a join started: median {:.0}, most {:.0}",
+            median(gs),
+            median(gj),
+            median(ps),
+            median(pj),
+            median(left.clone()),
+            left.iter().copied().fold(0.0, f64::max)
+        );
+        return;
+    }
     let (mut g, mut p) = (Vec::new(), Vec::new());
     for _ in 0..reps {
         if run_group {

@@ -11,12 +11,14 @@
 //! which is exactly the missing half of each light barrier (liburcu, folly's
 //! `asymmetricHeavyBarrier` and the JVM use the same system call for the same purpose).
 //!
-//! Where the system call is missing (other systems, old kernels, seccomp filters) both
-//! functions fall back to `fence(SeqCst)`: the protocol stays correct, only slower. The choice
-//! is made once per process, before any channel exists ([`init`] runs in every channel
-//! constructor), and a light barrier that runs before it is known is a real fence. Under
-//! `--cfg nimsync_loom` both are `fence(SeqCst)`, which is the guarantee membarrier provides,
-//! so the loom models check the handshake itself.
+//! Where the system call is missing (other systems, old kernels, seccomp filters) there is no
+//! asymmetric pair, and [`init`], which every channel constructor runs and which makes the
+//! choice once per process, says so: the SPSC mode then runs on the sequence-stamped ring,
+//! which publishes with a read-modify-write and needs no barrier of its own. So [`light`] is
+//! only ever called by rings built after `init` reported the system call registered, and it is
+//! a compiler fence with no run-time check. Under `--cfg nimsync_loom` both halves are
+//! `fence(SeqCst)`, which is the guarantee membarrier provides, so the loom models check the
+//! handshake itself.
 
 /// Linux on the two architectures whose `membarrier` system-call number is spelled out below.
 #[cfg(all(
@@ -76,22 +78,23 @@ mod imp {
         state
     }
 
-    /// Makes the choice before the first channel exists.
+    /// Makes the choice before the first channel exists; `true` if the asymmetric pair is
+    /// available (the process is registered for the expedited system call).
     #[inline]
-    pub(crate) fn init() {
-        if STATE.load(Ordering::Acquire) == UNKNOWN {
-            probe();
-        }
+    pub(crate) fn init() -> bool {
+        let state = match STATE.load(Ordering::Acquire) {
+            UNKNOWN => probe(),
+            known => known,
+        };
+        state == AVAILABLE
     }
 
-    /// The publishing side's half.
+    /// The publishing side's half. Only for rings built after [`init`] returned `true`: the
+    /// registration happened before the ring existed, so every later `heavy` is the system
+    /// call, which supplies the full barrier this compiler fence omits.
     #[inline(always)]
     pub(crate) fn light() {
-        if STATE.load(Ordering::Relaxed) == AVAILABLE {
-            compiler_fence(Ordering::SeqCst);
-        } else {
-            fence(Ordering::SeqCst);
-        }
+        compiler_fence(Ordering::SeqCst);
     }
 
     /// The waiting side's half.
@@ -121,10 +124,14 @@ mod imp {
     #[cfg(nimsync_loom)]
     use loom::sync::atomic::{Ordering, fence};
 
+    /// `true` under loom (both halves are full fences there, so the pair holds); `false`
+    /// elsewhere: no system call, so no asymmetric ring is built.
     #[inline]
-    pub(crate) fn init() {}
+    pub(crate) fn init() -> bool {
+        cfg!(nimsync_loom)
+    }
 
-    /// The publishing side's half (a full fence without the system call).
+    /// The publishing side's half: a full fence (only loom models reach it).
     #[inline(always)]
     pub(crate) fn light() {
         fence(Ordering::SeqCst);

@@ -116,7 +116,12 @@ impl<T, Q: Queue<T>> Clone for Chan<T, Q> {
 /// Builds a channel over queue type `Q`.
 pub(crate) fn new_chan<T: Send, Q: Queue<T>>(capacity: usize, policy: Policy) -> Chan<T, Q> {
     let evicting = policy == Policy::DropOldest;
-    crate::barrier::init();
+    // An asymmetric ring's light barrier is only a compiler fence: never build one without
+    // the heavy half (`Spsc::new_chan` picks the stamped ring then).
+    assert!(
+        crate::barrier::init() || !Q::ASYMMETRIC,
+        "asymmetric ring built without membarrier"
+    );
     let ring = Arc::new(Q::new(
         capacity,
         evicting,

@@ -2,7 +2,7 @@
 //!
 //! | mode | ring | producers | consumers |
 //! |---|---|---|---|
-//! | [`Spsc`] | Lamport ring, cached indices (stamped ring under `DropOldest`) | 1 | 1 |
+//! | [`Spsc`] | Lamport ring, cached indices (stamped ring under `DropOldest`, or without `membarrier`) | 1 | 1 |
 //! | [`Mpsc`] | stamped ring, CAS tail, swap head | many | 1 |
 //! | [`Spmc`] | stamped ring, non-retrying tail, CAS head | 1 | many |
 //! | [`Mpmc`] | stamped ring, CAS tail, CAS head | many | many |
@@ -68,8 +68,10 @@ impl Mode for Spsc {
     type Chan<T: Send> = SpscChan<T>;
 
     fn new_chan<T: Send>(capacity: usize, policy: Policy) -> SpscChan<T> {
-        if policy == Policy::DropOldest {
-            SpscChan::Evicting(new_chan(capacity, policy))
+        // The Lamport ring cannot evict, and it publishes with the light half of an asymmetric
+        // barrier pair, which needs the `membarrier` system call (see `barrier.rs`).
+        if policy == Policy::DropOldest || !crate::barrier::init() {
+            SpscChan::Stamped(new_chan(capacity, policy))
         } else {
             SpscChan::Lamport(new_chan(capacity, policy))
         }
@@ -125,19 +127,20 @@ impl Mode for Mpmc {
     }
 }
 
-/// The SPSC channel: the Lamport ring, or (for `DropOldest`, where the producer must be able
-/// to take the oldest value) the stamped ring. The branch is on the handle, not in the header.
+/// The SPSC channel: the Lamport ring, or the stamped ring for `DropOldest` (where the producer
+/// must be able to take the oldest value) and where the Lamport ring's asymmetric barrier has
+/// no `membarrier` to pair with. The branch is on the handle, not in the header.
 #[doc(hidden)]
 pub enum SpscChan<T: Send> {
     Lamport(Chan<T, LamportRing<T>>),
-    Evicting(Chan<T, StampedRing<T, false, false>>),
+    Stamped(Chan<T, StampedRing<T, false, false>>),
 }
 
 impl<T: Send> Clone for SpscChan<T> {
     fn clone(&self) -> Self {
         match self {
             Self::Lamport(c) => Self::Lamport(c.clone()),
-            Self::Evicting(c) => Self::Evicting(c.clone()),
+            Self::Stamped(c) => Self::Stamped(c.clone()),
         }
     }
 }
@@ -146,7 +149,7 @@ macro_rules! delegate {
     ($self:ident, $c:ident => $e:expr) => {
         match $self {
             SpscChan::Lamport($c) => $e,
-            SpscChan::Evicting($c) => $e,
+            SpscChan::Stamped($c) => $e,
         }
     };
 }

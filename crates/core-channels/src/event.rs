@@ -238,20 +238,22 @@ mod imp {
             }
         }
 
-        /// The waiter word, or 0 if nobody waits. Must follow a SeqCst fence or
-        /// read-modify-write (or, for a `heavy` event, a light barrier) that published the
-        /// change the waiters wait for.
-        #[inline(always)]
-        fn waiting(&self) -> usize {
-            let word = self.waiters.word.load(Ordering::SeqCst);
-            if word & FENCED == 0 {
-                // Light mode (or a non-heavy event, never fenced): this load is the check.
-                // (`OWNER` is above every count, so an owner alone passes too.)
-                return if word >= WAITER { word } else { 0 };
+        /// Notifies after a publish when the waiter word was not zero: in fenced mode, runs the
+        /// fence the publish owes and reads the word again; then wakes `n` waiters if any wait.
+        /// Out of line: the publish path with nobody waiting (word zero) is one load and a
+        /// branch.
+        #[inline(never)]
+        fn notify_nonzero(&self, word: usize, n: usize) {
+            let word = if word & FENCED == 0 {
+                word
+            } else {
+                fence(Ordering::SeqCst);
+                self.waiters.word.load(Ordering::SeqCst)
+            };
+            // (`OWNER` is above every count, so an owner alone passes too.)
+            if word >= WAITER {
+                self.wake(word, n);
             }
-            fence(Ordering::SeqCst);
-            let word = self.waiters.word.load(Ordering::SeqCst);
-            if word >= WAITER { word } else { 0 }
         }
 
         /// Wakes one more waiter, issuing the SeqCst fence the handshake needs.
@@ -275,9 +277,12 @@ mod imp {
         /// Wakes `n` waiters after a SeqCst read-modify-write (as above).
         #[inline(always)]
         pub(crate) fn notify_n_after_rmw(&self, n: usize) {
-            let word = self.waiting();
+            // Must follow the SeqCst read-modify-write (or, for a `heavy` event, the light
+            // barrier) that published the change the waiters wait for. Zero: nobody waits and
+            // the event is not fenced.
+            let word = self.waiters.word.load(Ordering::SeqCst);
             if word != 0 {
-                self.wake(word, n);
+                self.notify_nonzero(word, n);
             }
         }
 

@@ -568,52 +568,10 @@ fn a_context_kept_attached_between_polls_never_leaks_out_of_its_tasks() {
     }
 }
 
-#[test]
-fn the_context_of_ended_unsampled_tasks_is_freed_with_the_runtime() {
-    // Ended tasks of an unsampled trace hand their shared trace value to a per-thread batch
-    // of deferred drops: whatever the batch holds must still be freed (on idle, or when the
-    // workers leave their loops), never leaked. A context value counts the references.
-    #[derive(Clone)]
-    struct Token(std::sync::Arc<()>);
-    let t = telemetry(Tracing::ratio(0.0));
-    let rt = runtime(&t);
-    let token = Token(std::sync::Arc::new(()));
-    let probe = token.0.clone();
-    let ended = rt.block_on(async move {
-        spawn(async move {
-            start_span("root");
-            // A value that only the context holds, carried to the children (fewer than a
-            // batch, so no batch is dropped by a full batch alone).
-            let handles: Vec<_> = {
-                let _guard = opentelemetry::Context::current().with_value(token).attach();
-                (0..7u32).map(|i| spawn(async move { i })).collect()
-            };
-            let mut ended = 0;
-            for h in handles {
-                ended += u32::from(h.await.is_ok());
-            }
-            end_span();
-            ended
-        })
-        .await
-        .unwrap()
-    });
-    assert_eq!(ended, 7);
-    drop(rt);
-    assert_eq!(
-        std::sync::Arc::strong_count(&probe),
-        1,
-        "every context holding the value is gone"
-    );
-    assert!(t.finished_spans().is_empty(), "nothing recorded");
-}
-
-#[test]
-fn the_context_of_many_ended_unsampled_tasks_is_freed_with_the_runtime() {
-    // More children than a batch of deferred drops, ending at their first poll or after
-    // yielding: their shared trace value goes to the batch from `after_poll` (the poll that
-    // ends the task) or, when the batch is full, from `on_terminate`. Every reference is
-    // released by the time the runtime is gone.
+/// Spawns `children` tasks of an unsampled trace under a context holding a counted value
+/// (every third one yields and opens a span first when `busy`), joins them, drops the runtime,
+/// and checks that every reference to the value was released.
+fn ended_unsampled_children_free_their_context(children: u32, busy: bool) {
     #[derive(Clone)]
     struct Token(std::sync::Arc<()>);
     let t = telemetry(Tracing::ratio(0.0));
@@ -625,14 +583,16 @@ fn the_context_of_many_ended_unsampled_tasks_is_freed_with_the_runtime() {
             start_span("root");
             let handles: Vec<_> = {
                 let _guard = opentelemetry::Context::current().with_value(token).attach();
-                (0..300u32)
+                (0..children)
                     .map(|i| {
                         spawn(async move {
-                            if i % 3 == 0 {
-                                nimsync_scheduler::yield_now().await;
+                            if busy {
+                                if i % 3 == 0 {
+                                    nimsync_scheduler::yield_now().await;
+                                }
+                                start_span("child");
+                                end_span();
                             }
-                            start_span("child");
-                            end_span();
                             i
                         })
                     })
@@ -648,7 +608,7 @@ fn the_context_of_many_ended_unsampled_tasks_is_freed_with_the_runtime() {
         .await
         .unwrap()
     });
-    assert_eq!(ended, 300);
+    assert_eq!(ended, children);
     drop(rt);
     assert_eq!(
         std::sync::Arc::strong_count(&probe),
@@ -656,6 +616,24 @@ fn the_context_of_many_ended_unsampled_tasks_is_freed_with_the_runtime() {
         "every context holding the value is gone"
     );
     assert!(t.finished_spans().is_empty(), "nothing recorded");
+}
+
+#[test]
+fn the_context_of_ended_unsampled_tasks_is_freed_with_the_runtime() {
+    // Ended tasks of an unsampled trace hand their shared trace value to a per-thread batch
+    // of deferred drops: whatever the batch holds must still be freed (on idle, or when the
+    // workers leave their loops), never leaked. Fewer children than a batch, so no batch is
+    // dropped by a full batch alone.
+    ended_unsampled_children_free_their_context(7, false);
+}
+
+#[test]
+fn the_context_of_many_ended_unsampled_tasks_is_freed_with_the_runtime() {
+    // More children than a batch of deferred drops, ending at their first poll or after
+    // yielding: their shared trace value goes to the batch from `after_poll` (the poll that
+    // ends the task) or, when the batch is full, from `on_terminate`. Every reference is
+    // released by the time the runtime is gone.
+    ended_unsampled_children_free_their_context(300, true);
 }
 
 #[test]

@@ -119,7 +119,7 @@ pub(crate) fn new_chan<T: Send, Q: Queue<T>>(capacity: usize, policy: Policy) ->
     // An asymmetric ring's light barrier is only a compiler fence: never build one without
     // the heavy half (`Spsc::new_chan` picks the stamped ring then).
     assert!(
-        crate::barrier::init() || !Q::ASYMMETRIC,
+        !Q::ASYMMETRIC || crate::barrier::init(),
         "asymmetric ring built without membarrier"
     );
     let ring = Arc::new(Q::new(

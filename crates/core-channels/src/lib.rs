@@ -9,7 +9,7 @@
 //!
 //! | constructor | algorithm | sender | receiver |
 //! |---|---|---|---|
-//! | [`spsc()`] | Lamport ring with cached indices | not `Clone`, `&mut self` | not `Clone`, `&mut self` |
+//! | [`spsc()`] | Lamport ring with cached indices (the stamped ring without Linux `membarrier`, or under `DropOldest`) | not `Clone`, `&mut self` | not `Clone`, `&mut self` |
 //! | [`mpsc()`] | sequence-stamped ring, CAS on the tail only | `Clone`, `&self` | not `Clone`, `&mut self` |
 //! | [`spmc()`] | sequence-stamped ring, CAS on the head only | not `Clone`, `&mut self` | `Clone`, `&self` |
 //! | [`mpmc()`] | sequence-stamped ring (Vyukov), CAS on both | `Clone`, `&self` | `Clone`, `&self` |

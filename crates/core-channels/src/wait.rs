@@ -16,7 +16,8 @@ use crate::error::{RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendErro
 /// The first attempt is inlined into the caller; only a full (or closed) ring calls the
 /// out-of-line waiting loop. A cross-thread producer is bound by its store buffer (the consumer
 /// keeps pulling the line the tail lives in), so a call frame per message (register saves,
-/// the waiting state's initialisation) cost about half its throughput.
+/// the waiting state's initialisation) cost it a third of its throughput or more (see
+/// `docs/design/channels.md`).
 ///
 /// # Safety
 /// Producer-side contract of [`RawChan`].

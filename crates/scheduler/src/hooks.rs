@@ -97,7 +97,9 @@ impl TaskInfo<'_> {
     /// `Ready`), so that `on_terminate` follows on this thread with the task's hook data as
     /// `after_poll` leaves it. A hook may then finish its per-task work here, in one go, and
     /// leave the hook data empty. `false` in every other hook, and in `after_poll` when the
-    /// task goes on (a panicking poll runs no `after_poll`).
+    /// task goes on (a panicking poll runs no `after_poll`). The task's future is dropped
+    /// between this `after_poll` and `on_terminate`, so state freed here is gone before the
+    /// future's destructor runs.
     ///
     /// ```
     /// use std::sync::Arc;

@@ -443,6 +443,37 @@ fn automatic_task_spans_record_lifetime_and_outcome() {
     );
 }
 
+#[test]
+fn unsampled_automatic_task_spans_let_tasks_complete() {
+    // Under `task_spans(true)` a task spawned outside any span starts a root `task` span;
+    // at ratio 0 the sampler drops it, so the task holds an unsampled span of its own. Tasks
+    // ending at their first poll or after a yield must still complete (not be reported as
+    // panicked by a hook) and record nothing.
+    let t = telemetry(Tracing::ratio(0.0).task_spans(true));
+    let rt = runtime(&t);
+    let results: Vec<_> = rt.block_on(async {
+        let handles: Vec<_> = (0..100u32)
+            .map(|i| {
+                spawn(async move {
+                    if i % 2 == 0 {
+                        nimsync_scheduler::yield_now().await;
+                    }
+                    i
+                })
+            })
+            .collect();
+        let mut results = Vec::new();
+        for h in handles {
+            results.push(h.await.map_err(|e| e.to_string()));
+        }
+        results
+    });
+    let expected: Vec<_> = (0..100u32).map(Ok).collect();
+    assert_eq!(results, expected);
+    drop(rt);
+    assert!(t.finished_spans().is_empty(), "nothing recorded");
+}
+
 /// Deterministic ids: trace ids from a SplitMix64 sequence (well spread in the low 64 bits,
 /// which the ratio sampler compares).
 #[derive(Debug, Default)]

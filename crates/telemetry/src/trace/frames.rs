@@ -630,10 +630,14 @@ fn park(f: &RefCell<Frames>, task: TaskId, finishing: bool) -> Option<PollEnd> {
     let original = top.original.take()?;
     top.task = PARKED;
     *parked = Some(original.current_id);
-    if finishing && original.drops_children && deferred.len() < DEFER_BATCH {
-        // An unsampled value has no task span (only a sampled one gets one), so
-        // `on_terminate` would only have deferred its drop.
-        debug_assert!(original.state.task_span.is_none());
+    if finishing
+        && original.drops_children
+        && original.state.task_span.is_none()
+        && deferred.len() < DEFER_BATCH
+    {
+        // Unsampled and without a task span, so `on_terminate` would only have deferred its
+        // drop. (An unsampled value can hold a task span: a root `task` span that the sampler
+        // dropped, under `task_spans(true)` and a ratio below 1; `on_terminate` ends it.)
         deferred.push(original);
         return Some(PollEnd::Released);
     }
@@ -777,9 +781,12 @@ pub(crate) fn spawn_trace(tracing: &Arc<TracingState>) -> Option<Arc<TaskTrace>>
             {
                 return Some(Some(child.clone()));
             }
-            let child = new_child_trace(tracing, cx)?;
-            replaced = top.child.replace(child.clone());
-            Some(Some(child))
+            // An empty context has nothing to share: answer here, not by a second build.
+            let child = new_child_trace(tracing, cx);
+            if let Some(child) = &child {
+                replaced = top.child.replace(child.clone());
+            }
+            Some(child)
         });
         match frame {
             Ok(Some(found)) => found,

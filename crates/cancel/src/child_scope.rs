@@ -200,8 +200,8 @@ impl ChildScopes {
     /// Makes "a new child scope" the current scope of the running task until the guard is
     /// dropped: a task spawned meanwhile starts in a new lazy child scope of the parent. When
     /// that task's top-level future is a [`run`](Self::run) of these scopes, the run finds its
-    /// scope already in the task's context slot and installs nothing around its polls. Task
-    /// groups spawn each child this way. (A `run` of the same scopes polled directly inside
+    /// scope already in the task's context slot and installs nothing around its polls. (Task
+    /// groups use [`RunChild::task`] instead.) (A `run` of the same scopes polled directly inside
     /// another, before the outer scope has its token, takes the outer scope for its own.)
     ///
     /// ```
@@ -227,7 +227,8 @@ impl ChildScopes {
     /// installs): a task spawned with it by
     /// [`spawn_with_context`](nimsync_scheduler::spawn_with_context) starts in a new lazy
     /// child scope of the parent, as if spawned under `enter()`, without swapping the
-    /// spawner's slot. Task groups spawn each child this way.
+    /// spawner's slot. (Task groups use [`RunChild::task`] instead, which puts it there on
+    /// the child's first poll.)
     ///
     /// ```
     /// use nimsync_cancel::{ChildScopes, CancelToken, current_token};
@@ -307,6 +308,12 @@ pin_project! {
             if let Some(scopes) = this.scopes.as_ref() {
                 let hub = &scopes.borrow().hub;
                 this.waiting.unregister(registered_on(*this.on_own, this.own.as_ref(), hub));
+                // Dropped pending after claiming the slot: a task's top-level run goes with
+                // its task, but a nested one (it lost a `select`, a timeout fired) must not
+                // leave its scope in the task's slot.
+                if *this.mode == Mode::Claimed && this.fut.is_some() {
+                    release_claim(hub);
+                }
             }
         }
     }
@@ -348,9 +355,12 @@ impl<S: Borrow<ChildScopes>, F> RunChild<S, F> {
     /// spawned with [`ChildScopes::task_context`], and the run empties the slot when it
     /// finishes. So the spawner takes no reference count for the slot: the thread that runs
     /// the task takes it, and drops it. If the slot is not empty at the first poll (an
-    /// `on_spawn` hook put a value there, or this is not a task's top-level future), the run
-    /// installs its scope around each poll instead, like [`new`](Self::new). Task groups spawn
-    /// each child this way.
+    /// `on_spawn` hook put a value there, say), the run installs its scope around each poll
+    /// instead, like [`new`](Self::new). Task groups spawn each child this way.
+    ///
+    /// Meant for a task's top-level future. Nested in a task whose slot is empty, it still
+    /// claims the slot: while it is pending, whatever else that task polls sees its scope as
+    /// current; it empties the slot when it finishes or is dropped.
     ///
     /// ```
     /// use nimsync_cancel::{ChildScopes, CancelToken, RunChild, current_token};
@@ -442,6 +452,24 @@ fn claim_slot(hub: &Arc<Hub>) -> Mode {
     );
     restore(Some(prev));
     if same { Mode::Task } else { Mode::Install }
+}
+
+/// A pending `Claimed` run being dropped: empties the running task's slot if it still holds
+/// the run's scope (the hub, or the node materialized from it); leaves anything else there.
+/// Outside a task there is no slot and nothing to do.
+fn release_claim(hub: &Arc<Hub>) {
+    let slot = set_task_context(None);
+    let ours = slot.as_ref().is_some_and(|value| {
+        std::ptr::eq(
+            Arc::as_ptr(value) as *const (),
+            Arc::as_ptr(hub) as *const (),
+        ) || value
+            .downcast_ref::<Node>()
+            .is_some_and(|node| hub.made(node))
+    });
+    if !ours {
+        restore(slot);
+    }
 }
 
 /// A finished run that put its scope in the task's slot (`Claimed`) empties it again.

@@ -463,6 +463,43 @@ fn a_task_run_claims_an_empty_slot_for_its_run_only() {
 }
 
 #[test]
+fn a_nested_task_run_dropped_pending_leaves_no_scope_in_the_slot() {
+    // `RunChild::task` polled inside a task whose slot is empty claims the slot; dropped
+    // while pending (it lost a select, say), it must take its scope out again, whether the
+    // slot still holds the shared scope or the node a `current_token()` made from it.
+    let rt = paused_multi();
+    rt.block_on(async {
+        for materialize in [false, true] {
+            let parent = CancelToken::new();
+            let scopes = ChildScopes::new(&parent);
+            let p = parent.clone();
+            let task = spawn(async move {
+                let mut run = Box::pin(RunChild::task(scopes, async move {
+                    if materialize {
+                        assert!(current_token().is_some());
+                    }
+                    std::future::pending::<()>().await
+                }));
+                std::future::poll_fn(|cx| {
+                    assert!(run.as_mut().poll(cx).is_pending());
+                    std::task::Poll::Ready(())
+                })
+                .await;
+                let claimed = task_context().is_some();
+                drop(run);
+                p.cancel();
+                (claimed, task_context().is_none(), checkpoint().is_ok())
+            });
+            assert_eq!(
+                task.await.unwrap(),
+                (true, true, true),
+                "materialize: {materialize}"
+            );
+        }
+    });
+}
+
+#[test]
 fn a_task_run_in_an_occupied_slot_installs_its_scope_around_each_poll() {
     // Something else in the slot at the first poll (an on_spawn hook's value, say): the
     // run's scope is current only while it is polled, and the value stays the task's.

@@ -8,6 +8,8 @@
 //!   MODE: group (task_group(CollectAll), N children, join) | plain (N spawns, await each)
 //!         | both (REPS rounds of group then plain on one runtime)
 //!         | phases (as both, timing the spawn loop and the join apart)
+//!         | padded, padded6 (as both, with plain spawns of a future padded to a group
+//!           child's task-cell size class, or to the next smaller one, in place of the group)
 //!   N: children (default 100 000); WORKERS: runtime workers (default 2, as the bench);
 //!   REPS: rounds (default 1)
 //! ```
@@ -43,6 +45,26 @@ async fn group(n: u64) -> Duration {
 async fn plain(n: u64) -> Duration {
     let start = Instant::now();
     let handles: Vec<_> = (0..n).map(|i| spawn(async move { i })).collect();
+    let mut sum = 0u64;
+    for h in handles {
+        sum += h.await.expect("child");
+    }
+    assert_eq!(sum, n * (n - 1) / 2);
+    start.elapsed()
+}
+
+/// `plain` with each child's future padded to `K` words: `K = 7` gives a 64-byte future and
+/// a 192-byte task cell (glibc's 208-byte chunk, as a group child's 200-byte cell with its
+/// 72-byte future), `K = 6` a 184-byte cell (a 192-byte chunk, what a group child 16 bytes
+/// smaller would get): how much of the group's overhead the larger task cell alone explains.
+async fn padded<const K: usize>(n: u64) -> Duration {
+    let start = Instant::now();
+    let handles: Vec<_> = (0..n)
+        .map(|i| {
+            let pad = [i; K];
+            spawn(async move { std::hint::black_box(&pad)[0] })
+        })
+        .collect();
     let mut sum = 0u64;
     for h in handles {
         sum += h.await.expect("child");
@@ -106,9 +128,9 @@ fn main() {
     let (run_group, run_plain) = match mode.as_str() {
         "group" => (true, false),
         "plain" => (false, true),
-        "both" | "phases" => (true, true),
+        "both" | "phases" | "padded" | "padded6" => (true, true),
         other => {
-            eprintln!("unknown mode {other:?}: group | plain | both | phases");
+            eprintln!("unknown mode {other:?}: group | plain | both | phases | padded | padded6");
             std::process::exit(2);
         }
     };
@@ -142,7 +164,15 @@ fn main() {
     }
     let (mut g, mut p) = (Vec::new(), Vec::new());
     for _ in 0..reps {
-        if run_group {
+        if mode == "padded" {
+            g.push(per_child(
+                rt.block_on(rt.spawn(padded::<7>(n))).expect("root task"),
+            ));
+        } else if mode == "padded6" {
+            g.push(per_child(
+                rt.block_on(rt.spawn(padded::<6>(n))).expect("root task"),
+            ));
+        } else if run_group {
             g.push(per_child(
                 rt.block_on(rt.spawn(group(n))).expect("root task"),
             ));
@@ -155,11 +185,16 @@ fn main() {
     }
     let min = |v: &[f64]| v.iter().copied().fold(f64::INFINITY, f64::min);
     match mode.as_str() {
-        "both" => {
+        "both" | "padded" | "padded6" => {
             let diff: Vec<f64> = g.iter().zip(&p).map(|(a, b)| a - b).collect();
             println!(
-                "group {:.1} (min {:.1}) plain {:.1} (min {:.1}) overhead {:.1} ns per child, \
+                "{} {:.1} (min {:.1}) plain {:.1} (min {:.1}) overhead {:.1} ns per child, \
                  medians of {reps}",
+                if mode == "both" {
+                    "group"
+                } else {
+                    mode.as_str()
+                },
                 median(g.clone()),
                 min(&g),
                 median(p.clone()),

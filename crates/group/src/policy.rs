@@ -104,7 +104,9 @@ pub struct FailFast;
 pub struct CollectAll;
 
 /// Like [`CollectAll`], and every failure or panic is reported through the callback as it
-/// happens (spawn index, error); siblings keep running.
+/// happens (spawn index, error); siblings keep running. The callback runs on the worker that
+/// ran the failed child, right after it ended and outside its cancel scope: a `checkpoint()`
+/// there sees no scope, and a task spawned from it is not cancelled with the group.
 ///
 /// ```
 /// use std::sync::{Arc, Mutex};

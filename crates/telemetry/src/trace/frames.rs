@@ -32,7 +32,7 @@
 //! ```
 
 use crate::telemetry::TracingState;
-use nimsync_scheduler::{TaskContextValue, TaskId};
+use nimsync_scheduler::TaskId;
 use opentelemetry::baggage::BaggageExt;
 use opentelemetry::trace::{SpanContext, TraceContextExt};
 use opentelemetry::{Context, ContextGuard};
@@ -364,7 +364,7 @@ impl Frame {
 
     /// The hook data a task frame leaves behind: its `TaskTrace` (the borrowed one when
     /// nothing changed), or nothing when there is nothing to carry.
-    pub(crate) fn into_slot(self) -> Option<TaskContextValue> {
+    pub(crate) fn into_slot(self) -> Option<Arc<TaskTrace>> {
         // Only called for a changed frame (`end_task_poll` returns unchanged ones itself).
         debug_assert!(!self.is_unchanged());
         if self.is_empty() {
@@ -584,9 +584,9 @@ pub(crate) enum PollEnd {
     /// The poll changed no trace state: the task's `TaskTrace` again (its context left
     /// attached for the next poll when possible, detached otherwise).
     Unchanged(Arc<TaskTrace>),
-    /// The frame of a poll that changed the state, detached (boxed: rare, and it keeps the
-    /// common return small).
-    Changed(Box<Frame>),
+    /// The poll changed the state: the hook data its frame leaves behind (see
+    /// [`Frame::into_slot`]), built after the frame was popped and detached.
+    Changed(Option<Arc<TaskTrace>>),
     /// The poll changed no trace state and ended the task: its unsampled `TaskTrace` went to
     /// this thread's batch of deferred drops (see [`defer_drop`]), so the task's hook data
     /// stays empty and `on_terminate` has nothing left to do.
@@ -649,6 +649,7 @@ fn park(f: &RefCell<Frames>, task: TaskId, finishing: bool) -> Option<PollEnd> {
 #[inline(never)]
 fn end_task_poll_slow(task: TaskId) -> PollEnd {
     let mut popped = None;
+    let mut changed = false;
     let end = FRAMES
         .try_with(|f| {
             let Ok(mut frames) = f.try_borrow_mut() else {
@@ -659,10 +660,10 @@ fn end_task_poll_slow(task: TaskId) -> PollEnd {
                 _ => return PollEnd::NoFrame,
             };
             if !top.is_unchanged() {
-                return frames
-                    .stack
-                    .pop()
-                    .map_or(PollEnd::NoFrame, |frame| PollEnd::Changed(Box::new(frame)));
+                // Its hook data is built after the borrow (below).
+                changed = true;
+                popped = frames.stack.pop();
+                return PollEnd::NoFrame;
             }
             let Some(original) = top.original.take() else {
                 return PollEnd::NoFrame;
@@ -671,15 +672,11 @@ fn end_task_poll_slow(task: TaskId) -> PollEnd {
             PollEnd::Unchanged(original)
         })
         .unwrap_or(PollEnd::NoFrame);
-    // What is left of a popped unchanged frame (at most its cached child value) is dropped
-    // after the borrow.
-    drop(popped.map(Frame::detach));
-    match end {
-        PollEnd::Changed(mut frame) => {
-            drop(frame.guard.take());
-            PollEnd::Changed(frame)
-        }
-        end => end,
+    // After the borrow: a changed frame's context is detached and its hook data built; what
+    // is left of an unchanged one (at most its cached child value) is dropped.
+    match popped.map(Frame::detach) {
+        Some(frame) if changed => PollEnd::Changed(frame.into_slot()),
+        _ => end,
     }
 }
 

@@ -103,7 +103,7 @@ fn after_poll(task: &TaskInfo<'_>) {
         // its context stays attached for the next poll on this thread if that task is in the
         // same context (released when it is not, or by `on_idle`).
         PollEnd::Unchanged(original) => task.set_hook_data(Some(original as TaskContextValue)),
-        PollEnd::Changed(frame) => task.set_hook_data(frame.into_slot()),
+        PollEnd::Changed(slot) => task.set_hook_data(slot.map(|t| t as TaskContextValue)),
         // The poll ended the task: its unsampled `TaskTrace` is already in the deferred
         // drops, the hook data stays empty.
         PollEnd::Released | PollEnd::NoFrame => {}

@@ -331,8 +331,9 @@ impl Builder {
     }
 
     /// Hook called on a thread that polls tasks when it stops polling them for now: before a
-    /// worker parks and when it exits its run loop, and before a current-thread
-    /// [`block_on`](crate::Runtime::block_on) polls its own future (which is not a task). A
+    /// worker parks and when it exits its run loop, before a current-thread
+    /// [`block_on`](crate::Runtime::block_on) polls its own future (which is not a task), and
+    /// before a task's future is dropped without a poll (abort, cancel, shutdown). A
     /// `before_poll` hook may leave per-thread state in place from one poll to the next (e.g.
     /// a context kept entered while consecutive tasks share it, instead of leaving it in
     /// `after_poll` and entering it again) and release it here.

@@ -17,7 +17,7 @@
 //! future exactly once).
 
 use crate::context;
-use crate::hooks::{SpawnInfo, TaskInfo, TaskOutcome};
+use crate::hooks::{Hooks, SpawnInfo, TaskInfo, TaskOutcome};
 use crate::join::{JoinError, JoinHandle};
 use crate::shared::{Runnable, TaskShard};
 use crate::sync::std_lock as lock;
@@ -94,6 +94,13 @@ pub(crate) struct TaskMeta {
     pub(crate) key: usize,
 }
 
+impl TaskMeta {
+    /// The hooks of the task's runtime, if it has any.
+    fn hooks(&self) -> Option<&Hooks> {
+        self.shard.as_ref().and_then(|s| s.shared.hooks.as_deref())
+    }
+}
+
 pin_project! {
     /// The wrapper around every spawned future (see the module docs). It borrows its task's
     /// metadata (id, registry shard and key), which lives in the same `async-task` allocation
@@ -118,7 +125,7 @@ pin_project! {
                 *this.done = true;
                 let prev = context::swap_task_context(this.ctx.take());
                 // The destructor runs outside any poll: release what a hook kept attached.
-                crate::hooks::run_idle(this.meta.shard.as_ref().and_then(|s| s.shared.hooks.as_deref()));
+                crate::hooks::run_idle(this.meta.hooks());
                 let _ = catch_unwind(AssertUnwindSafe(|| this.fut.as_mut().set(None)));
                 finish(this.meta, this.hook_data, TaskOutcome::Cancelled);
                 *this.ctx = context::swap_task_context(prev);
@@ -136,12 +143,7 @@ fn finish(
     let (Some(shard), key, id) = (meta.shard.as_ref(), meta.key, meta.id) else {
         return;
     };
-    if let Some(hook) = shard
-        .shared
-        .hooks
-        .as_ref()
-        .and_then(|h| h.on_terminate.as_ref())
-    {
+    if let Some(hook) = meta.hooks().and_then(|h| h.on_terminate.as_ref()) {
         let info = TaskInfo {
             id,
             data: Cell::from_mut(hook_data),
@@ -165,14 +167,10 @@ impl<F: Future> Future for TaskFuture<'_, F> {
         let (prev, cancel) = context::enter_task_poll(this.ctx.take());
         let result = if cancel {
             // The future is dropped without a poll (and its hooks): as above.
-            crate::hooks::run_idle(meta.shard.as_ref().and_then(|s| s.shared.hooks.as_deref()));
+            crate::hooks::run_idle(meta.hooks());
             Err(None)
         } else {
-            let hooks = if *this.poll_hooks {
-                meta.shard.as_ref().and_then(|s| s.shared.hooks.as_deref())
-            } else {
-                None
-            };
+            let hooks = if *this.poll_hooks { meta.hooks() } else { None };
             let fut = this.fut.as_mut();
             let hook_data = &mut *this.hook_data;
             match catch_unwind(AssertUnwindSafe(|| match hooks {

@@ -441,17 +441,26 @@ impl<S: Borrow<ChildScopes>, F> RunChild<S, F> {
 /// is empty (`Claimed`); otherwise the run installs its scope around each poll (`Install`),
 /// or finds it there already (`Task`).
 fn claim_slot(hub: &Arc<Hub>) -> Mode {
-    let prev = set_task_context(None);
-    let Some(prev) = prev else {
-        restore(Some(hub.clone()));
+    // One swap in the common case (an empty slot); an occupied one gets its value back.
+    let Some(prev) = set_task_context(Some(hub.clone())) else {
         return Mode::Claimed;
     };
-    let same = std::ptr::eq(
-        Arc::as_ptr(&prev) as *const (),
-        Arc::as_ptr(hub) as *const (),
-    );
+    let same = is_hub(&prev, hub);
     restore(Some(prev));
     if same { Mode::Task } else { Mode::Install }
+}
+
+/// Whether the slot value `value` is `hub` itself.
+fn is_hub(value: &TaskContextValue, hub: &Arc<Hub>) -> bool {
+    std::ptr::eq(
+        Arc::as_ptr(value) as *const (),
+        Arc::as_ptr(hub) as *const (),
+    )
+}
+
+/// The slot value `value` as a node materialized from `hub`, if it is one.
+fn made_node<'a>(value: &'a TaskContextValue, hub: &Hub) -> Option<&'a Node> {
+    value.downcast_ref::<Node>().filter(|node| hub.made(node))
 }
 
 /// A pending `Claimed` run being dropped: empties the running task's slot if it still holds
@@ -459,14 +468,9 @@ fn claim_slot(hub: &Arc<Hub>) -> Mode {
 /// Outside a task there is no slot and nothing to do.
 fn release_claim(hub: &Arc<Hub>) {
     let slot = set_task_context(None);
-    let ours = slot.as_ref().is_some_and(|value| {
-        std::ptr::eq(
-            Arc::as_ptr(value) as *const (),
-            Arc::as_ptr(hub) as *const (),
-        ) || value
-            .downcast_ref::<Node>()
-            .is_some_and(|node| hub.made(node))
-    });
+    let ours = slot
+        .as_ref()
+        .is_some_and(|value| is_hub(value, hub) || made_node(value, hub).is_some());
     if !ours {
         restore(slot);
     }
@@ -505,10 +509,7 @@ fn report(own: Option<&Arc<Node>>, hub: &Hub) -> Cancelled {
 fn adopt(slot: &Option<TaskContextValue>, hub: &Hub) -> Option<Arc<Node>> {
     let value = slot.as_ref()?;
     // Check the type before cloning: the slot usually still holds the shared hub.
-    let node = value.downcast_ref::<Node>()?;
-    if !hub.made(node) {
-        return None;
-    }
+    made_node(value, hub)?;
     value.clone().downcast::<Node>().ok()
 }
 
@@ -532,13 +533,9 @@ impl<S: Borrow<ChildScopes>, F: Future> Future for RunChild<S, F> {
             Mode::Claim => *this.mode = claim_slot(hub),
             _ => {}
         }
-        loop {
+        let out = loop {
             if must_stop(this.own.as_ref(), hub) {
-                this.fut.set(None);
-                this.waiting
-                    .unregister(registered_on(*this.on_own, this.own.as_ref(), hub));
-                release_slot(*this.mode);
-                return Poll::Ready(Err(report(this.own.as_ref(), hub)));
+                break None;
             }
             let polled = if matches!(*this.mode, Mode::Task | Mode::Claimed) {
                 let polled = match this.fut.as_mut().as_pin_mut() {
@@ -569,11 +566,7 @@ impl<S: Borrow<ChildScopes>, F: Future> Future for RunChild<S, F> {
                 polled
             };
             if let Poll::Ready(v) = polled {
-                this.fut.set(None);
-                this.waiting
-                    .unregister(registered_on(*this.on_own, this.own.as_ref(), hub));
-                release_slot(*this.mode);
-                return Poll::Ready(Ok(v));
+                break Some(v);
             }
             let own = this.own.as_ref();
             let observed = own.unwrap_or(&hub.parent);
@@ -593,7 +586,14 @@ impl<S: Borrow<ChildScopes>, F: Future> Future for RunChild<S, F> {
             if !this.waiting.poll_cancelled(observed, cx.waker()) {
                 return Poll::Pending;
             }
-        }
+        };
+        // Finished or stopped: the future goes (before `report` reads why), and so do the
+        // waker's registration and a slot this run claimed.
+        this.fut.set(None);
+        this.waiting
+            .unregister(registered_on(*this.on_own, this.own.as_ref(), hub));
+        release_slot(*this.mode);
+        Poll::Ready(out.ok_or_else(|| report(this.own.as_ref(), hub)))
     }
 }
 

@@ -106,7 +106,7 @@ const DONE: usize = usize::MAX;
 /// would take that count's cache line from the spawner once per child while it spawns.
 pub(crate) struct Finished<T, E> {
     pub(crate) result: Result<T, TaskError<E>>,
-    _group: Option<Group<T, E>>,
+    _group: Group<T, E>,
 }
 
 /// Which counter a finished child goes to.
@@ -138,16 +138,19 @@ where
             Err(c) => (Outcome::Cancelled, Err(TaskError::Cancelled::<E>(c))),
         };
         let index = std::mem::replace(this.index, DONE);
-        if let Some(Group(shared)) = this.run.as_ref().get_ref().scopes() {
-            shared.count(outcome);
-            if (shared.on_done)(index, &result) == Reaction::CancelGroup {
-                shared.decide(index);
-            }
-            shared.release_slot();
+        let group = this
+            .run
+            .take_scopes()
+            .expect("a finished run still has its scopes");
+        let shared = &group.0;
+        shared.count(outcome);
+        if (shared.on_done)(index, &result) == Reaction::CancelGroup {
+            shared.decide(index);
         }
+        shared.release_slot();
         Poll::Ready(Finished {
             result,
-            _group: this.run.take_scopes(),
+            _group: group,
         })
     }
 }

@@ -41,8 +41,8 @@ fn results_come_back_in_spawn_order() {
 
 #[test]
 fn many_children_and_siblings_spawned_while_joining_come_back_in_spawn_order() {
-    // More children than one chunk of the group's handle list holds, and children that spawn
-    // siblings (so `join` takes several batches of handles).
+    // Thousands of children, and children that spawn siblings (so `join` takes several
+    // batches of handles).
     let rt = Builder::new_multi_thread().workers(2).build().unwrap();
     let out = rt.block_on(task_group(CollectAll, |g| async move {
         for i in 0..5000u64 {

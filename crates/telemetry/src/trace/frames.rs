@@ -407,6 +407,23 @@ struct Frames {
 const DEFER_BATCH: usize = 32;
 
 impl Frames {
+    /// The running frame: the top of the stack, unless it is parked (a parked frame counts as
+    /// no frame).
+    fn running(&mut self) -> Option<&mut Frame> {
+        if self.parked.is_some() {
+            return None;
+        }
+        self.stack.last_mut()
+    }
+
+    /// [`running`](Self::running), read-only.
+    fn running_ref(&self) -> Option<&Frame> {
+        if self.parked.is_some() {
+            return None;
+        }
+        self.stack.last()
+    }
+
     /// Removes the parked frame, if any, detached (drop it after the borrow: its cached child
     /// value may hold the last reference to a context).
     fn unpark(&mut self) -> Option<Frame> {
@@ -699,10 +716,7 @@ fn with_top_frame<R>(f: impl FnOnce(&mut Frame) -> Fast<R>) -> Fast<R> {
             let Ok(mut frames) = frames.try_borrow_mut() else {
                 return Fast::NoFrame;
             };
-            if frames.parked.is_some() {
-                return Fast::NoFrame;
-            }
-            match frames.stack.last_mut() {
+            match frames.running() {
                 Some(top) => f(top),
                 None => Fast::NoFrame,
             }
@@ -760,10 +774,7 @@ pub(crate) fn spawn_trace(tracing: &Arc<TracingState>) -> Option<Arc<TaskTrace>>
         let id = ContextId::of(cx);
         let frame = FRAMES.try_with(|cell| {
             let mut frames = cell.try_borrow_mut().ok()?;
-            if frames.parked.is_some() {
-                return None;
-            }
-            let top = frames.stack.last_mut()?;
+            let top = frames.running()?;
             // The spawner's own value or the one given to its last child, if it fits (then
             // `cx` is not empty either). Equal contents at other addresses do not fit: a new
             // value is built, which is correct, only slower.
@@ -840,10 +851,7 @@ pub(crate) fn peek_frame<R>(f: impl FnOnce(&Frame) -> R) -> Option<R> {
     FRAMES
         .try_with(|cell| {
             let frames = cell.try_borrow().ok()?;
-            if frames.parked.is_some() {
-                return None;
-            }
-            frames.stack.last().map(f)
+            frames.running_ref().map(f)
         })
         .ok()
         .flatten()

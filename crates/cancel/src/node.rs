@@ -181,13 +181,15 @@ impl Node {
         lock(&self.inner).entries.try_remove(key)
     }
 
-    /// Replaces the waker of a registered waiter. Returns `false` when the entry is gone
-    /// (the node was cancelled).
+    /// Replaces the waker of a registered waiter, unless the one there wakes the same task.
+    /// Returns `false` when the entry is gone (the node was cancelled).
     pub(crate) fn update_waker(&self, key: usize, waker: &Waker) -> bool {
         let mut inner = lock(&self.inner);
         match inner.entries.get_mut(key) {
             Some(Entry::Waker(w)) => {
-                w.clone_from(waker);
+                if !w.will_wake(waker) {
+                    *w = waker.clone();
+                }
                 true
             }
             _ => false,

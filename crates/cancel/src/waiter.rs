@@ -26,21 +26,23 @@ pub struct WaitForCancel {
 
 /// A waker registered on a node (or not yet), without a handle to the node: the owner says
 /// which node on every call. Used by [`WaitForCancel`] and by a task-group child's
-/// `RunChild`, whose size is memory per child.
+/// `RunChild`, whose size is memory per child: so the slot is only the registration's key,
+/// and the waker lives in the node's entry alone. A later pending poll refreshes that entry
+/// under the node's lock (`Waker::clone_from` keeps it when it would wake the same task),
+/// as `tokio::sync::Notify`'s waiters do; a child that ends in its first poll, the common
+/// case, never registers at all.
 pub(crate) struct WakerSlot {
-    /// The registration's key; meaningful only while `waker` is `Some` (registered), which
-    /// keeps the slot 8 bytes smaller than an `Option<usize>` would.
+    /// The registration's key, or [`UNREGISTERED`].
     key: usize,
-    waker: Option<Waker>,
 }
+
+/// `WakerSlot::key` with nothing registered (a slab never hands out this key).
+const UNREGISTERED: usize = usize::MAX;
 
 impl WakerSlot {
     /// Nothing registered.
     pub(crate) const fn new() -> WakerSlot {
-        WakerSlot {
-            key: 0,
-            waker: None,
-        }
+        WakerSlot { key: UNREGISTERED }
     }
 
     /// Registers (or refreshes) `waker` on `node`; returns `true` if `node` is cancelled.
@@ -48,22 +50,16 @@ impl WakerSlot {
         if node.is_cancelled() {
             return true;
         }
-        match &self.waker {
-            None => match node.register(Entry::Waker(waker.clone())) {
-                Ok(key) => {
-                    self.key = key;
-                    self.waker = Some(waker.clone());
-                    false
-                }
-                Err(_) => true,
-            },
-            Some(registered) => {
-                if registered.will_wake(waker) {
-                    return false;
-                }
-                self.waker = Some(waker.clone());
-                !node.update_waker(self.key, waker)
+        if self.key != UNREGISTERED {
+            // Gone only if the node was cancelled meanwhile (the canceller took it).
+            return !node.update_waker(self.key, waker);
+        }
+        match node.register(Entry::Waker(waker.clone())) {
+            Ok(key) => {
+                self.key = key;
+                false
             }
+            Err(_) => true,
         }
     }
 
@@ -71,14 +67,14 @@ impl WakerSlot {
     /// inline: most task-group children end, or are dropped, without ever registering).
     #[inline]
     pub(crate) fn unregister(&mut self, node: &Node) {
-        if self.waker.is_some() {
+        if self.key != UNREGISTERED {
             self.unregister_now(node);
         }
     }
 
     fn unregister_now(&mut self, node: &Node) {
-        self.waker = None;
-        drop(node.unregister(self.key));
+        let key = std::mem::replace(&mut self.key, UNREGISTERED);
+        drop(node.unregister(key));
     }
 }
 

@@ -396,6 +396,42 @@ fn cancelling_the_parent_stops_an_unmaterialized_child_scope_with_its_reason() {
 }
 
 #[test]
+fn child_scope_run_wakes_the_waker_of_its_latest_poll() {
+    // As for `CancelToken::cancelled`: the run's registration on the parent follows the
+    // waker of its latest pending poll, and repeated polls keep one entry.
+    use std::sync::atomic::AtomicUsize;
+    use std::task::{Context, Poll, Wake, Waker};
+    struct CountWake(AtomicUsize);
+    impl Wake for CountWake {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+    let parent = CancelToken::new();
+    let scopes = ChildScopes::new(&parent);
+    let first = Arc::new(CountWake(AtomicUsize::new(0)));
+    let second = Arc::new(CountWake(AtomicUsize::new(0)));
+    let (w1, w2) = (Waker::from(first.clone()), Waker::from(second.clone()));
+    let mut run = Box::pin(scopes.run(std::future::pending::<()>()));
+    for w in [&w1, &w1, &w2, &w2] {
+        assert!(run.as_mut().poll(&mut Context::from_waker(w)).is_pending());
+    }
+    assert_eq!(parent.registrations(), 1);
+    parent.cancel();
+    assert_eq!(
+        first.0.load(Ordering::SeqCst),
+        0,
+        "the replaced waker is not woken"
+    );
+    assert_eq!(second.0.load(Ordering::SeqCst), 1);
+    // Not materialized: the scope reports the parent's own reason.
+    assert_eq!(
+        run.as_mut().poll(&mut Context::from_waker(&w2)),
+        Poll::Ready(Err(nimsync_cancel::Cancelled::Explicit(None)))
+    );
+}
+
+#[test]
 fn child_scope_waker_moves_to_its_token_and_leaves_with_it() {
     let rt = paused();
     rt.block_on(async {

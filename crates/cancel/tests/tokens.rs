@@ -200,6 +200,39 @@ fn cancelled_future_registers_and_unregisters() {
     assert_eq!(std::pin::Pin::new(&mut fut).poll(&mut cx), Poll::Ready(()));
 }
 
+#[test]
+fn cancelled_future_wakes_the_waker_of_its_latest_poll() {
+    // The waiter keeps only its registration's key: a poll with another waker must refresh
+    // the entry on the token, and a poll with the same one must leave it (no second entry).
+    let t = CancelToken::new();
+    let first = Arc::new(CountWake(AtomicUsize::new(0)));
+    let second = Arc::new(CountWake(AtomicUsize::new(0)));
+    let (w1, w2) = (Waker::from(first.clone()), Waker::from(second.clone()));
+    let mut fut = t.cancelled();
+    let mut pinned = std::pin::Pin::new(&mut fut);
+    assert_eq!(
+        pinned.as_mut().poll(&mut Context::from_waker(&w1)),
+        Poll::Pending
+    );
+    assert_eq!(
+        pinned.as_mut().poll(&mut Context::from_waker(&w1)),
+        Poll::Pending
+    );
+    assert_eq!(
+        pinned.as_mut().poll(&mut Context::from_waker(&w2)),
+        Poll::Pending
+    );
+    assert_eq!(t.registrations(), 1);
+    t.cancel();
+    assert_eq!(
+        first.0.load(Ordering::SeqCst),
+        0,
+        "the replaced waker is not woken"
+    );
+    assert_eq!(second.0.load(Ordering::SeqCst), 1);
+    assert_eq!(pinned.poll(&mut Context::from_waker(&w2)), Poll::Ready(()));
+}
+
 use std::future::Future;
 
 #[test]

@@ -10,12 +10,12 @@ use crate::manager::Manager;
 use nimsync_scheduler::spawn_blocking;
 /// The rusqlite version this manager is built on (its `Connection`, `Transaction`, errors).
 pub use rusqlite;
-use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
+use rusqlite::{Connection, ErrorCode, OpenFlags, Transaction, TransactionBehavior};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, TryLockError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 type InitFn = Arc<dyn Fn(&Connection) -> rusqlite::Result<()> + Send + Sync>;
 
@@ -56,7 +56,8 @@ impl From<rusqlite::Error> for SqliteError {
 /// Opens connections to one SQLite database file.
 ///
 /// Defaults: read-write, create if missing, WAL journal, `synchronous = NORMAL`, a 5 s busy
-/// timeout (writers from several connections wait for each other instead of failing).
+/// timeout (writers from several connections wait for each other instead of failing; so do
+/// connections opened at once that switch a new file to WAL).
 ///
 /// ```
 /// use nimsync_pool::Pool;
@@ -212,6 +213,30 @@ impl SqliteConnection {
     }
 }
 
+/// Switches `conn` to WAL, retrying while the database is busy, for up to `timeout`.
+///
+/// On a database not yet in WAL mode the switch needs an exclusive lock, which SQLite takes by
+/// upgrading a shared one; when several connections do that at once (a pool opening its
+/// connections on a new file), SQLite answers all but one with `SQLITE_BUSY` at once, without
+/// calling the busy handler (waiting there could deadlock). Once one of them has switched the
+/// file (the mode is stored in it), the others' switch is a no-op.
+fn enable_wal(conn: &Connection, timeout: Duration) -> rusqlite::Result<()> {
+    let start = Instant::now();
+    let mut pause = Duration::from_millis(1);
+    loop {
+        match conn.execute_batch("PRAGMA journal_mode = WAL;") {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == ErrorCode::DatabaseBusy && start.elapsed() < timeout =>
+            {
+                // A blocking-pool thread (see `create`): sleeping here blocks no task.
+                std::thread::sleep(pause.min(timeout.saturating_sub(start.elapsed())));
+                pause = (pause * 2).min(Duration::from_millis(50));
+            }
+            other => return other,
+        }
+    }
+}
+
 impl Manager for SqliteManager {
     type Connection = SqliteConnection;
     type Error = SqliteError;
@@ -227,7 +252,8 @@ impl Manager for SqliteManager {
         let res = spawn_blocking(move || -> rusqlite::Result<Counted> {
             let conn = Connection::open_with_flags(&path, flags)?;
             conn.busy_timeout(busy)?;
-            conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")?;
+            enable_wal(&conn, busy)?;
+            conn.execute_batch("PRAGMA synchronous = NORMAL;")?;
             if let Some(f) = &init {
                 f(&conn)?;
             }

@@ -233,3 +233,28 @@ fn bad_path_is_a_backend_error() {
         assert_eq!(pool.status().size, 0);
     });
 }
+
+#[test]
+fn connections_opened_at_once_on_a_new_database_all_succeed() {
+    // Each new connection switches the database to WAL. On a new file that needs an exclusive
+    // lock taken by upgrading a shared one, and SQLite answers all but one of several
+    // connections doing it at once with `SQLITE_BUSY` without waiting (its busy handler could
+    // deadlock there): the manager must retry, not fail the connection.
+    let rt = Runtime::builder().workers(2).build().unwrap();
+    for round in 0..40 {
+        let db = TempDb::new(&format!("wal-race-{round}"));
+        let manager = SqliteManager::file(&db.0);
+        rt.block_on(async {
+            let pool = Pool::builder(manager).max_size(8).build().unwrap();
+            let gets: Vec<_> = (0..8)
+                .map(|_| {
+                    let pool = pool.clone();
+                    spawn(async move { pool.get().await.map(drop) })
+                })
+                .collect();
+            for g in gets {
+                g.await.unwrap().unwrap();
+            }
+        });
+    }
+}

@@ -28,9 +28,9 @@ pub struct WaitForCancel {
 /// which node on every call. Used by [`WaitForCancel`] and by a task-group child's
 /// `RunChild`, whose size is memory per child: so the slot is only the registration's key,
 /// and the waker lives in the node's entry alone. A later pending poll refreshes that entry
-/// under the node's lock (`Waker::clone_from` keeps it when it would wake the same task),
-/// as `tokio::sync::Notify`'s waiters do; a child that ends in its first poll, the common
-/// case, never registers at all.
+/// under the node's lock (kept as it is when it would wake the same task), as
+/// `tokio::sync::Notify`'s waiters do; a child that ends in its first poll, the common case,
+/// never registers at all.
 pub(crate) struct WakerSlot {
     /// The registration's key, or [`UNREGISTERED`].
     key: usize,

@@ -67,7 +67,7 @@ impl<T> JoinHandle<T> {
             (Some(w), _) => w.wake_by_ref(),
             // Wake it through its registry slot (a finished task's slot may have been reused:
             // the other task then gets a spurious wake-up, which is harmless).
-            (None, Some(shard)) => shard.wake_slot(meta.key),
+            (None, Some(shard)) => shard.wake_slot(meta.key()),
             (None, None) => {}
         }
     }

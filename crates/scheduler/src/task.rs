@@ -28,7 +28,7 @@ use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 
 /// A task's unique id (unique within the process).
@@ -90,8 +90,18 @@ pub(crate) struct TaskMeta {
     /// The registry shard of a runtime task (`None` for blocking-pool cells): the schedule
     /// function finds its runtime through it, and `abort` the task's waker.
     pub(crate) shard: Option<Arc<TaskShard>>,
-    /// The task's slot in that shard's registry (`usize::MAX`: none).
-    pub(crate) key: usize,
+    /// The task's slot in that shard's registry (`usize::MAX`: none). Set once, by the spawner,
+    /// after the task is allocated and before it is first scheduled (see `spawn_on_shard`);
+    /// whoever reads it later got the task through that scheduling (or the join handle), so a
+    /// relaxed load sees it.
+    pub(crate) key: AtomicUsize,
+}
+
+impl TaskMeta {
+    /// The task's slot in its shard's registry (`usize::MAX`: none).
+    pub(crate) fn key(&self) -> usize {
+        self.key.load(Ordering::Relaxed)
+    }
 }
 
 impl TaskMeta {
@@ -140,7 +150,7 @@ fn finish(
     hook_data: &mut Option<context::TaskContextValue>,
     outcome: TaskOutcome,
 ) {
-    let (Some(shard), key, id) = (meta.shard.as_ref(), meta.key, meta.id) else {
+    let (Some(shard), key, id) = (meta.shard.as_ref(), meta.key(), meta.id) else {
         return;
     };
     if let Some(hook) = meta.hooks().and_then(|h| h.on_terminate.as_ref()) {
@@ -246,13 +256,14 @@ where
         .hooks
         .as_ref()
         .is_some_and(|h| h.before_poll.is_some() || h.after_poll.is_some());
-    let mut reg = lock(&shard.registry);
-    let key = reg.reserve();
+    // The registry slot is reserved after the allocation below, not around it: the lock is
+    // shared with the workers that remove finished tasks, and an allocation (a page fault on
+    // fresh memory, at worst) under it makes them wait in the kernel.
     let meta = TaskMeta {
         id,
         aborted: AtomicBool::new(false),
         shard: Some(shard.clone()),
-        key: key.unwrap_or(usize::MAX),
+        key: AtomicUsize::new(usize::MAX),
     };
     // The schedule function captures nothing (it finds the runtime through the metadata), so
     // async-task takes no extra reference around each schedule call.
@@ -273,8 +284,11 @@ where
             schedule,
         )
     };
-    match key {
+    let mut reg = lock(&shard.registry);
+    match reg.reserve() {
         Some(k) => {
+            // Before the task can run (it is scheduled below), so every reader sees it.
+            runnable.metadata().key.store(k, Ordering::Relaxed);
             reg.fill(k, runnable.waker());
             drop(reg);
             runnable.schedule();
@@ -306,7 +320,7 @@ where
         id,
         aborted: AtomicBool::new(false),
         shard: None,
-        key: usize::MAX,
+        key: AtomicUsize::new(usize::MAX),
     };
     let ctx = context::task_context();
     // SAFETY: as in `spawn_on_shard`: the future borrows only its own task's metadata; the

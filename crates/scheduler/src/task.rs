@@ -102,9 +102,7 @@ impl TaskMeta {
     pub(crate) fn key(&self) -> usize {
         self.key.load(Ordering::Relaxed)
     }
-}
 
-impl TaskMeta {
     /// The hooks of the task's runtime, if it has any.
     fn hooks(&self) -> Option<&Hooks> {
         self.shard.as_ref().and_then(|s| s.shared.hooks.as_deref())

@@ -200,9 +200,9 @@ impl ChildScopes {
     /// Makes "a new child scope" the current scope of the running task until the guard is
     /// dropped: a task spawned meanwhile starts in a new lazy child scope of the parent. When
     /// that task's top-level future is a [`run`](Self::run) of these scopes, the run finds its
-    /// scope already in the task's context slot and installs nothing around its polls. (Task
-    /// groups use [`RunChild::task`] instead.) (A `run` of the same scopes polled directly inside
-    /// another, before the outer scope has its token, takes the outer scope for its own.)
+    /// scope already in the task's context slot and installs nothing around its polls (task
+    /// groups use [`RunChild::task`] instead). A `run` of the same scopes polled directly inside
+    /// another, before the outer scope has its token, takes the outer scope for its own.
     ///
     /// ```
     /// use nimsync_cancel::{ChildScopes, CancelToken, current_token};

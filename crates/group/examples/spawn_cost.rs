@@ -8,8 +8,8 @@
 //!   MODE: group (task_group(CollectAll), N children, join) | plain (N spawns, await each)
 //!         | both (REPS rounds of group then plain on one runtime)
 //!         | phases (as both, timing the spawn loop and the join apart)
-//!         | padded, padded6 (as both, with plain spawns of a future padded to a group
-//!           child's task-cell size class, or to the next smaller one, in place of the group)
+//!         | padded6, padded (as both, with plain spawns of a future padded to a group
+//!           child's task-cell size class, or to the next larger one, in place of the group)
 //!   N: children (default 100 000); WORKERS: runtime workers (default 2, as the bench);
 //!   REPS: rounds (default 1)
 //! ```
@@ -53,10 +53,10 @@ async fn plain(n: u64) -> Duration {
     start.elapsed()
 }
 
-/// `plain` with each child's future padded to `K` words: `K = 7` gives a 64-byte future and
-/// a 192-byte task cell (glibc's 208-byte chunk, as a group child's 200-byte cell with its
-/// 72-byte future), `K = 6` a 184-byte cell (a 192-byte chunk, what a group child 16 bytes
-/// smaller would get): how much of the group's overhead the larger task cell alone explains.
+/// `plain` with each child's future padded to `K` words: `K = 6` gives a 184-byte task cell
+/// (glibc's 192-byte chunk, as a group child's 184-byte cell since its waker slot is only a
+/// key), `K = 7` a 64-byte future and a 192-byte cell (the 208-byte chunk a child had before):
+/// how much of the group's overhead the larger task cell alone explains.
 async fn padded<const K: usize>(n: u64) -> Duration {
     let start = Instant::now();
     let handles: Vec<_> = (0..n)

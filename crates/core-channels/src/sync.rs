@@ -4,12 +4,12 @@
 //! `tests/loom.rs` exercise exactly the production code.
 
 #[cfg(not(nimsync_loom))]
-pub(crate) use std::sync::atomic::{AtomicUsize, Ordering};
+pub(crate) use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 #[cfg(not(nimsync_loom))]
 pub(crate) use std::sync::{Arc, Mutex, MutexGuard};
 
 #[cfg(nimsync_loom)]
-pub(crate) use loom::sync::atomic::{AtomicUsize, Ordering};
+pub(crate) use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 #[cfg(nimsync_loom)]
 pub(crate) use loom::sync::{Arc, Mutex, MutexGuard};
 

@@ -524,17 +524,7 @@ mod tests {
 
     use super::{RxBlock, TxBlock};
     use crate::chan::{RxShared, TxShared};
-
-    /// Each `[start, end)` byte range of a field lies in line `line` (0 or 1) of its block.
-    fn assert_in_line(line: usize, fields: &[(&str, usize, usize)]) {
-        for &(name, start, len) in fields {
-            let end = start + len - 1;
-            assert!(
-                start / 64 == line && end / 64 == line,
-                "{name} at {start}..={end} is not in line {line}"
-            );
-        }
-    }
+    use crate::queue::assert_in_line;
 
     #[test]
     fn per_message_fields_are_off_the_polled_lines() {

@@ -133,6 +133,19 @@ pub trait Queue<T>: Send + Sync + Sized {
     }
 }
 
+/// Asserts that each field's `(name, offset, length)` byte range lies in cache line `line`
+/// (0 or 1) of its block (the layout tests of the rings).
+#[cfg(all(test, not(nimsync_loom)))]
+pub(crate) fn assert_in_line(line: usize, fields: &[(&str, usize, usize)]) {
+    for &(name, start, len) in fields {
+        let end = start + len - 1;
+        assert!(
+            start / 64 == line && end / 64 == line,
+            "{name} at {start}..={end} is not in line {line}"
+        );
+    }
+}
+
 /// Allocates `capacity` uninitialised slots built by `make`.
 pub(crate) fn alloc_slots<S>(capacity: usize, make: impl FnMut(usize) -> S) -> *mut S {
     let slots: Box<[S]> = (0..capacity).map(make).collect();

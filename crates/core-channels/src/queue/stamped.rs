@@ -10,8 +10,22 @@
 //!   claims with a plain swap and never retries — unless the ring was built `evicting`
 //!   (DropOldest), where producers pop too and every pop arbitrates with a CAS.
 //!
-//! A side that finds a slot claimed but not yet written (or read) by a peer mid-operation
-//! backs off briefly instead of reporting full/empty, so no message is ever skipped.
+//! As in Vyukov's queue, a slot not yet written at this lap means "empty" and one not yet
+//! freed means "full", even while a peer that claimed it is still mid-operation (that send
+//! or receive has not completed): judging from the slot alone, a side never reads the
+//! other side's position line on its fast path. A consumer polling an empty ring would
+//! otherwise pull the producers' tail line away from them on every check, and their next
+//! claim would fetch it back, a cross-core round trip per message. No message is skipped:
+//! a value is only ever taken at the head position, in order.
+//!
+//! # Layout
+//! Each side's block is two cache lines (`repr(C)`). The first holds the position the side
+//! claims with a read-modify-write, plus cold state; the second what the side reads on every
+//! operation and the other side may read too (slot array, counts, wait queue), which nobody
+//! writes on the fast path. The consumers' closed flag is a copy of the tail's mark on their
+//! own line, so an empty ring is told from a closed one without reading the tail; only once
+//! the flag is set does a consumer read the tail, to tell "drained" from "a last value still
+//! being written".
 
 use core::mem::MaybeUninit;
 
@@ -21,24 +35,34 @@ use crate::sync::Backoff;
 
 use super::{CLOSED, ONE, Pop, Push, Queue, alloc_slots, free_slots, slot_bytes};
 use crate::chan::{RxShared, TxShared};
-use crate::sync::{AtomicUsize, Ordering, UnsafeCell, spin_hint};
+use crate::sync::{AtomicBool, AtomicUsize, Ordering, UnsafeCell, spin_hint};
 
 struct Slot<T> {
     stamp: AtomicUsize,
     value: UnsafeCell<MaybeUninit<T>>,
 }
 
+/// The producers' 128 bytes: `tail` and cold counters in the first line; the fields of
+/// [`TxShared`] read on every send (spill and permit counts, the consumers' wait queue)
+/// start the second, where consumers read the spill count too without disturbing the tail.
+#[repr(C)]
 struct TxLine<T> {
     tail: AtomicUsize,
     slots: *mut Slot<T>,
     mask: usize,
+    /// Puts the hot fields of `shared` at the start of the second line.
+    _align_shared: usize,
     shared: TxShared,
 }
 
+/// The consumers' 128 bytes: `head` first; the rest is read on every receive.
+#[repr(C)]
 struct RxLine<T> {
     head: AtomicUsize,
     slots: *mut Slot<T>,
     mask: usize,
+    /// A copy of the tail's [`CLOSED`] mark, set by `close()` right after the mark.
+    closed: AtomicBool,
     evicting: bool,
     shared: RxShared<T>,
 }
@@ -122,10 +146,15 @@ impl<T, const MP: bool, const MC: bool> StampedRing<T, MP, MC> {
                     }
                 }
             } else if d < 0 {
-                // Not written yet at this lap: empty, or a producer claimed it and is writing.
+                // Not written yet at this lap: empty, or a producer claimed it and is still
+                // writing (its send has not completed). Empty either way, unless closed.
+                if !self.rx.closed.load(Ordering::SeqCst) {
+                    return Err(false);
+                }
+                // Closed: drained, or a last value is still being written; wait for it.
                 let tail = self.tx.tail.load(Ordering::SeqCst);
                 if tail & !CLOSED == head {
-                    return Err(tail & CLOSED != 0);
+                    return Err(true);
                 }
                 backoff.snooze();
                 spin_hint();
@@ -214,12 +243,14 @@ impl<T: Send, const MP: bool, const MC: bool> Queue<T> for StampedRing<T, MP, MC
                 tail: AtomicUsize::new(0),
                 slots,
                 mask,
+                _align_shared: 0,
                 shared: tx,
             }),
             rx: CachePadded::new(RxLine {
                 head: AtomicUsize::new(0),
                 slots,
                 mask,
+                closed: AtomicBool::new(false),
                 evicting,
                 shared: rx,
             }),
@@ -261,7 +292,10 @@ impl<T: Send, const MP: bool, const MC: bool> Queue<T> for StampedRing<T, MP, MC
     }
 
     fn close(&self) -> bool {
-        self.tx.tail.fetch_or(CLOSED, Ordering::SeqCst) & CLOSED == 0
+        let closed = self.tx.tail.fetch_or(CLOSED, Ordering::SeqCst) & CLOSED == 0;
+        // After the mark: a consumer that sees the flag finds the mark in the tail.
+        self.rx.closed.store(true, Ordering::SeqCst);
+        closed
     }
 
     fn cursor(&self) {}
@@ -295,14 +329,9 @@ impl<T: Send, const MP: bool, const MC: bool> Queue<T> for StampedRing<T, MP, MC
                     }
                 }
             } else if d < 0 {
-                // The slot still holds last lap's value: full, or a consumer is mid-read.
-                let head = self.rx.head.load(Ordering::SeqCst);
-                if tail.wrapping_sub(head) >= self.span() {
-                    return Push::Full(value);
-                }
-                backoff.snooze();
-                spin_hint();
-                tail = self.tx.tail.load(Ordering::Relaxed);
+                // The slot still holds last lap's value: full, or a consumer claimed it and
+                // is still reading (its receive has not completed). Full either way.
+                return Push::Full(value);
             } else {
                 // Another producer already pushed here; catch up.
                 tail = self.tx.tail.load(Ordering::Relaxed);
@@ -408,5 +437,37 @@ impl<T, const MP: bool, const MC: bool> Drop for StampedRing<T, MP, MC> {
         }
         // SAFETY: pointer and length come from `alloc_slots` in `new`; freed once, here.
         unsafe { free_slots(self.tx.slots, self.tx.mask + 1) };
+    }
+}
+
+#[cfg(all(test, not(nimsync_loom)))]
+mod tests {
+    use core::mem::{offset_of, size_of};
+
+    use super::{RxLine, TxLine};
+    use crate::chan::TxShared;
+    use crate::queue::assert_in_line;
+
+    #[test]
+    fn what_consumers_read_is_off_the_tail_line() {
+        type Tx = TxLine<u64>;
+        assert!(size_of::<Tx>() <= 128 && size_of::<RxLine<u64>>() <= 128);
+        let word = size_of::<usize>();
+        let shared = offset_of!(Tx, shared);
+        // Written by every claim.
+        assert_in_line(0, &[("tail", offset_of!(Tx, tail), word)]);
+        // Read by every send, and by a consumer that found the ring empty (the spill count).
+        assert_in_line(
+            1,
+            &[
+                ("spilled", shared + offset_of!(TxShared, spilled), word),
+                ("reserved", shared + offset_of!(TxShared, reserved), word),
+                (
+                    "not_empty",
+                    shared + offset_of!(TxShared, not_empty),
+                    size_of::<crate::event::Event>(),
+                ),
+            ],
+        );
     }
 }

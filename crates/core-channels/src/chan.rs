@@ -7,7 +7,12 @@
 //! and only then sleeps. A producer publishes with a SeqCst read-modify-write on the tail (a
 //! consumer frees with one on the head) and then checks for waiters. Either the waiter's
 //! re-check sees the change, or the notifier sees the waiter: the classic store-load pairing,
-//! modelled in `tests/loom.rs`. The SPSC ring publishes with a plain Release store followed by
+//! modelled in `tests/loom.rs`. On the stamped rings the value (or the freed slot) lands
+//! after that read-modify-write, in the slot's stamp, and an attempt judges empty (full) from
+//! the stamp alone; so a waiter that found nothing also reads the claimed positions before it
+//! sleeps (`RawChan::value_in_flight`, `room_in_flight`), which the claim published before
+//! its notifier looked for waiters, and retries instead of sleeping when something is on
+//! its way. The SPSC ring publishes with a plain Release store followed by
 //! the light half of an asymmetric barrier ([`crate::barrier`]); its events run the heavy half
 //! after registering, so the pairing holds with no locked instruction per message.
 //!
@@ -166,6 +171,12 @@ pub trait RawChan<T>: Clone + Send + Sync + Unpin {
     /// # Safety
     /// See the trait's safety contract.
     unsafe fn try_recv_batch(&self, out: &mut Vec<T>, max: usize) -> Result<usize, ()>;
+    /// After registering as a receiver and finding nothing: whether a value is about to land
+    /// ([`Queue::value_in_flight`]); the waiter must then not sleep.
+    fn value_in_flight(&self) -> bool;
+    /// After registering as a sender and finding no room: whether room is about to appear
+    /// ([`Queue::room_in_flight`]).
+    fn room_in_flight(&self) -> bool;
     /// Reserves one unit of capacity.
     fn try_reserve(&self) -> Result<(), TryReserveError>;
     /// Sends using a reservation (never fails for lack of room).
@@ -211,7 +222,7 @@ impl<T: Send, Q: Queue<T>> RawChan<T> for Chan<T, Q> {
         // SAFETY: forwarded contract.
         match unsafe { self.ring.push(&self.cursor, value) } {
             Push::Done => {
-                tx.not_empty.notify_one_after_rmw();
+                tx.not_empty.notify_one_after_claim();
                 Ok(())
             }
             // SAFETY: forwarded contract.
@@ -255,7 +266,7 @@ impl<T: Send, Q: Queue<T>> RawChan<T> for Chan<T, Q> {
         // SAFETY: forwarded contract.
         let n = unsafe { self.ring.push_batch(&self.cursor, items) }?;
         if n > 0 {
-            tx.not_empty.notify_n_after_rmw(n);
+            tx.not_empty.notify_n_after_claim(n);
         }
         Ok(n)
     }
@@ -265,7 +276,7 @@ impl<T: Send, Q: Queue<T>> RawChan<T> for Chan<T, Q> {
         // SAFETY: forwarded contract.
         match unsafe { self.ring.pop(&self.cursor) } {
             Pop::Item(value) => {
-                self.ring.rx().not_full.notify_one_after_rmw();
+                self.ring.rx().not_full.notify_one_after_claim();
                 Ok(value)
             }
             Pop::Empty => take_spilled(&*self.ring).ok_or(TryRecvError::Empty),
@@ -304,12 +315,20 @@ impl<T: Send, Q: Queue<T>> RawChan<T> for Chan<T, Q> {
             }
             Ok(n) => {
                 if n > 0 {
-                    self.ring.rx().not_full.notify_n_after_rmw(n);
+                    self.ring.rx().not_full.notify_n_after_claim(n);
                 }
                 Ok(n)
             }
             Err(()) => Err(()),
         }
+    }
+
+    fn value_in_flight(&self) -> bool {
+        self.ring.value_in_flight(&self.cursor)
+    }
+
+    fn room_in_flight(&self) -> bool {
+        self.ring.room_in_flight(&self.cursor)
     }
 
     fn try_reserve(&self) -> Result<(), TryReserveError> {
@@ -467,7 +486,7 @@ unsafe fn on_full<T: Send, Q: Queue<T>>(
             // SAFETY: forwarded contract.
             match unsafe { q.push(cur, value) } {
                 Push::Done => {
-                    tx.not_empty.notify_one_after_rmw();
+                    tx.not_empty.notify_one_after_claim();
                     return Ok(());
                 }
                 Push::Full(v) => value = v,
@@ -541,7 +560,7 @@ unsafe fn send_slow<T: Send, Q: Queue<T>>(
     // SAFETY: forwarded contract.
     match unsafe { q.push(cur, value) } {
         Push::Done => {
-            tx.not_empty.notify_one_after_rmw();
+            tx.not_empty.notify_one_after_claim();
             Ok(())
         }
         // SAFETY: forwarded contract.

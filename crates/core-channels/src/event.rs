@@ -286,6 +286,23 @@ mod imp {
             }
         }
 
+        /// Wakes one waiter after a ring operation: its claim was the SeqCst
+        /// read-modify-write (on the stamped rings the value or room lands after it, and
+        /// waiters that find nothing check the claimed positions; see
+        /// `Queue::value_in_flight`), or, on a `heavy` event, its publish ended with a light
+        /// barrier. The same code as [`Self::notify_one_after_rmw`]; the loom model places
+        /// that read-modify-write's barrier at the claim instead of here.
+        #[inline(always)]
+        pub(crate) fn notify_one_after_claim(&self) {
+            self.notify_n_after_rmw(1);
+        }
+
+        /// Wakes `n` waiters after a ring operation (as above).
+        #[inline(always)]
+        pub(crate) fn notify_n_after_claim(&self, n: usize) {
+            self.notify_n_after_rmw(n);
+        }
+
         /// Wakes every waiter.
         pub(crate) fn notify_all(&self) {
             fence(Ordering::SeqCst);
@@ -507,6 +524,25 @@ mod imp {
 
         pub(crate) fn notify_n_after_rmw(&self, n: usize) {
             self.notify_after_publish(n);
+        }
+
+        /// After a ring operation. The stamped rings model their claim's barrier at the
+        /// claim (`sync::rmw_barrier`), before the value lands, so no fence is added here
+        /// for them and the models see a waiter that checks the slot alone miss the value;
+        /// a `heavy` event (the Lamport ring) is as in `notify_after_publish`.
+        fn notify_after_claim(&self, n: usize) {
+            if self.0.heavy && self.0.fenced.load(Ordering::Relaxed) != 0 {
+                fence(Ordering::SeqCst);
+            }
+            self.notify_unfenced(n);
+        }
+
+        pub(crate) fn notify_one_after_claim(&self) {
+            self.notify_after_claim(1);
+        }
+
+        pub(crate) fn notify_n_after_claim(&self, n: usize) {
+            self.notify_after_claim(n);
         }
 
         pub(crate) fn notify_all(&self) {

@@ -15,7 +15,7 @@ use crate::chan::RawChan;
 use crate::error::{RecvError, SendError, TryRecvError, TryReserveError, TrySendError};
 use crate::event::Listener;
 use crate::mode::Mode;
-use crate::sync::spin_before_wait;
+use crate::sync::{spin_before_wait, spin_hint};
 
 /// Polls `listener` (registering one first) so that a retry happens after every change.
 /// Returns `Ready` when the caller should retry its operation now.
@@ -39,6 +39,20 @@ pub(crate) fn poll_wait(
             Poll::Pending => Poll::Pending,
         },
     }
+}
+
+/// Ends a poll that is registered and found nothing to do (after [`poll_wait`] returned
+/// `Pending`). If the peer's operation on the slot this side waits for is still in flight
+/// (`RawChan::value_in_flight` / `room_in_flight`), its notifier may have looked for waiters
+/// before this registration and will not come back: the task wakes itself to poll again.
+#[inline]
+pub(crate) fn sleep_unless<T>(in_flight: bool, cx: &mut Context<'_>) -> Poll<T> {
+    if in_flight {
+        // (Under loom a model yield, so the peer gets to finish.)
+        spin_hint();
+        cx.waker().wake_by_ref();
+    }
+    Poll::Pending
 }
 
 /// Future of `send(value)`; resolves to `Err(SendError(value))` if the channel closes.
@@ -83,7 +97,7 @@ impl<T: Send, M: Mode> Future for SendFuture<'_, T, M> {
                 continue;
             }
             if poll_wait(&mut this.listener, this.chan.not_full(), cx).is_pending() {
-                return Poll::Pending;
+                return sleep_unless(this.chan.room_in_flight(), cx);
             }
         }
     }
@@ -136,7 +150,7 @@ pub(crate) unsafe fn poll_recv<T, C: RawChan<T>>(
             continue;
         }
         if poll_wait(listener, chan.not_empty(), cx).is_pending() {
-            return Poll::Pending;
+            return sleep_unless(chan.value_in_flight(), cx);
         }
     }
 }
@@ -193,7 +207,7 @@ impl<T: Send, M: Mode> Future for RecvBatchFuture<'_, T, M> {
                 Err(()) => return Poll::Ready(Err(RecvError)),
             }
             if poll_wait(&mut this.listener, this.chan.not_empty(), cx).is_pending() {
-                return Poll::Pending;
+                return sleep_unless(this.chan.value_in_flight(), cx);
             }
         }
     }
@@ -237,7 +251,7 @@ impl<T: Send, M: Mode> Future for SendBatchFuture<'_, T, M> {
                 Ok(_) => {}
             }
             if poll_wait(&mut this.listener, this.chan.not_full(), cx).is_pending() {
-                return Poll::Pending;
+                return sleep_unless(this.chan.room_in_flight(), cx);
             }
         }
     }

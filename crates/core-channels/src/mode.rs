@@ -173,6 +173,12 @@ impl<T: Send> RawChan<T> for SpscChan<T> {
         // SAFETY: forwarded contract.
         delegate!(self, c => unsafe { c.try_recv_batch(out, max) })
     }
+    fn value_in_flight(&self) -> bool {
+        delegate!(self, c => c.value_in_flight())
+    }
+    fn room_in_flight(&self) -> bool {
+        delegate!(self, c => c.room_in_flight())
+    }
     fn try_reserve(&self) -> Result<(), TryReserveError> {
         delegate!(self, c => c.try_reserve())
     }

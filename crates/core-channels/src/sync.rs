@@ -49,6 +49,26 @@ pub(crate) fn spin_hint() {
     loom::thread::yield_now();
 }
 
+/// Under loom, the full barrier a SeqCst read-modify-write is in production (x86's locked
+/// instructions; on AArch64 the release stores and SeqCst loads that follow it stay ordered),
+/// which loom models as AcqRel only. The stamped rings call it right after each claim, so the
+/// models see the barrier where it is: before the value lands, not after. Nothing normally.
+#[inline(always)]
+pub(crate) fn rmw_barrier() {
+    #[cfg(nimsync_loom)]
+    loom::sync::atomic::fence(Ordering::SeqCst);
+}
+
+/// Gives up the thread's time slice: a waiter whose peer is mid-operation on the slot it
+/// waits for (see [`crate::queue::Queue::value_in_flight`]) lets that peer run. Under loom,
+/// a model yield.
+pub(crate) fn yield_thread() {
+    #[cfg(not(nimsync_loom))]
+    std::thread::yield_now();
+    #[cfg(nimsync_loom)]
+    loom::thread::yield_now();
+}
+
 /// Exponential backoff for spin-then-park waits: crossbeam's `Backoff` normally; under loom
 /// a single yield, so models do not explode exploring spin iterations.
 #[cfg(not(nimsync_loom))]

@@ -6,7 +6,7 @@
 
 use std::time::Instant;
 
-use crate::sync::Patience;
+use crate::sync::{Patience, yield_thread};
 
 use crate::chan::RawChan;
 use crate::error::{RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError};
@@ -60,13 +60,18 @@ unsafe fn send_waiting<T, C: RawChan<T>>(
                 Err(TrySendError::Closed(v)) => return Err(SendTimeoutError::Closed(v)),
                 Err(TrySendError::Full(v)) => value = v,
             }
-            match deadline {
-                None => listener.wait(),
-                Some(d) => {
-                    listener.wait_deadline(d);
+            // Room about to appear: retry rather than sleep (see `Queue::room_in_flight`).
+            if chan.room_in_flight() {
+                yield_thread();
+            } else {
+                match deadline {
+                    None => listener.wait(),
+                    Some(d) => {
+                        listener.wait_deadline(d);
+                    }
                 }
+                patience.reset();
             }
-            patience.reset();
         }
         // SAFETY: forwarded contract.
         match unsafe { chan.try_send(value) } {
@@ -119,13 +124,18 @@ unsafe fn recv_waiting<T, C: RawChan<T>>(
                 Err(TryRecvError::Closed) => return Err(RecvTimeoutError::Closed),
                 Err(TryRecvError::Empty) => {}
             }
-            match deadline {
-                None => listener.wait(),
-                Some(d) => {
-                    listener.wait_deadline(d);
+            // A value about to land: retry rather than sleep (see `Queue::value_in_flight`).
+            if chan.value_in_flight() {
+                yield_thread();
+            } else {
+                match deadline {
+                    None => listener.wait(),
+                    Some(d) => {
+                        listener.wait_deadline(d);
+                    }
                 }
+                patience.reset();
             }
-            patience.reset();
         }
         // SAFETY: forwarded contract.
         match unsafe { chan.try_recv() } {
@@ -180,6 +190,8 @@ pub(crate) unsafe fn send_batch<T, C: RawChan<T>>(
                 buf.extend(iter);
                 return Err(buf);
             }
+            // Room about to appear: retry rather than sleep (see `Queue::room_in_flight`).
+            Ok(0) if chan.room_in_flight() => yield_thread(),
             Ok(0) => {
                 listener.wait();
                 patience.reset();
@@ -222,6 +234,11 @@ pub(crate) unsafe fn recv_batch<T, C: RawChan<T>>(
             Ok(0) => {}
             Ok(n) => return Ok(n),
             Err(()) => return Err(RecvTimeoutError::Closed),
+        }
+        // A value about to land: retry rather than sleep (see `Queue::value_in_flight`).
+        if chan.value_in_flight() {
+            yield_thread();
+            continue;
         }
         match deadline {
             None => listener.wait(),

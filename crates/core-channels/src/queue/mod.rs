@@ -119,6 +119,22 @@ pub trait Queue<T>: Send + Sync + Sized {
         out: &mut Vec<T>,
         max: usize,
     ) -> Result<usize, ()>;
+    /// Consumer side, registered as a waiter after a pop found nothing: whether a producer
+    /// has claimed the head position and is still writing it. A pop judges "empty" from the
+    /// slot alone, whose stamp the producer writes *after* the read-modify-write that
+    /// claimed it, and after which it checks for waiters; so a waiter that saw the slot
+    /// empty may have registered too late for that check. This reads the claimed position
+    /// itself, which pairs with the claim (either the producer saw the registration, or this
+    /// sees the claim) and tells the waiter not to sleep: the value is about to land.
+    fn value_in_flight(&self, _cur: &Self::Cursor) -> bool {
+        false
+    }
+    /// Producer side, registered as a waiter after a push found no room: whether a consumer
+    /// has claimed the slot at the tail and is still reading it (as
+    /// [`Queue::value_in_flight`], for room).
+    fn room_in_flight(&self, _cur: &Self::Cursor) -> bool {
+        false
+    }
     /// Removes the oldest value on behalf of a producer (DropOldest).
     ///
     /// # Safety

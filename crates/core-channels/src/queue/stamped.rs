@@ -35,7 +35,7 @@ use crate::sync::Backoff;
 
 use super::{CLOSED, ONE, Pop, Push, Queue, alloc_slots, free_slots, slot_bytes};
 use crate::chan::{RxShared, TxShared};
-use crate::sync::{AtomicBool, AtomicUsize, Ordering, UnsafeCell, spin_hint};
+use crate::sync::{AtomicBool, AtomicUsize, Ordering, UnsafeCell, rmw_barrier, spin_hint};
 
 struct Slot<T> {
     stamp: AtomicUsize,
@@ -131,6 +131,7 @@ impl<T, const MP: bool, const MC: bool> StampedRing<T, MP, MC> {
             if d == 0 {
                 if !self.shared_pop() {
                     self.rx.head.swap(head.wrapping_add(ONE), Ordering::SeqCst);
+                    rmw_barrier();
                     return Ok(head);
                 }
                 match self.rx.head.compare_exchange_weak(
@@ -139,7 +140,10 @@ impl<T, const MP: bool, const MC: bool> StampedRing<T, MP, MC> {
                     Ordering::SeqCst,
                     Ordering::Relaxed,
                 ) {
-                    Ok(_) => return Ok(head),
+                    Ok(_) => {
+                        rmw_barrier();
+                        return Ok(head);
+                    }
                     Err(now) => {
                         head = now;
                         backoff.spin();
@@ -198,7 +202,10 @@ impl<T, const MP: bool, const MC: bool> StampedRing<T, MP, MC> {
                 Ordering::SeqCst,
                 Ordering::Relaxed,
             ) {
-                Ok(_) => return Ok((tail, count)),
+                Ok(_) => {
+                    rmw_barrier();
+                    return Ok((tail, count));
+                }
                 Err(now) => {
                     tail = now;
                     backoff.spin();
@@ -318,6 +325,7 @@ impl<T: Send, const MP: bool, const MC: bool> Queue<T> for StampedRing<T, MP, MC
                     Ordering::Relaxed,
                 ) {
                     Ok(_) => {
+                        rmw_barrier();
                         self.put(tail, value);
                         return Push::Done;
                     }
@@ -337,6 +345,21 @@ impl<T: Send, const MP: bool, const MC: bool> Queue<T> for StampedRing<T, MP, MC
                 tail = self.tx.tail.load(Ordering::Relaxed);
             }
         }
+    }
+
+    fn value_in_flight(&self, _: &()) -> bool {
+        // SeqCst after the waiter's registration fence; the claiming CAS is SeqCst.
+        let tail = self.tx.tail.load(Ordering::SeqCst) & !CLOSED;
+        let head = self.rx.head.load(Ordering::SeqCst);
+        distance(tail, head) > 0
+    }
+
+    fn room_in_flight(&self, _: &()) -> bool {
+        // SeqCst after the waiter's registration fence; the consumer's claim of the head
+        // (swap or CAS) is SeqCst.
+        let head = self.rx.head.load(Ordering::SeqCst);
+        let tail = self.tx.tail.load(Ordering::SeqCst) & !CLOSED;
+        tail.wrapping_sub(head) < self.span()
     }
 
     unsafe fn push_batch(&self, _: &(), items: &mut Vec<T>) -> Result<usize, ()> {
@@ -413,6 +436,7 @@ impl<T: Send, const MP: bool, const MC: bool> Queue<T> for StampedRing<T, MP, MC
         self.rx
             .head
             .swap(head.wrapping_add(n * ONE), Ordering::SeqCst);
+        rmw_barrier();
         Ok(n)
     }
 

@@ -240,6 +240,34 @@ impl Frame {
         }
     }
 
+    /// The value a task spawned from this frame in the context identified by `current` can
+    /// share (a new reference): the frame's own `TaskTrace` or the one given to its last child,
+    /// if it fits. Equal contents at other addresses do not fit: a new value is built, which is
+    /// correct, only slower.
+    #[inline]
+    fn shared_child(
+        &self,
+        current: ContextId,
+        tracing: &Arc<TracingState>,
+    ) -> Option<Arc<TaskTrace>> {
+        // The last child's value first: a frame that opened a span (so no longer matches its
+        // own value) shares it with every task it spawns under that span.
+        if let Some(child) = &self.child
+            && child.current_id == current
+            && Arc::ptr_eq(&child.tracing, tracing)
+        {
+            // Built by `spawn_trace_new`: nothing open, no task span.
+            debug_assert!(child.fits_child(current, tracing));
+            return Some(child.clone());
+        }
+        match &self.original {
+            Some(original) if self.own.is_none() && original.fits_child(current, tracing) => {
+                Some(original.clone())
+            }
+            _ => None,
+        }
+    }
+
     /// The frame's trace state.
     pub(crate) fn state(&self) -> &TraceState {
         match (&self.own, &self.original) {
@@ -768,43 +796,49 @@ pub(crate) fn pop_task_frame(task: TaskId) -> Option<Frame> {
 /// carries nothing. The current context is OpenTelemetry's (the running frame's, or one
 /// attached on top of it with OpenTelemetry's own API); tasks spawned under the same context
 /// from one frame share one value.
+///
+/// The common case (the running frame has a value that fits, so the spawn costs a reference
+/// count) is kept small: one look-up of each thread-local, a shared borrow of the frames.
+#[inline]
 pub(crate) fn spawn_trace(tracing: &Arc<TracingState>) -> Option<Arc<TaskTrace>> {
     let mut replaced = None;
     let out = Context::map_current(|cx| {
         let id = ContextId::of(cx);
-        let frame = FRAMES.try_with(|cell| {
-            let mut frames = cell.try_borrow_mut().ok()?;
-            let top = frames.running()?;
-            // The spawner's own value or the one given to its last child, if it fits (then
-            // `cx` is not empty either). Equal contents at other addresses do not fit: a new
-            // value is built, which is correct, only slower.
-            if let Some(original) = &top.original
-                && top.own.is_none()
-                && original.fits_child(id, tracing)
-            {
-                return Some(Some(original.clone()));
-            }
-            if let Some(child) = &top.child
-                && child.fits_child(id, tracing)
-            {
-                return Some(Some(child.clone()));
-            }
-            // An empty context has nothing to share: answer here, not by a second build.
-            let child = new_child_trace(tracing, cx);
-            if let Some(child) = &child {
-                replaced = top.child.replace(child.clone());
-            }
-            Some(child)
+        let shared = FRAMES.try_with(|cell| {
+            let frames = cell.try_borrow().ok()?;
+            frames.running_ref()?.shared_child(id, tracing)
         });
-        match frame {
-            Ok(Some(found)) => found,
-            // No frame on this thread (or re-entered): nothing to share.
-            _ => new_child_trace(tracing, cx),
+        match shared {
+            Ok(Some(child)) => Some(child),
+            _ => spawn_trace_new(tracing, cx, &mut replaced),
         }
     });
     // Dropped outside OpenTelemetry's borrow (a context's destructor may look at it).
     drop(replaced);
     out
+}
+
+/// [`spawn_trace`] when the running frame has no value that fits: a new one, cached in the
+/// frame for the next spawns under the same context (the value it replaces goes to
+/// `replaced`, to be dropped by the caller).
+#[cold]
+#[inline(never)]
+fn spawn_trace_new(
+    tracing: &Arc<TracingState>,
+    cx: &Context,
+    replaced: &mut Option<Arc<TaskTrace>>,
+) -> Option<Arc<TaskTrace>> {
+    // An empty context has nothing to share: answered here, not by a second build.
+    let child = new_child_trace(tracing, cx)?;
+    let _ = FRAMES.try_with(|cell| {
+        // No frame on this thread (or re-entered): nothing to share.
+        if let Ok(mut frames) = cell.try_borrow_mut()
+            && let Some(top) = frames.running()
+        {
+            *replaced = top.child.replace(child.clone());
+        }
+    });
+    Some(child)
 }
 
 /// A new `TaskTrace` for a child spawned in `cx`; `None` when `cx` carries nothing.

@@ -35,7 +35,8 @@ use std::cell::Cell;
 use std::fmt;
 
 /// What a hook learns about the task it is called for: its id, its hook data slot and, in
-/// `after_poll`, whether that poll ended the task ([`TaskInfo::is_finishing`]).
+/// `after_poll`, whether that poll ended the task ([`TaskInfo::is_finishing`]) and a way to
+/// say that `on_terminate` has nothing left to do for it ([`TaskInfo::skip_terminate`]).
 ///
 /// ```
 /// use std::sync::Arc;
@@ -72,6 +73,8 @@ pub struct TaskInfo<'a> {
     pub(crate) id: TaskId,
     pub(crate) data: &'a Cell<Option<TaskContextValue>>,
     pub(crate) finishing: bool,
+    /// Set by [`TaskInfo::skip_terminate`] in the finishing `after_poll`.
+    pub(crate) skip_terminate: &'a Cell<bool>,
 }
 
 impl TaskInfo<'_> {
@@ -124,6 +127,39 @@ impl TaskInfo<'_> {
     #[inline]
     pub fn is_finishing(&self) -> bool {
         self.finishing
+    }
+
+    /// In `after_poll` when [`is_finishing`](Self::is_finishing): the hooks are done with this
+    /// task, so `on_terminate` is not called for it (it completed; whatever hook data is left
+    /// is dropped as usual). A hook that finishes its per-task work in that `after_poll` saves
+    /// a call. No effect anywhere else (`on_terminate` still runs for every task that panics
+    /// or is cancelled, and for every task whose finishing `after_poll` did not call this).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// let terminated = Arc::new(AtomicUsize::new(0));
+    /// let t = terminated.clone();
+    /// let rt = nimsync_scheduler::Runtime::builder()
+    ///     .workers(1)
+    ///     .after_poll(|task| {
+    ///         if task.is_finishing() {
+    ///             task.skip_terminate();
+    ///         }
+    ///     })
+    ///     .on_terminate(move |_, _| {
+    ///         t.fetch_add(1, Ordering::Relaxed);
+    ///     })
+    ///     .build()
+    ///     .unwrap();
+    /// rt.block_on(async { nimsync_scheduler::spawn(async {}).await.unwrap() });
+    /// assert_eq!(terminated.load(Ordering::Relaxed), 0);
+    /// ```
+    #[inline]
+    pub fn skip_terminate(&self) {
+        if self.finishing {
+            self.skip_terminate.set(true);
+        }
     }
 }
 

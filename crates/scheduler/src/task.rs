@@ -135,27 +135,32 @@ pin_project! {
                 // The destructor runs outside any poll: release what a hook kept attached.
                 crate::hooks::run_idle(this.meta.hooks());
                 let _ = catch_unwind(AssertUnwindSafe(|| this.fut.as_mut().set(None)));
-                finish(this.meta, this.hook_data, TaskOutcome::Cancelled);
+                finish(this.meta, this.hook_data, TaskOutcome::Cancelled, false);
                 *this.ctx = context::swap_task_context(prev);
             }
         }
     }
 }
 
-/// Runs the terminate hook, drops the hook data and removes the task from its registry.
+/// Runs the terminate hook (unless the finishing `after_poll` skipped it: `skip_terminate`),
+/// drops the hook data and removes the task from its registry.
 fn finish(
     meta: &TaskMeta,
     hook_data: &mut Option<context::TaskContextValue>,
     outcome: TaskOutcome,
+    skip_terminate: bool,
 ) {
     let (Some(shard), key, id) = (meta.shard.as_ref(), meta.key(), meta.id) else {
         return;
     };
-    if let Some(hook) = meta.hooks().and_then(|h| h.on_terminate.as_ref()) {
+    if let Some(hook) = meta.hooks().and_then(|h| h.on_terminate.as_ref())
+        && !skip_terminate
+    {
         let info = TaskInfo {
             id,
             data: Cell::from_mut(hook_data),
             finishing: false,
+            skip_terminate: &Cell::new(false),
         };
         let _ = catch_unwind(AssertUnwindSafe(|| hook(&info, outcome)));
     }
@@ -173,6 +178,7 @@ impl<F: Future> Future for TaskFuture<'_, F> {
         let meta: &TaskMeta = this.meta;
         let id = meta.id;
         let (prev, cancel) = context::enter_task_poll(this.ctx.take());
+        let skip_terminate = Cell::new(false);
         let result = if cancel {
             // The future is dropped without a poll (and its hooks): as above.
             crate::hooks::run_idle(meta.hooks());
@@ -181,6 +187,7 @@ impl<F: Future> Future for TaskFuture<'_, F> {
             let hooks = if *this.poll_hooks { meta.hooks() } else { None };
             let fut = this.fut.as_mut();
             let hook_data = &mut *this.hook_data;
+            let skip = &skip_terminate;
             match catch_unwind(AssertUnwindSafe(|| match hooks {
                 None => match fut.as_pin_mut() {
                     Some(f) => f.poll(cx),
@@ -191,6 +198,7 @@ impl<F: Future> Future for TaskFuture<'_, F> {
                         id,
                         data: Cell::from_mut(hook_data),
                         finishing: false,
+                        skip_terminate: skip,
                     };
                     if let Some(h) = &hooks.before_poll {
                         h(&info);
@@ -223,7 +231,9 @@ impl<F: Future> Future for TaskFuture<'_, F> {
             Err(Some(p)) => (Err(JoinError::panic(id, p)), TaskOutcome::Panicked),
             Err(None) => (Err(JoinError::cancelled(id)), TaskOutcome::Cancelled),
         };
-        finish(meta, this.hook_data, outcome);
+        // Only a completed task's finishing `after_poll` can have skipped `on_terminate`.
+        let skip = outcome == TaskOutcome::Completed && skip_terminate.get();
+        finish(meta, this.hook_data, outcome, skip);
         drop(context::swap_task_context(prev));
         Poll::Ready(out)
     }

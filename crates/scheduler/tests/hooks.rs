@@ -354,3 +354,61 @@ fn after_poll_knows_the_poll_that_ends_the_task_and_on_terminate_sees_what_it_le
         assert_eq!((e.0, e.2), (0, false), "no finishing poll: {log:?}");
     }
 }
+
+#[test]
+fn skip_terminate_only_skips_a_completed_task_whose_finishing_after_poll_asked() {
+    // Every `after_poll` asks to skip `on_terminate`: it counts only on the poll that ends a
+    // task. A task that panics (no `after_poll`) or is aborted still gets `on_terminate`, and
+    // so does a completed task polled on a runtime whose `after_poll` never asks.
+    type Log = Arc<Mutex<Vec<TaskOutcome>>>;
+    for skip in [true, false] {
+        let log: Log = Arc::new(Mutex::new(Vec::new()));
+        let l = log.clone();
+        let dropped = Arc::new(AtomicUsize::new(0));
+        struct Data(Arc<AtomicUsize>);
+        impl Drop for Data {
+            fn drop(&mut self) {
+                self.0.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+        let d = dropped.clone();
+        let rt = Builder::new_multi_thread()
+            .workers(2)
+            .on_spawn(move |info| info.set_hook_data(Some(Arc::new(Data(d.clone())))))
+            .after_poll(move |task| {
+                if skip {
+                    task.skip_terminate();
+                }
+            })
+            .on_terminate(move |_, outcome| l.lock().unwrap().push(outcome))
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let a = spawn(async {
+                yield_now().await;
+                yield_now().await;
+            });
+            let b = spawn(async { panic!("b") });
+            let c = spawn(std::future::pending::<()>());
+            a.await.unwrap();
+            assert!(b.await.unwrap_err().is_panic());
+            c.abort();
+            assert!(c.await.is_err());
+        });
+        drop(rt);
+        let mut outcomes = log.lock().unwrap().clone();
+        outcomes.sort_by_key(|o| *o as u8);
+        let expected = if skip {
+            vec![TaskOutcome::Panicked, TaskOutcome::Cancelled]
+        } else {
+            vec![
+                TaskOutcome::Completed,
+                TaskOutcome::Panicked,
+                TaskOutcome::Cancelled,
+            ]
+        };
+        assert_eq!(outcomes, expected, "skip: {skip}");
+        // The hook data is dropped either way.
+        assert_eq!(dropped.load(Ordering::SeqCst), 3, "skip: {skip}");
+    }
+}

@@ -634,7 +634,7 @@ pub(crate) enum PollEnd {
     Changed(Option<Arc<TaskTrace>>),
     /// The poll changed no trace state and ended the task: its unsampled `TaskTrace` went to
     /// this thread's batch of deferred drops (see [`defer_drop`]), so the task's hook data
-    /// stays empty and `on_terminate` has nothing left to do.
+    /// stays empty and `on_terminate` has nothing left to do (the hook skips it).
     Released,
 }
 

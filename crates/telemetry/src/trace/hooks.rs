@@ -7,9 +7,10 @@
 //!   the poll; put it back afterwards (the same `Arc` when nothing changed, its context left
 //!   attached for the next poll in the same context on this thread). After the poll that
 //!   ends the task ([`TaskInfo::is_finishing`]), an unsampled `TaskTrace` goes straight to a
-//!   per-thread batch of deferred drops instead (same thread-local access).
-//! * `on_terminate`: end the automatic task span with the outcome; otherwise hand the task's
-//!   unsampled `TaskTrace`, if `after_poll` did not, to the batch of deferred drops.
+//!   per-thread batch of deferred drops instead (same thread-local access), and the task's
+//!   `on_terminate` is skipped ([`TaskInfo::skip_terminate`]).
+//! * `on_terminate` (unless skipped): end the automatic task span with the outcome; otherwise
+//!   hand the task's unsampled `TaskTrace` to the batch of deferred drops.
 //! * `on_idle`: detach a context left attached and drop the deferred `TaskTrace`s (the
 //!   thread stops polling tasks for now).
 //!
@@ -105,8 +106,9 @@ fn after_poll(task: &TaskInfo<'_>) {
         PollEnd::Unchanged(original) => task.set_hook_data(Some(original as TaskContextValue)),
         PollEnd::Changed(slot) => task.set_hook_data(slot.map(|t| t as TaskContextValue)),
         // The poll ended the task: its unsampled `TaskTrace` is already in the deferred
-        // drops, the hook data stays empty.
-        PollEnd::Released | PollEnd::NoFrame => {}
+        // drops, the hook data stays empty and `on_terminate` has nothing left to do.
+        PollEnd::Released => task.skip_terminate(),
+        PollEnd::NoFrame => {}
     }
 }
 

@@ -33,6 +33,7 @@ use crate::context::TaskContextValue;
 use crate::task::TaskId;
 use std::cell::Cell;
 use std::fmt;
+use std::sync::Arc;
 
 /// What a hook learns about the task it is called for: its id, its hook data slot and, in
 /// `after_poll`, whether that poll ended the task ([`TaskInfo::is_finishing`]) and a way to
@@ -88,6 +89,37 @@ impl TaskInfo<'_> {
     #[inline]
     pub fn take_hook_data(&self) -> Option<TaskContextValue> {
         self.data.take()
+    }
+
+    /// Whether the task's hook data is `value` itself (the same allocation): no reference count
+    /// touched, nothing moved for good. A hook that keeps a reference of its own to a task's
+    /// value (e.g. from an earlier poll) can recognize it without taking it out and downcasting
+    /// it.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::sync::atomic::{AtomicBool, Ordering};
+    /// let mine: Arc<u32> = Arc::new(7);
+    /// let (m, seen) = (mine.clone(), Arc::new(AtomicBool::new(false)));
+    /// let s = seen.clone();
+    /// let rt = nimsync_scheduler::Runtime::builder()
+    ///     .workers(1)
+    ///     .on_spawn(move |info| info.set_hook_data(Some(m.clone())))
+    ///     .before_poll(move |task| s.store(task.hook_data_is(&mine), Ordering::Relaxed))
+    ///     .build()
+    ///     .unwrap();
+    /// rt.block_on(async { nimsync_scheduler::spawn(async {}).await.unwrap() });
+    /// assert!(seen.load(Ordering::Relaxed));
+    /// ```
+    #[inline]
+    pub fn hook_data_is<T: ?Sized>(&self, value: &Arc<T>) -> bool {
+        let addr = Arc::as_ptr(value) as *const ();
+        let data = self.data.take();
+        let same = data
+            .as_ref()
+            .is_some_and(|d| std::ptr::eq(Arc::as_ptr(d) as *const (), addr));
+        self.data.set(data);
+        same
     }
 
     /// Stores `data` as the task's hook data (dropping the previous value).

@@ -32,7 +32,7 @@
 //! ```
 
 use crate::telemetry::TracingState;
-use nimsync_scheduler::TaskId;
+use nimsync_scheduler::{TaskContextValue, TaskId, TaskInfo};
 use opentelemetry::baggage::BaggageExt;
 use opentelemetry::trace::{SpanContext, TraceContextExt};
 use opentelemetry::{Context, ContextGuard};
@@ -170,8 +170,13 @@ pub(crate) struct Frame {
     task: u64,
     /// The frame's telemetry when it has no `original` (whose telemetry it uses otherwise).
     tracing: Option<Arc<TracingState>>,
-    /// The task's hook data at poll start, borrowed until the first change.
+    /// The task's hook data at poll start, borrowed until the first change: the task's own
+    /// reference, moved out of its hook data, or (`retained`) a reference of the frame's own
+    /// to the very value the task holds (see [`reuse_retained`]).
     original: Option<Arc<TaskTrace>>,
+    /// A second value in the parked frame's context kept by the frame (see
+    /// [`reuse_retained`]); `None` on any other frame.
+    alt: Option<Arc<TaskTrace>>,
     /// The frame's own state once it differs from `original`'s (or when there is none); boxed
     /// to keep frames small (they are moved on every poll).
     own: Option<Box<TraceState>>,
@@ -184,6 +189,8 @@ pub(crate) struct Frame {
     child: Option<Arc<TaskTrace>>,
     /// A thread frame pushed by `Telemetry::in_scope`: only its scope removes it.
     pinned: bool,
+    /// `original` is the frame's own reference: the task kept its hook data.
+    retained: bool,
     guard: Option<ContextGuard>,
 }
 
@@ -209,11 +216,13 @@ impl Frame {
             task: task.as_u64(),
             tracing: frame_tracing,
             original,
+            alt: None,
             own: None,
             passes,
             revert_at: NO_REVERT,
             child: None,
             pinned: false,
+            retained: false,
             guard,
         }
     }
@@ -223,11 +232,13 @@ impl Frame {
             task: 0,
             tracing,
             original: None,
+            alt: None,
             own: Some(Box::new(TraceState::new(Context::current(), None))),
             passes: 0,
             revert_at: NO_REVERT,
             child: None,
             pinned: false,
+            retained: false,
             guard: None,
         }
     }
@@ -425,10 +436,11 @@ struct Frames {
     /// frame for everything else: it is removed (detached) before any other frame is pushed,
     /// and by the scheduler's `on_idle` hook.
     parked: Option<ContextId>,
-    /// `TaskTrace`s of ended tasks whose drop is deferred (see [`defer_drop`]).
-    deferred: Vec<Arc<TaskTrace>>,
+    /// `TaskTrace`s of ended tasks whose drop is deferred (see [`defer_drop`]), as the tasks
+    /// held them (their hook data).
+    deferred: Vec<TaskContextValue>,
     /// An empty vector kept for the next batch of `deferred`.
-    spare: Vec<Arc<TaskTrace>>,
+    spare: Vec<TaskContextValue>,
 }
 
 /// How many ended tasks' `TaskTrace`s a thread keeps before dropping them together.
@@ -485,45 +497,104 @@ thread_local! {
     };
 }
 
-/// Pushes a task frame (from `before_poll`) and attaches the task's context, or reuses the
-/// parked frame as it is when the task is in the same context.
+/// Makes the parked frame `task`'s when the frame itself keeps the task's hook data value
+/// (from `before_poll`, before the hook data is taken out): `true` when done.
+///
+/// The parked frame keeps up to two values of its context (`original`, `alt`), each a
+/// reference of its own: the values of the tasks last polled in that context, typically the
+/// one a spawner gave its children and the spawner's own. A task holding one of them (same
+/// allocation, [`TaskInfo::hook_data_is`]) is polled with nothing moved, downcast or counted;
+/// its hook data stays where it is. The values are alive while the frame keeps them, so an
+/// address cannot have been reused by another value.
+#[inline]
+pub(crate) fn reuse_retained(task: &TaskInfo<'_>) -> bool {
+    FRAMES
+        .try_with(|f| {
+            let Ok(mut frames) = f.try_borrow_mut() else {
+                return false;
+            };
+            let Frames { stack, parked, .. } = &mut *frames;
+            if parked.is_none() {
+                return false;
+            }
+            let Some(top) = stack.last_mut() else {
+                return false;
+            };
+            let hit = match &top.original {
+                Some(o) if task.hook_data_is(o) => true,
+                _ => match &top.alt {
+                    Some(a) if task.hook_data_is(a) => {
+                        std::mem::swap(&mut top.original, &mut top.alt);
+                        true
+                    }
+                    _ => false,
+                },
+            };
+            let Some(original) = top.original.as_ref().filter(|_| hit) else {
+                return false;
+            };
+            debug_assert!(top.retained && Some(original.current_id) == *parked);
+            top.task = task.id().as_u64();
+            top.passes = original.passes;
+            *parked = None;
+            true
+        })
+        .unwrap_or(false)
+}
+
+/// Pushes a task frame (from `before_poll`, when [`reuse_retained`] did not apply: `trace`
+/// is the task's hook data, taken out) and attaches the task's context, or reuses the parked
+/// frame when the task is in the same context: then the frame keeps a reference of its own
+/// (the first of `original` and `alt`, the older one is dropped) and the task gets its value
+/// back, so that its next polls in this context are [`reuse_retained`]'s.
 #[inline]
 pub(crate) fn push_task_frame(
-    task: TaskId,
+    task: &TaskInfo<'_>,
     tracing: &Arc<TracingState>,
     trace: Option<Arc<TaskTrace>>,
 ) {
-    // The common case, kept small: the parked frame is in this task's context.
-    if let Ok(Some(trace)) = FRAMES.try_with(|f| reuse_parked(f, task, trace)) {
-        push_task_frame_slow(task, tracing, trace);
+    let mut stale = None;
+    match FRAMES.try_with(|f| reuse_parked(f, task.id(), trace, &mut stale)) {
+        // Reused: the task keeps its value.
+        Ok(Ok(trace)) => task.set_hook_data(Some(trace)),
+        Ok(Err(trace)) => push_task_frame_slow(task.id(), tracing, trace),
+        Err(_) => {}
     }
+    // Dropped outside the borrow (a context's destructor may run user code).
+    drop(stale);
 }
 
-/// Makes the parked frame `task`'s when `trace` is in its context (`None`: done); gives
-/// `trace` back otherwise, with nothing changed.
+/// Makes the parked frame `task`'s when `trace` is in its context, keeping a reference of its
+/// own (`Ok`: the task's value, to give back; the value the frame stops keeping goes to
+/// `stale`); gives `trace` back otherwise (`Err`), with nothing changed.
 #[inline]
 fn reuse_parked(
     f: &RefCell<Frames>,
     task: TaskId,
     trace: Option<Arc<TaskTrace>>,
-) -> Option<Option<Arc<TaskTrace>>> {
-    let Some(t) = &trace else {
-        return Some(trace);
+    stale: &mut Option<Arc<TaskTrace>>,
+) -> Result<Arc<TaskTrace>, Option<Arc<TaskTrace>>> {
+    let Some(t) = trace else {
+        return Err(None);
     };
     let Ok(mut frames) = f.try_borrow_mut() else {
-        return Some(trace);
+        return Err(Some(t));
     };
     let Frames { stack, parked, .. } = &mut *frames;
     match (*parked, stack.last_mut()) {
         (Some(id), Some(top)) if t.current_id == id => {
-            // Same context: the parked frame becomes this task's, still attached.
+            // Same context: the parked frame becomes this task's, still attached. The values
+            // it keeps are in that context too (a parked frame only keeps such values).
+            debug_assert!(top.original.is_none() || top.retained);
+            *stale = std::mem::replace(&mut top.alt, top.original.take());
+            top.original = Some(t.clone());
+            top.retained = true;
             top.task = task.as_u64();
             top.passes = t.passes;
-            top.original = trace;
             *parked = None;
-            None
+            Ok(t)
         }
-        _ => Some(trace),
+        _ => Err(Some(t)),
     }
 }
 
@@ -606,7 +677,9 @@ fn defer_drop_full(trace: Arc<TaskTrace>) {
             let next = std::mem::take(&mut frames.spare);
             batch = Some(std::mem::replace(&mut frames.deferred, next));
         }
-        frames.deferred.extend(trace.take());
+        if let Some(trace) = trace.take() {
+            frames.deferred.push(trace);
+        }
     });
     drop(trace);
     if let Some(mut batch) = batch {
@@ -626,38 +699,41 @@ fn defer_drop_full(trace: Arc<TaskTrace>) {
 pub(crate) enum PollEnd {
     /// No frame of this task on top (e.g. pushed on a re-entrant call).
     NoFrame,
+    /// Nothing to give back: the poll changed no trace state and the task still holds its
+    /// `TaskTrace` (the frame kept a reference of its own, see [`reuse_retained`]), or the
+    /// poll ended the task and its unsampled `TaskTrace` went to this thread's batch of
+    /// deferred drops (see [`defer_drop`]), the task's hook data left empty and its
+    /// `on_terminate` skipped ([`TaskInfo::skip_terminate`]): it would have nothing to do.
+    Kept,
     /// The poll changed no trace state: the task's `TaskTrace` again (its context left
     /// attached for the next poll when possible, detached otherwise).
     Unchanged(Arc<TaskTrace>),
     /// The poll changed the state: the hook data its frame leaves behind (see
     /// [`Frame::into_slot`]), built after the frame was popped and detached.
     Changed(Option<Arc<TaskTrace>>),
-    /// The poll changed no trace state and ended the task: its unsampled `TaskTrace` went to
-    /// this thread's batch of deferred drops (see [`defer_drop`]), so the task's hook data
-    /// stays empty and `on_terminate` has nothing left to do (the hook skips it).
-    Released,
 }
 
 /// Ends the poll of `task` (from `after_poll`), in one thread-local access: when the poll
 /// changed nothing and its frame is the only one, the frame is *parked* (left in place, its
 /// context attached) for the next poll on this thread (see [`push_task_frame`]); otherwise it
-/// is popped. When the poll ended the task (`finishing`) and its `TaskTrace` is unsampled,
-/// that value goes to the deferred drops in the same access ([`PollEnd::Released`]).
+/// is popped. When the poll ended the task ([`TaskInfo::is_finishing`]) and its `TaskTrace`
+/// is unsampled, that value goes to the deferred drops in the same access (see
+/// [`PollEnd::Kept`]).
 #[inline]
-pub(crate) fn end_task_poll(task: TaskId, finishing: bool) -> PollEnd {
+pub(crate) fn end_task_poll(task: &TaskInfo<'_>) -> PollEnd {
     // The common case, kept small: the frame is parked.
-    match FRAMES.try_with(|f| park(f, task, finishing)) {
+    match FRAMES.try_with(|f| park(f, task)) {
         Ok(Some(end)) => end,
-        Ok(None) => end_task_poll_slow(task),
+        Ok(None) => end_task_poll_slow(task.id()),
         Err(_) => PollEnd::NoFrame,
     }
 }
 
-/// Parks the frame of `task` when it is the only one, attached and unchanged: its
-/// `TaskTrace` back, or [`PollEnd::Released`] (see [`end_task_poll`]). `None` (nothing
-/// changed) otherwise.
+/// Parks the frame of `task` when it is the only one and unchanged: nothing to give back
+/// ([`PollEnd::Kept`]) or the task's `TaskTrace` back (see [`end_task_poll`]). `None`
+/// (nothing changed) otherwise.
 #[inline]
-fn park(f: &RefCell<Frames>, task: TaskId, finishing: bool) -> Option<PollEnd> {
+fn park(f: &RefCell<Frames>, task: &TaskInfo<'_>) -> Option<PollEnd> {
     let mut frames = f.try_borrow_mut().ok()?;
     let Frames {
         stack,
@@ -665,26 +741,36 @@ fn park(f: &RefCell<Frames>, task: TaskId, finishing: bool) -> Option<PollEnd> {
         deferred,
         ..
     } = &mut *frames;
-    if stack.len() != 1 || parked.is_some() {
-        return None;
-    }
-    let top = stack.last_mut()?;
-    if top.task != task.as_u64() || top.guard.is_none() || !top.is_unchanged() {
-        return None;
-    }
-    let original = top.original.take()?;
+    // (A parked frame's `task` is `PARKED`, never a task's id.)
+    let top = match stack.as_mut_slice() {
+        [top] if top.task == task.id().as_u64() && top.is_unchanged() => top,
+        _ => return None,
+    };
+    // A task frame with a value always has its context attached.
+    debug_assert!(top.guard.is_some() && parked.is_none());
+    let original = top.original.as_ref()?;
     top.task = PARKED;
     *parked = Some(original.current_id);
-    if finishing
-        && original.drops_children
-        && original.state.task_span.is_none()
+    // Unsampled and without a task span, so `on_terminate` would only defer its drop. (An
+    // unsampled value can hold a task span: a root `task` span that the sampler dropped,
+    // under `task_spans(true)` and a ratio below 1; `on_terminate` ends it.)
+    let release = task.is_finishing()
         && deferred.len() < DEFER_BATCH
-    {
-        // Unsampled and without a task span, so `on_terminate` would only have deferred its
-        // drop. (An unsampled value can hold a task span: a root `task` span that the sampler
-        // dropped, under `task_spans(true)` and a ratio below 1; `on_terminate` ends it.)
+        && original.drops_children
+        && original.state.task_span.is_none();
+    if top.retained {
+        // The frame keeps its reference; the task's own is in its hook data.
+        if release && let Some(own) = task.take_hook_data() {
+            deferred.push(own);
+            task.skip_terminate();
+        }
+        return Some(PollEnd::Kept);
+    }
+    let original = top.original.take()?;
+    if release {
         deferred.push(original);
-        return Some(PollEnd::Released);
+        task.skip_terminate();
+        return Some(PollEnd::Kept);
     }
     Some(PollEnd::Unchanged(original))
 }
@@ -710,15 +796,20 @@ fn end_task_poll_slow(task: TaskId) -> PollEnd {
                 popped = frames.stack.pop();
                 return PollEnd::NoFrame;
             }
-            let Some(original) = top.original.take() else {
-                return PollEnd::NoFrame;
+            let end = if top.retained {
+                PollEnd::Kept
+            } else {
+                match top.original.take() {
+                    Some(original) => PollEnd::Unchanged(original),
+                    None => PollEnd::NoFrame,
+                }
             };
             popped = frames.stack.pop();
-            PollEnd::Unchanged(original)
+            end
         })
         .unwrap_or(PollEnd::NoFrame);
     // After the borrow: a changed frame's context is detached and its hook data built; what
-    // is left of an unchanged one (at most its cached child value) is dropped.
+    // is left of an unchanged one (its own references, its cached child value) is dropped.
     match popped.map(Frame::detach) {
         Some(frame) if changed => PollEnd::Changed(frame.into_slot()),
         _ => end,

@@ -95,20 +95,31 @@ fn take_trace(task: &TaskInfo<'_>) -> Option<Arc<TaskTrace>> {
 }
 
 fn before_poll(tracing: &Arc<TracingState>, task: &TaskInfo<'_>) {
-    frames::push_task_frame(task.id(), tracing, take_trace(task));
+    // The common case: the parked frame keeps this very value, the hook data stays put.
+    if !frames::reuse_retained(task) {
+        push_frame(tracing, task);
+    }
+}
+
+/// `before_poll` when the parked frame does not keep the task's value: takes it out of the
+/// hook data and pushes a frame (or reuses the parked one).
+#[cold]
+#[inline(never)]
+fn push_frame(tracing: &Arc<TracingState>, task: &TaskInfo<'_>) {
+    frames::push_task_frame(task, tracing, take_trace(task));
 }
 
 fn after_poll(task: &TaskInfo<'_>) {
-    match frames::end_task_poll(task.id(), task.is_finishing()) {
-        // The poll changed no trace state (the common case): the same value goes back, and
-        // its context stays attached for the next poll on this thread if that task is in the
-        // same context (released when it is not, or by `on_idle`).
+    match frames::end_task_poll(task) {
+        // The common cases: the poll changed no trace state and the task still holds its
+        // value (the frame kept a reference of its own), or the poll ended the task and its
+        // unsampled value went to the deferred drops (`on_terminate` skipped).
+        PollEnd::Kept | PollEnd::NoFrame => {}
+        // The poll changed no trace state (the same value goes back, its context left
+        // attached for the next poll on this thread if that task is in the same context,
+        // released when it is not, or by `on_idle`), or changed it.
         PollEnd::Unchanged(original) => task.set_hook_data(Some(original as TaskContextValue)),
         PollEnd::Changed(slot) => task.set_hook_data(slot.map(|t| t as TaskContextValue)),
-        // The poll ended the task: its unsampled `TaskTrace` is already in the deferred
-        // drops, the hook data stays empty and `on_terminate` has nothing left to do.
-        PollEnd::Released => task.skip_terminate(),
-        PollEnd::NoFrame => {}
     }
 }
 

@@ -11,14 +11,17 @@
 //! scheduler's `on_idle` hook when the thread stops polling tasks).
 //!
 //! Between polls a traced task keeps a [`TaskTrace`] in the scheduler's *hook data* slot,
-//! which only the hooks see (a move in and out of the task, no thread-local swap): the task's
+//! which only the hooks see (moved into the frame and back, or left in place when the parked
+//! frame keeps a reference to that very value; no thread-local swap): the task's
 //! context slot (where the cancel layer keeps its scope) is left alone, so code in the task
 //! sees exactly the slot it would see without telemetry.
 //!
 //! **Cost.** The common cases allocate nothing and clone no context:
 //!
 //! * A task frame *borrows* its `TaskTrace` (copy on write): a poll that opens and closes its
-//!   spans puts the same `Arc` back.
+//!   spans leaves the task the same `Arc`. A parked frame keeps references to the last values
+//!   polled in its context, so a task holding one of them is polled without its hook data
+//!   being moved or downcast ([`reuse_retained`]).
 //! * A span under a parent that is not sampled (parent-based sampling: the SDK would drop it)
 //!   is a *pass-through*: the current context stays the parent's, only a counter records it,
 //!   and `end_span` decrements it. The trace id still travels (the parent's context is current).
@@ -711,6 +714,49 @@ pub(crate) enum PollEnd {
     /// The poll changed the state: the hook data its frame leaves behind (see
     /// [`Frame::into_slot`]), built after the frame was popped and detached.
     Changed(Option<Arc<TaskTrace>>),
+}
+
+/// Parks the frame of `task` (from `after_poll`) when it is the only one, unchanged and keeps
+/// its own reference to the task's value (see [`reuse_retained`]): `true` when done, the
+/// task's hook data left as it is, or, when the poll ended the task and its value is
+/// unsampled, handed to the deferred drops with the task's `on_terminate` skipped (see
+/// [`end_task_poll`]). `false`, with nothing changed, otherwise.
+#[inline]
+pub(crate) fn park_retained(task: &TaskInfo<'_>) -> bool {
+    FRAMES
+        .try_with(|f| {
+            let Ok(mut frames) = f.try_borrow_mut() else {
+                return false;
+            };
+            let Frames {
+                stack,
+                parked,
+                deferred,
+                ..
+            } = &mut *frames;
+            let top = match stack.as_mut_slice() {
+                [top] if top.retained && top.task == task.id().as_u64() && top.is_unchanged() => {
+                    top
+                }
+                _ => return false,
+            };
+            let Some(original) = top.original.as_ref() else {
+                return false;
+            };
+            top.task = PARKED;
+            *parked = Some(original.current_id);
+            if task.is_finishing()
+                && deferred.len() < DEFER_BATCH
+                && original.drops_children
+                && original.state.task_span.is_none()
+                && let Some(own) = task.take_hook_data()
+            {
+                deferred.push(own);
+                task.skip_terminate();
+            }
+            true
+        })
+        .unwrap_or(false)
 }
 
 /// Ends the poll of `task` (from `after_poll`), in one thread-local access: when the poll

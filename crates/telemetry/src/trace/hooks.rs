@@ -3,11 +3,13 @@
 //! * `on_spawn`: the child starts with the spawner's current context (and, when task spans
 //!   are on, a new `task` span under it), kept in the task's hook data (not its context slot,
 //!   which the task and lower layers such as cancellation use).
-//! * `before_poll` / `after_poll`: take the hook data and make the task's context current for
-//!   the poll; put it back afterwards (the same `Arc` when nothing changed, its context left
-//!   attached for the next poll in the same context on this thread). After the poll that
-//!   ends the task ([`TaskInfo::is_finishing`]), an unsampled `TaskTrace` goes straight to a
-//!   per-thread batch of deferred drops instead (same thread-local access), and the task's
+//! * `before_poll` / `after_poll`: make the task's context current for the poll, with its
+//!   `TaskTrace` taken out of the hook data and put back afterwards (the same `Arc` when
+//!   nothing changed, its context left attached for the next poll in the same context on this
+//!   thread), or left in place when that parked frame keeps a reference to the very same
+//!   value ([`TaskInfo::hook_data_is`]). After the poll that ends the task
+//!   ([`TaskInfo::is_finishing`]), an unsampled `TaskTrace` goes straight to a per-thread
+//!   batch of deferred drops instead (same thread-local access), and the task's
 //!   `on_terminate` is skipped ([`TaskInfo::skip_terminate`]).
 //! * `on_terminate` (unless skipped): end the automatic task span with the outcome; otherwise
 //!   hand the task's unsampled `TaskTrace` to the batch of deferred drops.
@@ -110,6 +112,17 @@ fn push_frame(tracing: &Arc<TracingState>, task: &TaskInfo<'_>) {
 }
 
 fn after_poll(task: &TaskInfo<'_>) {
+    // The common case: the frame keeps this very value; parked, the hook data left in place
+    // (or, after the poll that ended the task, an unsampled value released).
+    if !frames::park_retained(task) {
+        end_poll(task);
+    }
+}
+
+/// `after_poll` when the frame does not keep the task's own value.
+#[cold]
+#[inline(never)]
+fn end_poll(task: &TaskInfo<'_>) {
     match frames::end_task_poll(task) {
         // The common cases: the poll changed no trace state and the task still holds its
         // value (the frame kept a reference of its own), or the poll ended the task and its

@@ -30,7 +30,7 @@ use crate::error::{TryRecvError, TryReserveError, TrySendError};
 use crate::event::Event;
 use crate::queue::{CLOSED, ONE, Pop, Push, Queue};
 use crate::stats::Stats;
-use crate::sync::{Arc, AtomicUsize, Mutex, Ordering};
+use crate::sync::{Arc, AtomicUsize, Backoff, Mutex, Ordering};
 
 /// Shared state in the producers' block. `repr(C)`, cold fields first: the fields a producer
 /// reads on every send come last, so a ring can place them apart from what consumers poll.
@@ -469,20 +469,17 @@ unsafe fn on_full<T: Send, Q: Queue<T>>(
     mut value: T,
 ) -> Result<(), TrySendError<T>> {
     let tx = q.tx();
-    match tx.policy {
-        Policy::Block => Err(TrySendError::Full(value)),
-        Policy::DropNewest => {
-            tx.dropped.fetch_add(1, Ordering::Relaxed);
-            drop(value);
-            Ok(())
-        }
-        Policy::DropOldest => loop {
-            // SAFETY: DropOldest rings are built evicting; producer contract forwarded.
-            if let Some(old) = unsafe { q.evict() } {
-                tx.dropped.fetch_add(1, Ordering::Relaxed);
-                tx.evicted.fetch_add(1, Ordering::Relaxed);
-                drop(old);
-            }
+    if tx.policy == Policy::Block {
+        return Err(TrySendError::Full(value));
+    }
+    loop {
+        // A push judges "full" from its slot alone (see `stamped.rs`); by the positions the
+        // ring may have room, with a consumer still reading that slot. The policies apply
+        // to a full ring only: wait for the slot rather than drop, evict or spill a value
+        // the ring has room for.
+        let backoff = Backoff::new();
+        while q.room_in_flight(cur) {
+            backoff.snooze();
             // SAFETY: forwarded contract.
             match unsafe { q.push(cur, value) } {
                 Push::Done => {
@@ -492,14 +489,41 @@ unsafe fn on_full<T: Send, Q: Queue<T>>(
                 Push::Full(v) => value = v,
                 Push::Closed(v) => return Err(TrySendError::Closed(v)),
             }
-        },
-        Policy::Overflow => match spill(q, value) {
-            Ok(()) => {
-                tx.not_empty.notify_one();
-                Ok(())
+        }
+        match tx.policy {
+            Policy::Block => return Err(TrySendError::Full(value)),
+            Policy::DropNewest => {
+                tx.dropped.fetch_add(1, Ordering::Relaxed);
+                drop(value);
+                return Ok(());
             }
-            Err(v) => Err(TrySendError::Closed(v)),
-        },
+            Policy::DropOldest => {
+                // SAFETY: DropOldest rings are built evicting; producer contract forwarded.
+                if let Some(old) = unsafe { q.evict() } {
+                    tx.dropped.fetch_add(1, Ordering::Relaxed);
+                    tx.evicted.fetch_add(1, Ordering::Relaxed);
+                    drop(old);
+                }
+                // SAFETY: forwarded contract.
+                match unsafe { q.push(cur, value) } {
+                    Push::Done => {
+                        tx.not_empty.notify_one_after_claim();
+                        return Ok(());
+                    }
+                    Push::Full(v) => value = v,
+                    Push::Closed(v) => return Err(TrySendError::Closed(v)),
+                }
+            }
+            Policy::Overflow => {
+                return match spill(q, value) {
+                    Ok(()) => {
+                        tx.not_empty.notify_one();
+                        Ok(())
+                    }
+                    Err(v) => Err(TrySendError::Closed(v)),
+                };
+            }
+        }
     }
 }
 

@@ -587,3 +587,36 @@ fn debug_output_names_the_mode() {
     assert!(format!("{tx:?}").contains("spmc"));
     assert!(format!("{rx:?}").contains("capacity: 4"));
 }
+
+/// A send held back by an outstanding permit (the ring's slots are free, the permit owns the
+/// capacity) sleeps until the permit is used or released: it does not wake itself to poll
+/// again, as it would for a slot a receive is still reading.
+#[test]
+fn a_send_waiting_on_a_permit_sleeps_until_the_permit_is_released() {
+    macro_rules! check {
+        ($make:expr) => {{
+            #[allow(unused_mut)]
+            let (tx, mut rx) = $make;
+            let permit = tx.try_reserve().unwrap();
+            let (count, waker) = counting_waker();
+            let mut cx = Context::from_waker(&waker);
+            let mut send = std::pin::pin!(tx.send(7));
+            assert!(send.as_mut().poll(&mut cx).is_pending());
+            assert!(send.as_mut().poll(&mut cx).is_pending());
+            assert_eq!(
+                count.0.load(Ordering::SeqCst),
+                0,
+                "the waiting send woke itself"
+            );
+            drop(permit);
+            assert!(
+                count.0.load(Ordering::SeqCst) >= 1,
+                "releasing the permit woke nobody"
+            );
+            assert!(matches!(send.as_mut().poll(&mut cx), Poll::Ready(Ok(()))));
+            assert_eq!(rx.try_recv(), Ok(7));
+        }};
+    }
+    check!(mpsc::<u32>(1));
+    check!(mpmc::<u32>(1));
+}

@@ -152,6 +152,38 @@ fn mpsc_receive_during_a_send_in_flight_sees_empty_or_the_first_value() {
     });
 }
 
+/// DropOldest evicts the oldest value only when the ring is full by its positions: a consumer
+/// still reading the slot a send needs has already taken the oldest value, so the send waits
+/// for that slot instead of evicting the next one.
+#[test]
+fn drop_oldest_never_evicts_past_a_receive_in_flight() {
+    model(|| {
+        let (tx, rx) = Builder::new(2)
+            .policy(Policy::DropOldest)
+            .mpmc::<u32>()
+            .unwrap();
+        tx.try_send(1).unwrap();
+        tx.try_send(2).unwrap();
+        let c = {
+            let rx = rx.clone();
+            thread::spawn(move || rx.try_recv().ok())
+        };
+        tx.try_send(3).unwrap();
+        let got = c.join().unwrap();
+        let mut rest = Vec::new();
+        while let Ok(v) = rx.try_recv() {
+            rest.push(v);
+        }
+        let evicted = tx.stats().dropped;
+        // Either the receive came first (nothing to evict) or the send did (it evicted 1).
+        match got {
+            Some(1) => assert_eq!((evicted, rest), (0, vec![2, 3])),
+            Some(2) => assert_eq!((evicted, rest), (1, vec![3])),
+            other => panic!("received {other:?}"),
+        }
+    });
+}
+
 /// After `close()`, a consumer that finds a send still writing waits for it instead of
 /// reporting `Closed`: an accepted value is never stranded.
 #[test]

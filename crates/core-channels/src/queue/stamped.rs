@@ -214,6 +214,18 @@ impl<T, const MP: bool, const MC: bool> StampedRing<T, MP, MC> {
         }
     }
 
+    /// The capacity taken, in slots, with the head at `head`: positions claimed by sends
+    /// and not by receives, plus spilled values and outstanding permits (both own capacity).
+    /// SeqCst loads: a waiter reads this after its registration fence, and it pairs with the
+    /// claims' read-modify-writes.
+    fn claimed_fill(&self, head: usize) -> usize {
+        let tail = self.tx.tail.load(Ordering::SeqCst) & !CLOSED;
+        let shared = &self.tx.shared;
+        tail.wrapping_sub(head) / ONE
+            + shared.spilled.load(Ordering::SeqCst)
+            + shared.reserved.load(Ordering::SeqCst)
+    }
+
     /// Writes `value` into the claimed position `pos`, waiting out a consumer still reading
     /// the previous lap's value.
     #[inline(always)]
@@ -355,11 +367,9 @@ impl<T: Send, const MP: bool, const MC: bool> Queue<T> for StampedRing<T, MP, MC
     }
 
     fn room_in_flight(&self, _: &()) -> bool {
-        // SeqCst after the waiter's registration fence; the consumer's claim of the head
-        // (swap or CAS) is SeqCst.
-        let head = self.rx.head.load(Ordering::SeqCst);
-        let tail = self.tx.tail.load(Ordering::SeqCst) & !CLOSED;
-        tail.wrapping_sub(head) < self.span()
+        // Room by the positions and the counts of spilled values and permits, which own
+        // capacity too (a sender held back by permits sleeps).
+        self.claimed_fill(self.rx.head.load(Ordering::SeqCst)) < self.tx.mask + 1
     }
 
     unsafe fn push_batch(&self, _: &(), items: &mut Vec<T>) -> Result<usize, ()> {
@@ -442,7 +452,37 @@ impl<T: Send, const MP: bool, const MC: bool> Queue<T> for StampedRing<T, MP, MC
 
     unsafe fn evict(&self) -> Option<T> {
         debug_assert!(self.shared_pop(), "evict on a ring not built for eviction");
-        self.claim_pop().ok().map(|head| self.take(head))
+        let backoff = Backoff::new();
+        loop {
+            // Only the oldest value of a full channel: if a receive (or another eviction) took
+            // a value since the push found it full, there is room and nothing to evict. The
+            // CAS below succeeds only with the head read here, so the positions are still
+            // full when the value is claimed (the tail only grows).
+            let head = self.rx.head.load(Ordering::SeqCst);
+            if self.claimed_fill(head) < self.tx.mask + 1 {
+                return None;
+            }
+            if self.rslot(head).stamp.load(Ordering::Acquire) != head | 1 {
+                // The oldest value is still being written (its send has claimed it).
+                backoff.snooze();
+                spin_hint();
+                continue;
+            }
+            if self
+                .rx
+                .head
+                .compare_exchange_weak(
+                    head,
+                    head.wrapping_add(ONE),
+                    Ordering::SeqCst,
+                    Ordering::Relaxed,
+                )
+                .is_ok()
+            {
+                rmw_barrier();
+                return Some(self.take(head));
+            }
+        }
     }
 }
 

@@ -191,7 +191,10 @@ macro_rules! sender_ops {
     ($mode:ty $(, $m:tt)?) => {
         /// Sends without waiting, applying the channel's [`Policy`](crate::Policy).
         ///
-        /// Returns `Full(value)` (only under `Block`) or `Closed(value)`.
+        /// Returns `Full(value)` (only under `Block`) or `Closed(value)`. On the MPSC, SPMC
+        /// and MPMC rings `Full` also covers a slot that a concurrent receive has claimed and
+        /// is still reading (that receive has not returned yet); the waiting operations wait
+        /// for it.
         #[inline(always)]
         pub fn try_send(&$($m)? self, value: T) -> Result<(), TrySendError<T>> {
             // SAFETY: single-producer senders are neither `Clone` nor usable through `&self`
@@ -262,7 +265,10 @@ macro_rules! sender_ops {
 macro_rules! receiver_ops {
     ($mode:ty $(, $m:tt)?) => {
         /// Receives without waiting: `Empty` if nothing is buffered, `Closed` once the channel
-        /// is closed and drained.
+        /// is closed and drained. On the MPSC, SPMC and MPMC rings `Empty` also covers a value
+        /// that a concurrent send has claimed a slot for and is still writing (that send has
+        /// not returned yet; a value sent after it may already be written behind it, and is
+        /// received after it, in order); the waiting operations wait for it.
         #[inline(always)]
         pub fn try_recv(&$($m)? self) -> Result<T, TryRecvError> {
             // SAFETY: single-consumer receivers are neither `Clone` nor usable through

@@ -481,13 +481,9 @@ unsafe fn on_full<T: Send, Q: Queue<T>>(
         while q.room_in_flight(cur) {
             backoff.snooze();
             // SAFETY: forwarded contract.
-            match unsafe { q.push(cur, value) } {
-                Push::Done => {
-                    tx.not_empty.notify_one_after_claim();
-                    return Ok(());
-                }
-                Push::Full(v) => value = v,
-                Push::Closed(v) => return Err(TrySendError::Closed(v)),
+            match unsafe { push_decided(q, cur, value) } {
+                Ok(decided) => return decided,
+                Err(v) => value = v,
             }
         }
         match tx.policy {
@@ -505,13 +501,9 @@ unsafe fn on_full<T: Send, Q: Queue<T>>(
                     drop(old);
                 }
                 // SAFETY: forwarded contract.
-                match unsafe { q.push(cur, value) } {
-                    Push::Done => {
-                        tx.not_empty.notify_one_after_claim();
-                        return Ok(());
-                    }
-                    Push::Full(v) => value = v,
-                    Push::Closed(v) => return Err(TrySendError::Closed(v)),
+                match unsafe { push_decided(q, cur, value) } {
+                    Ok(decided) => return decided,
+                    Err(v) => value = v,
                 }
             }
             Policy::Overflow => {
@@ -524,6 +516,27 @@ unsafe fn on_full<T: Send, Q: Queue<T>>(
                 };
             }
         }
+    }
+}
+
+/// One push of [`on_full`]'s loops: `Ok` with the send's result once it is decided (sent, and
+/// a receiver notified, or closed), `Err(value)` back if the slot is still not free.
+///
+/// # Safety
+/// Producer-side contract of [`Queue`].
+unsafe fn push_decided<T: Send, Q: Queue<T>>(
+    q: &Q,
+    cur: &Q::Cursor,
+    value: T,
+) -> Result<Result<(), TrySendError<T>>, T> {
+    // SAFETY: forwarded contract.
+    match unsafe { q.push(cur, value) } {
+        Push::Done => {
+            q.tx().not_empty.notify_one_after_claim();
+            Ok(Ok(()))
+        }
+        Push::Full(v) => Err(v),
+        Push::Closed(v) => Ok(Err(TrySendError::Closed(v))),
     }
 }
 

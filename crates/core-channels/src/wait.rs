@@ -10,6 +10,29 @@ use crate::sync::{Patience, yield_thread};
 
 use crate::chan::RawChan;
 use crate::error::{RecvTimeoutError, SendTimeoutError, TryRecvError, TrySendError};
+use crate::event::Listener;
+
+/// Sleeps on `listener` until notified (or `deadline`) and makes the waiter patient again;
+/// but if the peer's operation on the slot the waiter needs is `in_flight` (its notifier may
+/// have looked for waiters before this one registered), only yields, for the caller to retry.
+fn sleep_unless(
+    listener: Listener,
+    in_flight: bool,
+    deadline: Option<Instant>,
+    patience: &Patience,
+) {
+    if in_flight {
+        yield_thread();
+        return;
+    }
+    match deadline {
+        None => listener.wait(),
+        Some(d) => {
+            listener.wait_deadline(d);
+        }
+    }
+    patience.reset();
+}
 
 /// Sends `value`, waiting for room until `deadline` (forever if `None`).
 ///
@@ -61,17 +84,7 @@ unsafe fn send_waiting<T, C: RawChan<T>>(
                 Err(TrySendError::Full(v)) => value = v,
             }
             // Room about to appear: retry rather than sleep (see `Queue::room_in_flight`).
-            if chan.room_in_flight() {
-                yield_thread();
-            } else {
-                match deadline {
-                    None => listener.wait(),
-                    Some(d) => {
-                        listener.wait_deadline(d);
-                    }
-                }
-                patience.reset();
-            }
+            sleep_unless(listener, chan.room_in_flight(), deadline, &patience);
         }
         // SAFETY: forwarded contract.
         match unsafe { chan.try_send(value) } {
@@ -125,17 +138,7 @@ unsafe fn recv_waiting<T, C: RawChan<T>>(
                 Err(TryRecvError::Empty) => {}
             }
             // A value about to land: retry rather than sleep (see `Queue::value_in_flight`).
-            if chan.value_in_flight() {
-                yield_thread();
-            } else {
-                match deadline {
-                    None => listener.wait(),
-                    Some(d) => {
-                        listener.wait_deadline(d);
-                    }
-                }
-                patience.reset();
-            }
+            sleep_unless(listener, chan.value_in_flight(), deadline, &patience);
         }
         // SAFETY: forwarded contract.
         match unsafe { chan.try_recv() } {
@@ -236,16 +239,6 @@ pub(crate) unsafe fn recv_batch<T, C: RawChan<T>>(
             Err(()) => return Err(RecvTimeoutError::Closed),
         }
         // A value about to land: retry rather than sleep (see `Queue::value_in_flight`).
-        if chan.value_in_flight() {
-            yield_thread();
-            continue;
-        }
-        match deadline {
-            None => listener.wait(),
-            Some(d) => {
-                listener.wait_deadline(d);
-            }
-        }
-        patience.reset();
+        sleep_unless(listener, chan.value_in_flight(), deadline, &patience);
     }
 }

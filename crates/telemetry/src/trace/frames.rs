@@ -716,49 +716,6 @@ pub(crate) enum PollEnd {
     Changed(Option<Arc<TaskTrace>>),
 }
 
-/// Parks the frame of `task` (from `after_poll`) when it is the only one, unchanged and keeps
-/// its own reference to the task's value (see [`reuse_retained`]): `true` when done, the
-/// task's hook data left as it is, or, when the poll ended the task and its value is
-/// unsampled, handed to the deferred drops with the task's `on_terminate` skipped (see
-/// [`end_task_poll`]). `false`, with nothing changed, otherwise.
-#[inline]
-pub(crate) fn park_retained(task: &TaskInfo<'_>) -> bool {
-    FRAMES
-        .try_with(|f| {
-            let Ok(mut frames) = f.try_borrow_mut() else {
-                return false;
-            };
-            let Frames {
-                stack,
-                parked,
-                deferred,
-                ..
-            } = &mut *frames;
-            let top = match stack.as_mut_slice() {
-                [top] if top.retained && top.task == task.id().as_u64() && top.is_unchanged() => {
-                    top
-                }
-                _ => return false,
-            };
-            let Some(original) = top.original.as_ref() else {
-                return false;
-            };
-            top.task = PARKED;
-            *parked = Some(original.current_id);
-            if task.is_finishing()
-                && deferred.len() < DEFER_BATCH
-                && original.drops_children
-                && original.state.task_span.is_none()
-                && let Some(own) = task.take_hook_data()
-            {
-                deferred.push(own);
-                task.skip_terminate();
-            }
-            true
-        })
-        .unwrap_or(false)
-}
-
 /// Ends the poll of `task` (from `after_poll`), in one thread-local access: when the poll
 /// changed nothing and its frame is the only one, the frame is *parked* (left in place, its
 /// context attached) for the next poll on this thread (see [`push_task_frame`]); otherwise it

@@ -112,17 +112,6 @@ fn push_frame(tracing: &Arc<TracingState>, task: &TaskInfo<'_>) {
 }
 
 fn after_poll(task: &TaskInfo<'_>) {
-    // The common case: the frame keeps this very value; parked, the hook data left in place
-    // (or, after the poll that ended the task, an unsampled value released).
-    if !frames::park_retained(task) {
-        end_poll(task);
-    }
-}
-
-/// `after_poll` when the frame does not keep the task's own value.
-#[cold]
-#[inline(never)]
-fn end_poll(task: &TaskInfo<'_>) {
     match frames::end_task_poll(task) {
         // The common cases: the poll changed no trace state and the task still holds its
         // value (the frame kept a reference of its own), or the poll ended the task and its

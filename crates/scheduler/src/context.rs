@@ -113,10 +113,12 @@ pub fn task_context_is<T: ?Sized>(value: &Arc<T>) -> bool {
 ///     assert_eq!(now.downcast_ref::<u32>(), Some(&7));
 /// });
 /// ```
+#[inline]
 pub fn set_task_context(value: Option<TaskContextValue>) -> Option<TaskContextValue> {
     swap_task_context(value)
 }
 
+#[inline]
 pub(crate) fn swap_task_context(value: Option<TaskContextValue>) -> Option<TaskContextValue> {
     TASK.with(|t| t.ctx.replace(value))
 }
@@ -139,6 +141,18 @@ pub(crate) fn current_handle() -> Option<Handle> {
         return Some(h);
     }
     CURRENT.with(|c| c.borrow().clone())
+}
+
+/// Runs `f` with the runtime entered on this thread (as [`current_handle`], without cloning
+/// the handle).
+pub(crate) fn with_current_handle<R>(f: impl FnOnce(Option<&Handle>) -> R) -> R {
+    WORKER.with(|w| {
+        let worker = w.try_borrow().ok();
+        match worker.as_deref().and_then(|o| o.as_deref()) {
+            Some(ctx) => f(Some(&ctx.handle)),
+            None => CURRENT.with(|c| f(c.borrow().as_ref())),
+        }
+    })
 }
 
 /// Runs `f` with the worker context of this thread, if this thread is a runtime worker.

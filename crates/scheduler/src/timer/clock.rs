@@ -1,7 +1,19 @@
 //! The runtime's clock: real time, or a paused test clock advanced by hand or when idle.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
+
+/// Paused clocks alive in the process: while there are none, [`now`](crate::now) reads the
+/// real clock without looking up the current runtime.
+static PAUSED_CLOCKS: AtomicUsize = AtomicUsize::new(0);
+
+/// Whether some runtime in the process has a paused clock. A runtime's clock is created
+/// before any of its code runs (and counted then), so code inside a paused runtime always
+/// sees `true`.
+#[inline]
+pub(crate) fn any_paused() -> bool {
+    PAUSED_CLOCKS.load(Ordering::Relaxed) != 0
+}
 
 /// Real or paused clock; wheel ticks are milliseconds since `base`.
 #[derive(Debug)]
@@ -12,8 +24,19 @@ pub(crate) struct Clock {
     offset_ns: AtomicU64,
 }
 
+impl Drop for Clock {
+    fn drop(&mut self) {
+        if self.paused {
+            PAUSED_CLOCKS.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+}
+
 impl Clock {
     pub(crate) fn new(paused: bool) -> Self {
+        if paused {
+            PAUSED_CLOCKS.fetch_add(1, Ordering::Relaxed);
+        }
         Clock {
             base: Instant::now(),
             paused,

@@ -8,14 +8,17 @@
 //! future; tasks spawned meanwhile inherit it (the scheduler copies the slot at spawn), and
 //! [`CancelToken::enter`] installs a token for the rest of the task. A
 //! [`ChildScopes`](crate::ChildScopes) child scope (each task-group child runs in one) puts
-//! its shared hub there instead: it observes its parent until something asks for its node. Each node remembers its enclosing scope, so `checkpoint()` walks the
-//! chain up to the first shielded scope, one atomic load per level.
+//! its shared hub there instead: it observes its parent until something asks for its node.
+//! A timeout's first poll puts a lazy marker there (see `lazy.rs`), which gets its node the
+//! same way. Each node remembers its enclosing scope, so `checkpoint()` walks the chain up
+//! to the first shielded scope, one atomic load per level.
 //!
 //! The slot holds one value: another layer that also stores a value there while a scope is
 //! current hides the scope from `checkpoint()` until it restores the slot.
 
 use crate::child_scope::Hub;
 use crate::error::Cancelled;
+use crate::lazy::LazyScope;
 use crate::node::{Node, PARENT};
 use crate::token::CancelToken;
 use nimsync_scheduler::{TaskContextValue, set_task_context};
@@ -37,10 +40,14 @@ pub(crate) fn current_node() -> Option<Arc<Node>> {
                 let node = hub.materialize();
                 (node.clone(), node)
             }
-            Err(other) => {
-                restore(Some(other));
-                return None;
-            }
+            // A timeout's lazy scope stays in the slot; its node is built once.
+            Err(other) => match other.downcast::<LazyScope>() {
+                Ok(lazy) => (lazy.node().clone(), lazy),
+                Err(other) => {
+                    restore(Some(other));
+                    return None;
+                }
+            },
         },
     };
     restore(Some(back));
@@ -87,21 +94,29 @@ pub fn checkpoint() -> Result<(), Cancelled> {
     let slot = set_task_context(None);
     let out = match &slot {
         None => Ok(()),
-        Some(ctx) => match ctx.downcast_ref::<Node>() {
-            Some(node) => check_chain(node),
-            // A child scope with no node yet observes its parent directly.
-            None => match ctx.downcast_ref::<Hub>() {
-                Some(hub) => check_chain(hub.parent()),
-                None => Ok(()),
-            },
-        },
+        Some(ctx) => check_value(ctx),
     };
     restore(slot);
     out
 }
 
+/// `checkpoint()` with the slot value `ctx` current.
+pub(crate) fn check_value(ctx: &TaskContextValue) -> Result<(), Cancelled> {
+    if let Some(node) = ctx.downcast_ref::<Node>() {
+        return check_chain(node);
+    }
+    // A child scope with no node yet observes its parent directly.
+    if let Some(hub) = ctx.downcast_ref::<Hub>() {
+        return check_chain(hub.parent());
+    }
+    match ctx.downcast_ref::<LazyScope>() {
+        Some(lazy) => lazy.checkpoint(),
+        None => Ok(()),
+    }
+}
+
 /// `checkpoint()` from `node` up the chain of enclosing scopes.
-fn check_chain(mut node: &Node) -> Result<(), Cancelled> {
+pub(crate) fn check_chain(mut node: &Node) -> Result<(), Cancelled> {
     loop {
         if node.is_cancelled() {
             if node.frame.report_outer

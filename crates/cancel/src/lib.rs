@@ -69,6 +69,7 @@
 mod child_scope;
 mod current;
 mod error;
+mod lazy;
 mod node;
 mod registration;
 mod scope;
@@ -83,7 +84,8 @@ pub use error::Cancelled;
 pub use registration::OnCancel;
 pub use scope::CancelScope;
 pub use scoped::{
-    Hold, Run, Scoped, Shield, Timeout, hold, shield, timeout, timeout_at, with_cancel,
+    Hold, OwnedScope, Run, ScopeSource, Scoped, Shield, Timeout, hold, shield, timeout, timeout_at,
+    with_cancel,
 };
 pub use token::{CancelToken, DropGuard};
 pub use waiter::WaitForCancel;

@@ -4,7 +4,7 @@
 use crate::current::current_node;
 use crate::error::Cancelled;
 use crate::node::{Frame, Node, PARENT, TIMEOUT};
-use crate::scoped::{Run, Scoped, Timeout};
+use crate::scoped::{OwnedScope, Run, Scoped, Timeout};
 use crate::token::CancelToken;
 use nimsync_scheduler::{Sleep, now, sleep_until};
 use std::fmt;
@@ -141,34 +141,12 @@ impl CancelScope {
         deadline: Option<Instant>,
         shield: bool,
     ) -> (CancelScope, Option<Instant>) {
-        let current = current_node();
-        let inherited = if shield {
-            None
-        } else {
-            current.as_ref().and_then(|c| c.frame.deadline)
-        };
-        let effective = match (deadline, inherited) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
-        let frame = Frame {
-            outer: current.clone(),
-            shield,
-            deadline: effective,
-            report_outer: false,
-        };
-        let node = match (&current, shield) {
-            (Some(parent), false) => Node::child(parent, frame),
-            _ => Node::root(frame),
-        };
-        let arm_at = deadline.filter(|d| Some(*d) == effective);
-        let scope = CancelScope {
-            token: CancelToken::from_node(node),
-            linked: None,
-            timer: None,
-            caught: AtomicBool::new(false),
-        };
-        (scope, arm_at)
+        let node = scope_node(deadline, shield, current_node());
+        let arm_at = deadline.filter(|d| Some(*d) == node.frame.deadline);
+        (
+            CancelScope::from_token(CancelToken::from_node(node)),
+            arm_at,
+        )
     }
 
     /// A scope over an existing token (no new node): [`run`](Self::run) makes `token` the
@@ -311,7 +289,7 @@ impl CancelScope {
     /// assert_eq!(out, Ok(2));
     /// ```
     pub fn run_owned<F: Future>(self, fut: F) -> Timeout<F> {
-        Scoped::new(self, fut)
+        Scoped::new(OwnedScope::built(self), fut)
     }
 
     /// The reason to report for this scope's cancellation.
@@ -327,6 +305,35 @@ impl CancelScope {
 
     pub(crate) fn set_caught(&self) {
         self.caught.store(true, Ordering::Release);
+    }
+}
+
+/// The node of a new scope enclosed by `current` (the current scope when the scope is
+/// made): a child of it unless shielded, with the earlier of `deadline` and the inherited
+/// deadline as its effective one.
+pub(crate) fn scope_node(
+    deadline: Option<Instant>,
+    shield: bool,
+    current: Option<Arc<Node>>,
+) -> Arc<Node> {
+    let inherited = if shield {
+        None
+    } else {
+        current.as_ref().and_then(|c| c.frame.deadline)
+    };
+    let effective = match (deadline, inherited) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    let frame = Frame {
+        outer: current.clone(),
+        shield,
+        deadline: effective,
+        report_outer: false,
+    };
+    match (&current, shield) {
+        (Some(parent), false) => Node::child(parent, frame),
+        _ => Node::root(frame),
     }
 }
 

@@ -3,26 +3,130 @@
 
 use crate::current::{current_node, install, restore};
 use crate::error::Cancelled;
+use crate::lazy::{self, LazyScope};
 use crate::node::{Frame, Node, TIMEOUT};
 use crate::scope::{CancelScope, arm};
 use crate::token::CancelToken;
 use crate::waiter::WaitForCancel;
-use nimsync_scheduler::{Sleep, now};
+use nimsync_scheduler::{Sleep, now, set_task_context};
 use pin_project_lite::pin_project;
 use std::borrow::Borrow;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 /// The future of [`CancelScope::run`].
 pub type Run<'a, F> = Scoped<&'a CancelScope, F>;
 
-/// The future of [`timeout`], [`timeout_at`] and [`with_cancel`] (it owns its scope).
-pub type Timeout<F> = Scoped<CancelScope, F>;
+/// The future of [`timeout`], [`timeout_at`], [`with_cancel`] and
+/// [`CancelScope::run_owned`] (it owns its scope).
+pub type Timeout<F> = Scoped<OwnedScope, F>;
+
+mod sealed {
+    pub trait Sealed {}
+}
+
+/// What a [`Scoped`] future runs in: a borrowed [`CancelScope`] ([`CancelScope::run`]) or an
+/// [`OwnedScope`]. Sealed: implemented by this crate only.
+pub trait ScopeSource: Borrow<CancelScope> + sealed::Sealed {
+    /// A timeout's scope that is not built yet (built on first need instead).
+    #[doc(hidden)]
+    fn unbuilt(&self) -> Option<&OwnedScope> {
+        None
+    }
+
+    /// A timeout's own deadline, armed once its future is pending.
+    #[doc(hidden)]
+    fn deadline_to_arm(&self) -> Option<Instant> {
+        None
+    }
+}
+
+impl sealed::Sealed for &CancelScope {}
+impl ScopeSource for &CancelScope {}
+
+/// The scope a [`Timeout`] owns. A `timeout`'s scope is built when first needed: when
+/// something inside asks for it (`current_token()`, a nested scope, a spawned task), when the
+/// future is still pending after its first poll, or by [`Scoped::scope`]. A timeout whose
+/// future finishes in its first poll with nobody asking builds none: no token node, no timer.
+///
+/// ```
+/// use std::time::Duration;
+/// let t: nimsync_cancel::Timeout<_> = nimsync_cancel::timeout(Duration::from_secs(1), async {});
+/// let _: &nimsync_cancel::OwnedScope = t.owned_scope();
+/// ```
+pub struct OwnedScope {
+    /// A timeout's own deadline (`None`: beyond the clock's range, or not a timeout).
+    deadline: Option<Instant>,
+    /// The deadline had passed when the timeout was made: the scope is built cancelled.
+    expired: bool,
+    scope: OnceLock<CancelScope>,
+}
+
+impl OwnedScope {
+    /// A timeout's scope, not built yet (one construction path: the future is built in place).
+    #[inline]
+    fn timeout(now: Instant, deadline: Option<Instant>) -> OwnedScope {
+        OwnedScope {
+            deadline,
+            expired: deadline.is_some_and(|d| now >= d),
+            scope: OnceLock::new(),
+        }
+    }
+
+    pub(crate) fn built(scope: CancelScope) -> OwnedScope {
+        OwnedScope {
+            deadline: None,
+            expired: false,
+            scope: OnceLock::from(scope),
+        }
+    }
+}
+
+impl Borrow<CancelScope> for OwnedScope {
+    /// The scope, built now if it was not (enclosed by the current scope).
+    fn borrow(&self) -> &CancelScope {
+        self.scope.get_or_init(|| {
+            let (scope, _) = CancelScope::build_unarmed(self.deadline, false);
+            if self.expired {
+                scope.token().node.cancel(TIMEOUT, None);
+            }
+            scope
+        })
+    }
+}
+
+impl sealed::Sealed for OwnedScope {}
+impl ScopeSource for OwnedScope {
+    fn unbuilt(&self) -> Option<&OwnedScope> {
+        // An expired timeout builds its (cancelled) scope at its first poll.
+        match self.scope.get() {
+            None if !self.expired => Some(self),
+            _ => None,
+        }
+    }
+
+    fn deadline_to_arm(&self) -> Option<Instant> {
+        self.deadline
+    }
+}
+
+impl fmt::Debug for OwnedScope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.scope.get() {
+            Some(scope) => scope.fmt(f),
+            None => f
+                .debug_struct("OwnedScope")
+                .field("deadline", &self.deadline)
+                .field("built", &false)
+                .finish(),
+        }
+    }
+}
 
 pin_project! {
     /// Runs a future inside a [`CancelScope`] (borrowed or owned): the scope is the task's
@@ -41,19 +145,20 @@ pin_project! {
     /// });
     /// ```
     #[must_use = "futures do nothing unless awaited"]
-    pub struct Scoped<S: Borrow<CancelScope>, F> {
+    pub struct Scoped<S: ScopeSource, F> {
         scope: S,
         waiter: Option<WaitForCancel>,
         // A shielded scope counts itself in its enclosing scopes while it runs.
         shield_counted: bool,
-        // `timeout`: the deadline to arm once the future is pending, and the armed timer.
-        arm_at: Option<Instant>,
+        // `timeout`: whether its deadline was armed (once the future is pending), and the
+        // armed timer.
+        armed: bool,
         timer: Option<Sleep>,
         #[pin]
         fut: Option<F>,
     }
 
-    impl<S: Borrow<CancelScope>, F> PinnedDrop for Scoped<S, F> {
+    impl<S: ScopeSource, F> PinnedDrop for Scoped<S, F> {
         fn drop(this: Pin<&mut Self>) {
             let this = this.project();
             if *this.shield_counted {
@@ -63,25 +168,20 @@ pin_project! {
     }
 }
 
-impl<S: Borrow<CancelScope>, F: Future> Scoped<S, F> {
+impl<S: ScopeSource, F: Future> Scoped<S, F> {
     pub(crate) fn new(scope: S, fut: F) -> Self {
         Scoped {
             scope,
             waiter: None,
             shield_counted: false,
-            arm_at: None,
+            armed: false,
             timer: None,
             fut: Some(fut),
         }
     }
 
-    fn lazy(scope: S, arm_at: Option<Instant>, fut: F) -> Self {
-        let mut s = Scoped::new(scope, fut);
-        s.arm_at = arm_at;
-        s
-    }
-
-    /// The scope the future runs in.
+    /// The scope the future runs in. A timeout's scope is built by this call if it was not
+    /// yet (see [`OwnedScope`]); it is then enclosed by the scope current at this call.
     ///
     /// ```
     /// let t = nimsync_cancel::timeout(std::time::Duration::from_secs(1), async {});
@@ -92,19 +192,73 @@ impl<S: Borrow<CancelScope>, F: Future> Scoped<S, F> {
     }
 }
 
+impl<F: Future> Scoped<OwnedScope, F> {
+    /// The owned scope, without building it.
+    ///
+    /// ```
+    /// let t = nimsync_cancel::timeout(std::time::Duration::from_secs(1), async {});
+    /// println!("{:?}", t.owned_scope()); // not built yet
+    /// ```
+    pub fn owned_scope(&self) -> &OwnedScope {
+        &self.scope
+    }
+}
+
+/// The first poll of a timeout whose scope is not built: polls `fut` with a lazy marker as the
+/// current scope (see `lazy.rs`). `None` if the enclosing scope is cancelled already: the
+/// caller builds the scope and goes the usual way. Otherwise the poll's result; when it is
+/// pending the scope is built (it needs its node from now on).
+fn first_poll<F: Future>(
+    owned: &OwnedScope,
+    fut: Pin<&mut F>,
+    cx: &mut Context<'_>,
+) -> Option<Poll<F::Output>> {
+    let prev = set_task_context(None);
+    if prev.as_ref().is_some_and(lazy::is_cancelled) {
+        restore(prev);
+        return None;
+    }
+    let marker = LazyScope::take(owned.deadline, prev);
+    drop(set_task_context(Some(marker.clone())));
+    let polled = fut.poll(cx);
+    drop(set_task_context(None));
+    if polled.is_pending() {
+        marker.node();
+    }
+    let (prev, node) = LazyScope::finish(marker);
+    restore(prev);
+    if let Some(node) = node {
+        let _ = owned
+            .scope
+            .set(CancelScope::from_token(CancelToken::from_node(node)));
+    }
+    Some(polled)
+}
+
 /// Whether a scope wrapper on `node` must stop its future now.
 fn must_stop(node: &Node) -> bool {
     node.is_cancelled() && node.shields.load(Ordering::Acquire) == 0
 }
 
-impl<S: Borrow<CancelScope>, F: Future> Future for Scoped<S, F> {
+impl<S: ScopeSource, F: Future> Future for Scoped<S, F> {
     type Output = Result<F::Output, Cancelled>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
+        assert!(this.fut.is_some(), "`Scoped` polled after completion");
+        // A timeout's first poll: no scope built unless something needs it.
+        let mut first = None;
+        if let Some(owned) = this.scope.unbuilt()
+            && let Some(f) = this.fut.as_mut().as_pin_mut()
+        {
+            first = first_poll(owned, f, cx);
+            if let Some(Poll::Ready(v)) = first {
+                this.fut.set(None);
+                return Poll::Ready(Ok(v));
+            }
+        }
         let scope: &CancelScope = (*this.scope).borrow();
         let node = &scope.token().node;
-        assert!(this.fut.is_some(), "`Scoped` polled after completion");
         if node.frame.shield && !*this.shield_counted {
             *this.shield_counted = true;
             count_shield(node, true);
@@ -119,12 +273,18 @@ impl<S: Borrow<CancelScope>, F: Future> Future for Scoped<S, F> {
                 scope.set_caught();
                 return Poll::Ready(Err(scope.report()));
             }
-            let prev = install(node.clone());
-            let polled = match this.fut.as_mut().as_pin_mut() {
-                Some(f) => f.poll(cx),
-                None => Poll::Pending,
+            let polled = match first.take() {
+                Some(polled) => polled,
+                None => {
+                    let prev = install(node.clone());
+                    let polled = match this.fut.as_mut().as_pin_mut() {
+                        Some(f) => f.poll(cx),
+                        None => Poll::Pending,
+                    };
+                    restore(prev);
+                    polled
+                }
             };
-            restore(prev);
             if let Poll::Ready(v) = polled {
                 this.fut.set(None);
                 *this.waiter = None;
@@ -140,7 +300,12 @@ impl<S: Borrow<CancelScope>, F: Future> Future for Scoped<S, F> {
                 // Shielded work inside is still running; its own wake-ups re-poll us.
                 return Poll::Pending;
             }
-            if let Some(d) = this.arm_at.take() {
+            // Only when the scope's own deadline is the effective one (an earlier inherited
+            // deadline cancels it through the enclosing scope).
+            if !std::mem::replace(this.armed, true)
+                && let Some(d) = this.scope.deadline_to_arm()
+                && node.frame.deadline == Some(d)
+            {
                 // Pending for the first time: now the deadline needs the timer.
                 *this.timer = arm(node, d);
                 if node.is_cancelled() {
@@ -157,12 +322,14 @@ impl<S: Borrow<CancelScope>, F: Future> Future for Scoped<S, F> {
     }
 }
 
-impl<S: Borrow<CancelScope>, F> fmt::Debug for Scoped<S, F> {
+impl<S: ScopeSource, F> fmt::Debug for Scoped<S, F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Scoped")
-            .field("scope", self.scope.borrow())
-            .field("done", &self.fut.is_none())
-            .finish()
+        let mut d = f.debug_struct("Scoped");
+        match self.scope.unbuilt() {
+            Some(owned) => d.field("scope", owned),
+            None => d.field("scope", self.scope.borrow()),
+        };
+        d.field("done", &self.fut.is_none()).finish()
     }
 }
 
@@ -184,12 +351,11 @@ impl<S: Borrow<CancelScope>, F> fmt::Debug for Scoped<S, F> {
 ///     assert_eq!(fast, Ok("done"));
 /// });
 /// ```
+#[inline]
 pub fn timeout<F: Future>(duration: Duration, fut: F) -> Timeout<F> {
     let now = now();
-    match now.checked_add(duration) {
-        Some(deadline) => lazy_timeout(now, deadline, fut),
-        None => Scoped::new(CancelScope::new(), fut), // beyond the clock's range: never
-    }
+    // Beyond the clock's range: never.
+    Scoped::new(OwnedScope::timeout(now, now.checked_add(duration)), fut)
 }
 
 /// Runs `fut` until `deadline` (on the runtime's clock): `Err(Cancelled::Timeout)` if it has
@@ -204,19 +370,9 @@ pub fn timeout<F: Future>(duration: Duration, fut: F) -> Timeout<F> {
 ///     assert_eq!(timeout_at(past, async { 1 }).await, Err(Cancelled::Timeout));
 /// });
 /// ```
+#[inline]
 pub fn timeout_at<F: Future>(deadline: Instant, fut: F) -> Timeout<F> {
-    lazy_timeout(now(), deadline, fut)
-}
-
-/// The timer is armed only if the future is ever pending (a future that is ready at once
-/// costs no timer registration); a deadline already reached cancels the scope at once.
-fn lazy_timeout<F: Future>(now: Instant, deadline: Instant, fut: F) -> Timeout<F> {
-    let (scope, arm_at) = CancelScope::build_unarmed(Some(deadline), false);
-    if now >= deadline {
-        scope.token().node.cancel(TIMEOUT, None);
-        return Scoped::new(scope, fut);
-    }
-    Scoped::lazy(scope, arm_at, fut)
+    Scoped::new(OwnedScope::timeout(now(), Some(deadline)), fut)
 }
 
 /// Runs `fut` until `token` is cancelled: `Err` with the token's reason (or the enclosing
@@ -234,7 +390,7 @@ fn lazy_timeout<F: Future>(now: Instant, deadline: Instant, fut: F) -> Timeout<F
 /// });
 /// ```
 pub fn with_cancel<F: Future>(token: &CancelToken, fut: F) -> Timeout<F> {
-    Scoped::new(CancelScope::linked_to(token), fut)
+    Scoped::new(OwnedScope::built(CancelScope::linked_to(token)), fut)
 }
 
 pin_project! {

@@ -336,7 +336,10 @@ impl<S: ScopeSource, F> fmt::Debug for Scoped<S, F> {
 /// Runs `fut` with a time limit of `duration`: `Err(Cancelled::Timeout)` if it has not
 /// finished by then (it is dropped at that point). A zero duration is valid: the future is
 /// not polled at all. The limit is a [`CancelScope`], so `checkpoint()` inside and tasks
-/// spawned inside see it, and it nests with enclosing scopes (the earliest deadline wins).
+/// spawned inside see it, and it nests with enclosing scopes (the earliest deadline wins):
+/// the scopes current where the timeout is first polled. The deadline is `duration` from this
+/// call. The scope is built only when needed (see [`OwnedScope`]): a future that finishes in
+/// its first poll, with nothing inside asking for the scope, costs no allocation and no timer.
 ///
 /// ```
 /// use std::time::Duration;

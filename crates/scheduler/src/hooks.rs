@@ -113,13 +113,39 @@ impl TaskInfo<'_> {
     /// ```
     #[inline]
     pub fn hook_data_is<T: ?Sized>(&self, value: &Arc<T>) -> bool {
-        let addr = Arc::as_ptr(value) as *const ();
-        let data = self.data.take();
-        let same = data
-            .as_ref()
-            .is_some_and(|d| std::ptr::eq(Arc::as_ptr(d) as *const (), addr));
-        self.data.set(data);
-        same
+        std::ptr::eq(self.hook_data_ptr(), Arc::as_ptr(value).cast::<()>())
+    }
+
+    /// The address of the task's hook data (what `Arc::as_ptr(..).cast::<()>()` gives for the
+    /// same allocation), null when it has none: read once, it can be compared with several
+    /// values a hook keeps (see [`hook_data_is`](Self::hook_data_is)); nothing is moved.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::sync::atomic::{AtomicBool, Ordering};
+    /// let mine: Arc<u32> = Arc::new(7);
+    /// let (m, seen) = (mine.clone(), Arc::new(AtomicBool::new(false)));
+    /// let s = seen.clone();
+    /// let rt = nimsync_scheduler::Runtime::builder()
+    ///     .workers(1)
+    ///     .on_spawn(move |info| info.set_hook_data(Some(m.clone())))
+    ///     .before_poll(move |task| {
+    ///         s.store(task.hook_data_ptr() == Arc::as_ptr(&mine).cast::<()>(), Ordering::Relaxed)
+    ///     })
+    ///     .build()
+    ///     .unwrap();
+    /// rt.block_on(async { nimsync_scheduler::spawn(async {}).await.unwrap() });
+    /// assert!(seen.load(Ordering::Relaxed));
+    /// ```
+    #[inline]
+    pub fn hook_data_ptr(&self) -> *const () {
+        // SAFETY: a shared reference to the slot's contents that ends within this function.
+        // The slot is a `Cell` (`!Sync`), so only this thread reaches it, and nothing runs
+        // while the reference lives (no call out, no drop), so the slot is not written
+        // meanwhile: the reference never aliases a write.
+        let data = unsafe { &*self.data.as_ptr() };
+        data.as_ref()
+            .map_or(std::ptr::null(), |d| Arc::as_ptr(d).cast::<()>())
     }
 
     /// Stores `data` as the task's hook data (dropping the previous value).

@@ -412,3 +412,49 @@ fn skip_terminate_only_skips_a_completed_task_whose_finishing_after_poll_asked()
         assert_eq!(dropped.load(Ordering::SeqCst), 3, "skip: {skip}");
     }
 }
+
+#[test]
+fn hook_data_ptr_is_the_values_address_or_null_and_moves_nothing() {
+    // A task without hook data reads null; a task with some reads its allocation's address,
+    // and the value stays in place (the next hook still finds it).
+    let mine: Arc<u64> = Arc::new(7);
+    let addr = Arc::as_ptr(&mine).cast::<()>() as usize;
+    let seen: Arc<Mutex<Vec<(usize, bool)>>> = Arc::new(Mutex::new(Vec::new()));
+    let (m, s) = (mine.clone(), seen.clone());
+    let rt = Builder::new_multi_thread()
+        .workers(1)
+        .on_spawn(move |info| {
+            if info.id().as_u64() % 2 == 0 {
+                info.set_hook_data(Some(m.clone()));
+            }
+        })
+        .before_poll(move |task| {
+            let first = task.hook_data_ptr() as usize;
+            let again = task.hook_data_ptr() as usize;
+            assert_eq!(first, again, "reading moves nothing");
+            let held = task.take_hook_data();
+            assert_eq!(held.is_some(), first != 0);
+            task.set_hook_data(held);
+            s.lock().unwrap().push((first, task.id().as_u64() % 2 == 0));
+        })
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let handles: Vec<_> = (0..4).map(|_| spawn(async { yield_now().await })).collect();
+        for h in handles {
+            h.await.unwrap();
+        }
+    });
+    // The runtime's `on_spawn` hook holds a reference too.
+    drop(rt);
+    let seen = seen.lock().unwrap().clone();
+    assert!(seen.len() >= 8, "{seen:?}");
+    for (ptr, even) in seen {
+        assert_eq!(ptr, if even { addr } else { 0 });
+    }
+    assert_eq!(
+        Arc::strong_count(&mine),
+        1,
+        "every task's reference dropped"
+    );
+}

@@ -506,7 +506,7 @@ thread_local! {
 /// The parked frame keeps up to two values of its context (`original`, `alt`), each a
 /// reference of its own: the values of the tasks last polled in that context, typically the
 /// one a spawner gave its children and the spawner's own. A task holding one of them (same
-/// allocation, [`TaskInfo::hook_data_is`]) is polled with nothing moved, downcast or counted;
+/// allocation, [`TaskInfo::hook_data_ptr`]) is polled with nothing moved, downcast or counted;
 /// its hook data stays where it is. The values are alive while the frame keeps them, so an
 /// address cannot have been reused by another value.
 #[inline]
@@ -523,15 +523,19 @@ pub(crate) fn reuse_retained(task: &TaskInfo<'_>) -> bool {
             let Some(top) = stack.last_mut() else {
                 return false;
             };
-            let hit = match &top.original {
-                Some(o) if task.hook_data_is(o) => true,
-                _ => match &top.alt {
-                    Some(a) if task.hook_data_is(a) => {
-                        std::mem::swap(&mut top.original, &mut top.alt);
-                        true
-                    }
-                    _ => false,
-                },
+            // The task's value is read once and compared with both kept values.
+            let data = task.hook_data_ptr();
+            let is = |kept: &Option<Arc<TaskTrace>>| {
+                kept.as_ref()
+                    .is_some_and(|k| std::ptr::eq(Arc::as_ptr(k).cast::<()>(), data))
+            };
+            let hit = if is(&top.original) {
+                true
+            } else if is(&top.alt) {
+                std::mem::swap(&mut top.original, &mut top.alt);
+                true
+            } else {
+                false
             };
             let Some(original) = top.original.as_ref().filter(|_| hit) else {
                 return false;

@@ -899,28 +899,38 @@ pub(crate) fn pop_task_frame(task: TaskId) -> Option<Frame> {
 /// count) is kept small: one look-up of each thread-local, a shared borrow of the frames.
 #[inline]
 pub(crate) fn spawn_trace(tracing: &Arc<TracingState>) -> Option<Arc<TaskTrace>> {
-    let mut replaced = None;
-    let out = Context::map_current(|cx| {
+    let shared = Context::map_current(|cx| {
         let id = ContextId::of(cx);
-        let shared = FRAMES.try_with(|cell| {
-            let frames = cell.try_borrow().ok()?;
-            frames.running_ref()?.shared_child(id, tracing)
-        });
-        match shared {
-            Ok(Some(child)) => Some(child),
-            _ => spawn_trace_new(tracing, cx, &mut replaced),
-        }
+        FRAMES
+            .try_with(|cell| {
+                let frames = cell.try_borrow().ok()?;
+                frames.running_ref()?.shared_child(id, tracing)
+            })
+            .ok()
+            .flatten()
     });
+    match shared {
+        Some(child) => Some(child),
+        None => spawn_trace_slow(tracing),
+    }
+}
+
+/// [`spawn_trace`] when the running frame has no value that fits (the current context is
+/// read again: nothing ran on this thread in between).
+#[cold]
+#[inline(never)]
+fn spawn_trace_slow(tracing: &Arc<TracingState>) -> Option<Arc<TaskTrace>> {
+    let mut replaced = None;
+    let out = Context::map_current(|cx| spawn_trace_new(tracing, cx, &mut replaced));
     // Dropped outside OpenTelemetry's borrow (a context's destructor may look at it).
     drop(replaced);
     out
 }
 
-/// [`spawn_trace`] when the running frame has no value that fits: a new one, cached in the
+/// [`spawn_trace_slow`]'s work: a new value for a child spawned in `cx`, cached in the
 /// frame for the next spawns under the same context (the value it replaces goes to
 /// `replaced`, to be dropped by the caller).
-#[cold]
-#[inline(never)]
+#[inline]
 fn spawn_trace_new(
     tracing: &Arc<TracingState>,
     cx: &Context,

@@ -7,7 +7,7 @@
 //!   `TaskTrace` taken out of the hook data and put back afterwards (the same `Arc` when
 //!   nothing changed, its context left attached for the next poll in the same context on this
 //!   thread), or left in place when that parked frame keeps a reference to the very same
-//!   value ([`TaskInfo::hook_data_is`]). After the poll that ends the task
+//!   value ([`TaskInfo::hook_data_ptr`]). After the poll that ends the task
 //!   ([`TaskInfo::is_finishing`]), an unsampled `TaskTrace` goes straight to a per-thread
 //!   batch of deferred drops instead (same thread-local access), and the task's
 //!   `on_terminate` is skipped ([`TaskInfo::skip_terminate`]).

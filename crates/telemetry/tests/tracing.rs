@@ -411,6 +411,44 @@ fn a_context_attached_with_the_opentelemetry_api_is_carried_too() {
 }
 
 #[test]
+fn suppressed_telemetry_is_carried_to_tasks_spawned_under_it() {
+    // OpenTelemetry's exporters suppress telemetry around their own work; a task they spawn
+    // must stay suppressed, and a task spawned before or after must not be.
+    let t = telemetry(Tracing::ratio(1.0));
+    let rt = runtime(&t);
+    let seen = rt.block_on(async {
+        spawn(async {
+            let suppressed = || opentelemetry::Context::is_current_telemetry_suppressed();
+            let before = spawn(async move { suppressed() });
+            let under = {
+                let _quiet = opentelemetry::Context::enter_telemetry_suppressed_scope();
+                spawn(async move { suppressed() })
+            };
+            let after = spawn(async move { suppressed() });
+            // The same with a span open (the frame's value is then shared by the children).
+            start_span("own");
+            let shared = spawn(async move { suppressed() });
+            let under_span = {
+                let _quiet = opentelemetry::Context::enter_telemetry_suppressed_scope();
+                spawn(async move { suppressed() })
+            };
+            end_span();
+            [before, under, after, shared, under_span]
+        })
+        .await
+        .unwrap()
+    });
+    let seen: Vec<bool> = rt.block_on(async move {
+        let mut out = Vec::new();
+        for h in seen {
+            out.push(h.await.unwrap());
+        }
+        out
+    });
+    assert_eq!(seen, [false, true, false, false, true]);
+}
+
+#[test]
 fn automatic_task_spans_record_lifetime_and_outcome() {
     let t = telemetry(Tracing::ratio(1.0).task_spans(true));
     let rt = runtime(&t);

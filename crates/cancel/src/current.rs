@@ -18,7 +18,7 @@
 
 use crate::child_scope::Hub;
 use crate::error::Cancelled;
-use crate::lazy::LazyScope;
+use crate::lazy::{LazyScope, node_of};
 use crate::node::{Node, PARENT};
 use crate::token::CancelToken;
 use nimsync_scheduler::{TaskContextValue, set_task_context};
@@ -33,25 +33,15 @@ use std::sync::Arc;
 pub(crate) fn current_node() -> Option<Arc<Node>> {
     // Take the value out and put it back: no reference-count traffic on a shared hub.
     let slot = set_task_context(None)?;
-    let (node, back): (Arc<Node>, TaskContextValue) = match slot.downcast::<Node>() {
-        Ok(node) => (node.clone(), node),
-        Err(other) => match other.downcast::<Hub>() {
-            Ok(hub) => {
-                let node = hub.materialize();
-                (node.clone(), node)
-            }
-            // A timeout's lazy scope stays in the slot; its node is built once.
-            Err(other) => match other.downcast::<LazyScope>() {
-                Ok(lazy) => (lazy.node().clone(), lazy),
-                Err(other) => {
-                    restore(Some(other));
-                    return None;
-                }
-            },
-        },
+    let node = node_of(&slot);
+    // A hub is replaced by the node just built for it (from now on that node is the child
+    // scope's identity); a timeout's lazy scope stays in the slot, its node built once.
+    let back = match &node {
+        Some(node) if slot.is::<Hub>() => node.clone() as TaskContextValue,
+        _ => slot,
     };
     restore(Some(back));
-    Some(node)
+    node
 }
 
 /// Installs `node` as the current scope; returns the previous slot value.

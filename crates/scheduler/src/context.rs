@@ -137,14 +137,11 @@ pub(crate) fn set_cancel_run(v: bool) {
 
 /// The runtime entered on this thread (by a worker, `block_on` or the blocking pool).
 pub(crate) fn current_handle() -> Option<Handle> {
-    if let Some(h) = with_worker(|w| w.map(|w| w.handle.clone())) {
-        return Some(h);
-    }
-    CURRENT.with(|c| c.borrow().clone())
+    with_current_handle(|h| h.cloned())
 }
 
-/// Runs `f` with the runtime entered on this thread (as [`current_handle`], without cloning
-/// the handle).
+/// Runs `f` with the runtime entered on this thread (the worker's, else the one entered by
+/// `block_on` or the blocking pool), borrowed.
 pub(crate) fn with_current_handle<R>(f: impl FnOnce(Option<&Handle>) -> R) -> R {
     WORKER.with(|w| {
         let worker = w.try_borrow().ok();

@@ -123,7 +123,6 @@ impl World {
             }
             // Nothing found: park.
             let last_searcher = self.idle.transition_worker_to_parked(me, searching);
-            searching = false;
             if last_searcher {
                 // Last searcher: re-scan before sleeping.
                 if self.queue.load(Ordering::SeqCst) > 0 {

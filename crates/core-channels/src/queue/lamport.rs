@@ -218,6 +218,29 @@ impl<T> LamportRing<T> {
         (tail, (span - tail.wrapping_sub(head)) / ONE)
     }
 
+    /// [`Self::producer_room`] for one value: the tail position if there is a free slot. One
+    /// comparison while the cached head shows room (the ring is full when the tail is a whole
+    /// span ahead of the head), instead of computing the free count.
+    ///
+    /// # Safety
+    /// Producer side of the `Queue` contract; `cur` is the producer's cursor.
+    #[inline(always)]
+    unsafe fn producer_slot(&self, cur: &Cursor) -> Option<usize> {
+        // SAFETY: the producer's cursor fields are only touched by the single producer.
+        let tail = cur.tail.with(|p| unsafe { *p });
+        let span = self.span();
+        // SAFETY: as above.
+        if tail.wrapping_sub(cur.head_cache.with(|p| unsafe { *p })) == span {
+            let head = self.rx.head.load(Ordering::Acquire);
+            // SAFETY: as above.
+            cur.head_cache.with_mut(|p| unsafe { *p = head });
+            if tail.wrapping_sub(head) == span {
+                return None;
+            }
+        }
+        Some(tail)
+    }
+
     /// Producer side: makes `tail` the published tail position.
     #[inline(always)]
     fn publish_tail(&self, cur: &Cursor, tail: usize) {
@@ -420,10 +443,9 @@ impl<T: Send> Queue<T> for LamportRing<T> {
             return Push::Closed(value);
         }
         // SAFETY: forwarded contract.
-        let (tail, free) = unsafe { self.producer_room(cur, 1) };
-        if free == 0 {
+        let Some(tail) = (unsafe { self.producer_slot(cur) }) else {
             return Push::Full(value);
-        }
+        };
         // SAFETY: `tail` is inside the producer's window (free > 0), so the consumer does not
         // read this slot until the tail below is published.
         let slot = unsafe { self.tx_slot(tail) };

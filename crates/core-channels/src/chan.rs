@@ -273,10 +273,13 @@ impl<T: Send, Q: Queue<T>> RawChan<T> for Chan<T, Q> {
 
     #[inline(always)]
     unsafe fn try_recv(&self) -> Result<T, TryRecvError> {
+        // Taken before the pop: the pop ends with a compiler fence, after which the handle's
+        // fields would be read from memory again.
+        let rx = self.ring.rx();
         // SAFETY: forwarded contract.
         match unsafe { self.ring.pop(&self.cursor) } {
             Pop::Item(value) => {
-                self.ring.rx().not_full.notify_one_after_claim();
+                rx.not_full.notify_one_after_claim();
                 Ok(value)
             }
             Pop::Empty => take_spilled(&*self.ring).ok_or(TryRecvError::Empty),

@@ -446,7 +446,7 @@ impl<T: Send> Queue<T> for LamportRing<T> {
         let Some(tail) = (unsafe { self.producer_slot(cur) }) else {
             return Push::Full(value);
         };
-        // SAFETY: `tail` is inside the producer's window (free > 0), so the consumer does not
+        // SAFETY: `tail` is a free slot (`producer_slot`), so the consumer does not
         // read this slot until the tail below is published.
         let slot = unsafe { self.tx_slot(tail) };
         // SAFETY: the slot is free (see above) and only this producer writes it.

@@ -59,7 +59,8 @@ struct TxBlock<T> {
     /// Non-zero once the channel is closed (the producer's copy, set before `closed`).
     sender_closed: AtomicUsize,
     slots: *mut Slot<T>,
-    mask: usize,
+    /// `(capacity - 1) * ONE`: a position masked with it is its slot index times `ONE`.
+    pos_mask: usize,
 }
 
 /// The consumer's 128 bytes (`repr(C)`). The first line holds `head`, which a producer that
@@ -70,7 +71,8 @@ struct RxBlock<T> {
     head: AtomicUsize,
     shared: RxShared<T>,
     slots: *mut Slot<T>,
-    mask: usize,
+    /// As in [`TxBlock`].
+    pos_mask: usize,
 }
 
 /// A bounded single-producer single-consumer ring.
@@ -113,23 +115,36 @@ unsafe impl<T: Send> Sync for LamportRing<T> {}
 impl<T> LamportRing<T> {
     #[inline(always)]
     fn span(&self) -> usize {
-        (self.tx.mask + 1) * ONE
+        self.tx.pos_mask + ONE
+    }
+
+    /// Slot count.
+    #[inline(always)]
+    fn slot_count(&self) -> usize {
+        self.tx.pos_mask / ONE + 1
     }
 
     /// # Safety
     /// `pos` must be a position inside the ring's current window for the calling side.
     #[inline(always)]
     unsafe fn tx_slot(&self, pos: usize) -> &Slot<T> {
+        let pos_mask = self.tx.pos_mask;
+        // SAFETY: `pos_mask` is a multiple of `ONE` (set once in `new`). Telling the compiler
+        // makes the division below exact, so it folds into the address scale.
+        unsafe { core::hint::assert_unchecked(pos_mask.is_multiple_of(ONE)) };
         // SAFETY: the index is masked into `0..capacity`, and the array lives as long as `self`.
-        unsafe { &*self.tx.slots.add((pos / ONE) & self.tx.mask) }
+        unsafe { &*self.tx.slots.add((pos & pos_mask) / ONE) }
     }
 
     /// # Safety
     /// As for [`Self::tx_slot`].
     #[inline(always)]
     unsafe fn rx_slot(&self, pos: usize) -> &Slot<T> {
+        let pos_mask = self.rx.pos_mask;
         // SAFETY: as in `tx_slot`.
-        unsafe { &*self.rx.slots.add((pos / ONE) & self.rx.mask) }
+        unsafe { core::hint::assert_unchecked(pos_mask.is_multiple_of(ONE)) };
+        // SAFETY: as in `tx_slot`.
+        unsafe { &*self.rx.slots.add((pos & pos_mask) / ONE) }
     }
 
     /// Moves the first `count` values of `items` into the slots from position `tail` on, as at
@@ -141,8 +156,8 @@ impl<T> LamportRing<T> {
     unsafe fn write_front(&self, tail: usize, items: &mut Vec<T>, count: usize) {
         #[cfg(not(nimsync_loom))]
         {
-            let start = (tail / ONE) & self.tx.mask;
-            let first = count.min(self.tx.mask + 1 - start);
+            let start = (tail & self.tx.pos_mask) / ONE;
+            let first = count.min(self.slot_count() - start);
             let rest = items.len() - count;
             let src = items.as_mut_ptr();
             // SAFETY: a slot has `T`'s layout (`repr(transparent)` cells around
@@ -176,8 +191,8 @@ impl<T> LamportRing<T> {
         out.reserve(count);
         #[cfg(not(nimsync_loom))]
         {
-            let start = (head / ONE) & self.rx.mask;
-            let first = count.min(self.rx.mask + 1 - start);
+            let start = (head & self.rx.pos_mask) / ONE;
+            let first = count.min(self.slot_count() - start);
             let len = out.len();
             // SAFETY: slots have `T`'s layout (see `write_front`); the positions hold initialised
             // values (caller contract) and `out` has room for `count` more after `reserve`.
@@ -362,7 +377,7 @@ impl<T: Send> Queue<T> for LamportRing<T> {
             "the Lamport ring cannot evict; use a stamped ring"
         );
         let slots = alloc_slots(capacity, |_| UnsafeCell::new(MaybeUninit::uninit()));
-        let mask = capacity - 1;
+        let pos_mask = (capacity - 1) * ONE;
         Self {
             tx: CachePadded::new(TxBlock {
                 tail: AtomicUsize::new(0),
@@ -372,13 +387,13 @@ impl<T: Send> Queue<T> for LamportRing<T> {
                 shared: tx,
                 sender_closed: AtomicUsize::new(0),
                 slots,
-                mask,
+                pos_mask,
             }),
             rx: CachePadded::new(RxBlock {
                 head: AtomicUsize::new(0),
                 shared: rx,
                 slots,
-                mask,
+                pos_mask,
             }),
         }
     }
@@ -400,13 +415,13 @@ impl<T: Send> Queue<T> for LamportRing<T> {
     }
 
     fn capacity(&self) -> usize {
-        self.tx.mask + 1
+        self.slot_count()
     }
 
     fn slot_memory(&self) -> &crate::SlotMemory {
         // SAFETY: pointer and length come from `alloc_slots` in `new`; the array lives until
         // the ring is dropped, which `&self` outlasts.
-        unsafe { slot_bytes(self.tx.slots, self.tx.mask + 1) }
+        unsafe { slot_bytes(self.tx.slots, self.slot_count()) }
     }
 
     fn tail_word(&self) -> usize {
@@ -536,7 +551,7 @@ impl<T> Drop for LamportRing<T> {
             head = head.wrapping_add(ONE);
         }
         // SAFETY: the pointer and length come from `alloc_slots` in `new`; freed once, here.
-        unsafe { free_slots(self.tx.slots, self.tx.mask + 1) };
+        unsafe { free_slots(self.tx.slots, self.slot_count()) };
     }
 }
 
@@ -576,7 +591,7 @@ mod tests {
                 ),
                 ("sender_closed", offset_of!(Tx, sender_closed), word),
                 ("tx slots", offset_of!(Tx, slots), word),
-                ("tx mask", offset_of!(Tx, mask), word),
+                ("tx pos_mask", offset_of!(Tx, pos_mask), word),
             ],
         );
         // What a producer polls when the ring is full, and what the consumer reads per message.
@@ -591,7 +606,7 @@ mod tests {
                     size_of::<crate::event::Event>(),
                 ),
                 ("rx slots", offset_of!(Rx, slots), word),
-                ("rx mask", offset_of!(Rx, mask), word),
+                ("rx pos_mask", offset_of!(Rx, pos_mask), word),
             ],
         );
     }

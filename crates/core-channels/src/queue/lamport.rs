@@ -118,7 +118,7 @@ impl<T> LamportRing<T> {
         self.tx.pos_mask + ONE
     }
 
-    /// Slot count.
+    /// Slot count (from the producer's block: the producer's paths and cold ones).
     #[inline(always)]
     fn slot_count(&self) -> usize {
         self.tx.pos_mask / ONE + 1
@@ -191,8 +191,10 @@ impl<T> LamportRing<T> {
         out.reserve(count);
         #[cfg(not(nimsync_loom))]
         {
-            let start = (head & self.rx.pos_mask) / ONE;
-            let first = count.min(self.slot_count() - start);
+            // The consumer's own copy of the mask: the producer's block stays off this path.
+            let pos_mask = self.rx.pos_mask;
+            let start = (head & pos_mask) / ONE;
+            let first = count.min(pos_mask / ONE + 1 - start);
             let len = out.len();
             // SAFETY: slots have `T`'s layout (see `write_front`); the positions hold initialised
             // values (caller contract) and `out` has room for `count` more after `reserve`.

@@ -32,6 +32,10 @@ use crate::queue::{CLOSED, ONE, Pop, Push, Queue};
 use crate::stats::Stats;
 use crate::sync::{Arc, AtomicUsize, Backoff, Mutex, Ordering};
 
+/// The part of [`TxShared::detour`] that says "closed" (far above any count of spilled values
+/// or permits).
+pub(crate) const DETOUR_CLOSED: usize = 1 << (usize::BITS - 1);
+
 /// Shared state in the producers' block. `repr(C)`, cold fields first: the fields a producer
 /// reads on every send come last, so a ring can place them apart from what consumers poll.
 #[repr(C)]
@@ -42,6 +46,12 @@ pub struct TxShared {
     /// Of those, values evicted from the ring by DropOldest (they advanced the head).
     pub(crate) evicted: AtomicUsize,
     pub(crate) policy: Policy,
+    /// Non-zero while a send must leave the fast path: one unit per spilled value and per
+    /// outstanding permit, plus [`DETOUR_CLOSED`] once the channel is closed. The fast path
+    /// reads this word alone (one load, one branch, instead of one per reason); the slow
+    /// paths read the counts themselves. Raised before and lowered after the count it
+    /// covers, so it is never zero while a spilled value is waiting.
+    pub(crate) detour: AtomicUsize,
     /// Values currently in the spill queue.
     pub(crate) spilled: AtomicUsize,
     /// Outstanding permits.
@@ -73,6 +83,7 @@ impl TxShared {
         Self {
             not_empty: Event::new(asymmetric, single_consumer),
             senders: AtomicUsize::new(1),
+            detour: AtomicUsize::new(0),
             reserved: AtomicUsize::new(0),
             spilled: AtomicUsize::new(0),
             dropped: AtomicUsize::new(0),
@@ -214,13 +225,14 @@ impl<T: Send, Q: Queue<T>> RawChan<T> for Chan<T, Q> {
     #[inline(always)]
     unsafe fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
         let tx = self.ring.tx();
-        // One branch for both counts (`|`, not `||`): the fast path pays two loads and a test.
-        if (tx.spilled.load(Ordering::Relaxed) | tx.reserved.load(Ordering::Relaxed)) != 0 {
+        // Spilled values, permits and a closed channel all show in one word: the fast path
+        // pays one load and a branch for the three.
+        if tx.detour.load(Ordering::Relaxed) != 0 {
             // SAFETY: forwarded contract.
             return unsafe { send_slow(&*self.ring, &self.cursor, value) };
         }
-        // SAFETY: forwarded contract.
-        match unsafe { self.ring.push(&self.cursor, value) } {
+        // SAFETY: forwarded contract; the channel was open when `detour` was read.
+        match unsafe { self.ring.push_open(&self.cursor, value) } {
             Push::Done => {
                 tx.not_empty.notify_one_after_claim();
                 Ok(())
@@ -233,7 +245,7 @@ impl<T: Send, Q: Queue<T>> RawChan<T> for Chan<T, Q> {
 
     unsafe fn try_send_batch(&self, items: &mut Vec<T>) -> Result<usize, ()> {
         let tx = self.ring.tx();
-        if tx.spilled.load(Ordering::Relaxed) != 0 || tx.reserved.load(Ordering::Relaxed) != 0 {
+        if tx.detour.load(Ordering::Relaxed) != 0 {
             // Rare: fall back to one by one so spill order and reservations apply. Like the
             // fast path, a batch never applies the policy: it stops when no room is left.
             if self.is_closed() {
@@ -355,7 +367,10 @@ impl<T: Send, Q: Queue<T>> RawChan<T> for Chan<T, Q> {
             ) {
                 // A push racing with this check may still take the last slot; the permit's
                 // value then goes to the spill queue, so `Permit::send` never fails.
-                Ok(_) => return Ok(()),
+                Ok(_) => {
+                    tx.detour.fetch_add(1, Ordering::SeqCst);
+                    return Ok(());
+                }
                 Err(now) => reserved = now,
             }
         }
@@ -380,11 +395,14 @@ impl<T: Send, Q: Queue<T>> RawChan<T> for Chan<T, Q> {
             drop(value);
         }
         tx.reserved.fetch_sub(1, Ordering::SeqCst);
+        tx.detour.fetch_sub(1, Ordering::SeqCst);
         tx.not_empty.notify_one_after_rmw();
     }
 
     fn release_reserved(&self) {
-        self.ring.tx().reserved.fetch_sub(1, Ordering::SeqCst);
+        let tx = self.ring.tx();
+        tx.reserved.fetch_sub(1, Ordering::SeqCst);
+        tx.detour.fetch_sub(1, Ordering::SeqCst);
         self.ring.rx().not_full.notify_one_after_rmw();
     }
 
@@ -399,6 +417,12 @@ impl<T: Send, Q: Queue<T>> RawChan<T> for Chan<T, Q> {
     fn close(&self) -> bool {
         let closed = Queue::close(&*self.ring);
         if closed {
+            // After the ring's own mark: a send that reads this still runs into that mark.
+            // `fetch_or`: the SPSC producer may have raised it already (see `lamport.rs`).
+            self.ring
+                .tx()
+                .detour
+                .fetch_or(DETOUR_CLOSED, Ordering::SeqCst);
             // Serialise with in-flight spill pushes (they check the mark under the lock).
             drop(
                 self.ring
@@ -617,6 +641,7 @@ fn spill<T, Q: Queue<T>>(q: &Q, value: T) -> Result<(), T> {
     }
     spill.values.push_back(value);
     spill.pushed = spill.pushed.wrapping_add(1);
+    q.tx().detour.fetch_add(1, Ordering::SeqCst);
     q.tx().spilled.fetch_add(1, Ordering::SeqCst);
     Ok(())
 }
@@ -638,7 +663,73 @@ fn take_spilled_locked<T, Q: Queue<T>>(q: &Q) -> Option<T> {
     let value = spill.values.pop_front()?;
     spill.popped = spill.popped.wrapping_add(1);
     q.tx().spilled.fetch_sub(1, Ordering::SeqCst);
+    q.tx().detour.fetch_sub(1, Ordering::SeqCst);
     drop(spill);
     q.rx().not_full.notify_one_after_rmw();
     Some(value)
+}
+
+#[cfg(all(test, not(nimsync_loom)))]
+mod tests {
+    use super::{Chan, DETOUR_CLOSED, RawChan, new_chan};
+    use crate::Policy;
+    use crate::error::TrySendError;
+    use crate::queue::Queue;
+    use crate::queue::lamport::LamportRing;
+    use crate::queue::stamped::StampedRing;
+    use crate::sync::Ordering;
+
+    fn detour<Q: Queue<u32>>(chan: &Chan<u32, Q>) -> usize {
+        chan.ring.tx().detour.load(Ordering::SeqCst)
+    }
+
+    /// Every spilled value and permit raises the detour word while it exists and gives its
+    /// unit back afterwards (a unit left behind would keep every later send off the fast
+    /// path, which no functional test would notice); closing sets the closed bit for good.
+    fn detour_tracks_spills_permits_and_close<Q: Queue<u32>>() {
+        let chan = new_chan::<u32, Q>(2, Policy::Overflow);
+        // SAFETY: one thread plays both sides, one call at a time, so no two producer or two
+        // consumer calls overlap.
+        unsafe {
+            assert_eq!(detour(&chan), 0);
+            for v in 0..4 {
+                chan.try_send(v).unwrap();
+            }
+            // Two in the ring, two spilled.
+            assert_eq!(detour(&chan), 2);
+            for v in 0..4 {
+                assert_eq!(chan.try_recv(), Ok(v));
+            }
+            assert_eq!(detour(&chan), 0);
+
+            chan.try_reserve().unwrap();
+            chan.try_reserve().unwrap();
+            assert_eq!(detour(&chan), 2);
+            chan.send_reserved(7);
+            chan.release_reserved();
+            assert_eq!(detour(&chan), 0);
+            assert_eq!(chan.try_recv(), Ok(7));
+
+            assert!(chan.close());
+            assert_eq!(detour(&chan), DETOUR_CLOSED);
+            assert!(matches!(chan.try_send(8), Err(TrySendError::Closed(8))));
+            assert!(!chan.close());
+            assert_eq!(detour(&chan), DETOUR_CLOSED);
+        }
+    }
+
+    #[test]
+    fn detour_word_spsc_ring() {
+        // The Lamport ring needs the asymmetric barrier (the SPSC constructor falls back to
+        // the stamped ring without it).
+        if crate::barrier::init() {
+            detour_tracks_spills_permits_and_close::<LamportRing<u32>>();
+        }
+    }
+
+    #[test]
+    fn detour_word_stamped_rings() {
+        detour_tracks_spills_permits_and_close::<StampedRing<u32, false, false>>();
+        detour_tracks_spills_permits_and_close::<StampedRing<u32, true, true>>();
+    }
 }

@@ -7,7 +7,7 @@
 //! # Layout
 //! Each side's 128-byte block is two lines. The first holds what the *other* side polls (the
 //! published tail or head) plus cold state; the second what this side reads on every message
-//! (slot array, its wait-queue event, the spill and permit counts, the producer's copy of the
+//! (slot array, its wait-queue event, the detour word and the spill and permit counts, the producer's copy of the
 //! closed flag), which nobody writes on the fast path. A producer that read anything from the
 //! line the caught-up consumer keeps pulling would stall on every message (measured: about
 //! half the cross-thread throughput), so the closed flag exists twice. Publishing is a plain
@@ -17,8 +17,10 @@
 //!
 //! # Closing without a mark in the tail word
 //! The closed flag is its own word (two: `close()` sets the producer's copy, then the
-//! consumer's). A producer checks its copy before writing (so a closed channel refuses sends)
-//! and again after publishing (after the light barrier). A concurrent `close()` can still
+//! consumer's). A producer checks its copy before writing (so a closed channel refuses sends;
+//! on the send fast path the channel's `detour` word, which `close()` raises after the flags,
+//! stands in for this check: [`Queue::push_open`]) and again after publishing (after the light
+//! barrier). A concurrent `close()` can still
 //! slip between the two checks, so once the channel is closed the two sides agree
 //! on the final tail position with one CAS on `end`: the consumer proposes the tail it read
 //! after a heavy barrier, a producer that published and then saw the flag proposes its new
@@ -327,6 +329,14 @@ impl<T> LamportRing<T> {
     /// and pushed back to the front of `back` in order.
     #[cold]
     fn after_close(&self, tail: usize, count: usize, back: &mut impl FnMut(T)) -> usize {
+        // This producer has seen the channel closed: from now on its sends leave the fast
+        // path (`push_open` skips the closed test, and `close()` may not have raised the
+        // detour word yet), so it never publishes past the agreed end again. Its own
+        // read-modify-write is visible to its later reads.
+        self.tx
+            .shared
+            .detour
+            .fetch_or(crate::chan::DETOUR_CLOSED, Ordering::SeqCst);
         let end = self.propose_end(tail.wrapping_add(count * ONE));
         // `end` is at least `tail`: a consumer that proposed earlier read the tail after every
         // earlier publish (heavy/light pairing), and this producer proposes only once.
@@ -460,6 +470,12 @@ impl<T: Send> Queue<T> for LamportRing<T> {
             return Push::Closed(value);
         }
         // SAFETY: forwarded contract.
+        unsafe { self.push_open(cur, value) }
+    }
+
+    #[inline(always)]
+    unsafe fn push_open(&self, cur: &Cursor, value: T) -> Push<T> {
+        // SAFETY: forwarded contract.
         let Some(tail) = (unsafe { self.producer_slot(cur) }) else {
             return Push::Full(value);
         };
@@ -584,6 +600,7 @@ mod tests {
         assert_in_line(
             1,
             &[
+                ("detour", shared + offset_of!(TxShared, detour), word),
                 ("spilled", shared + offset_of!(TxShared, spilled), word),
                 ("reserved", shared + offset_of!(TxShared, reserved), word),
                 (

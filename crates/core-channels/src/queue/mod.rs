@@ -98,6 +98,18 @@ pub trait Queue<T>: Send + Sync + Sized {
     /// # Safety
     /// See the trait's safety contract.
     unsafe fn push(&self, cur: &Self::Cursor, value: T) -> Push<T>;
+    /// [`push`](Self::push) on the send fast path, called after the channel's
+    /// [`detour`](crate::chan::TxShared::detour) word read zero (the channel was open then):
+    /// a ring may skip its own closed test before writing. A close racing with the push is
+    /// still handled as in `push`: the value is delivered, or comes back as `Closed`.
+    ///
+    /// # Safety
+    /// See the trait's safety contract.
+    #[inline(always)]
+    unsafe fn push_open(&self, cur: &Self::Cursor, value: T) -> Push<T> {
+        // SAFETY: forwarded contract.
+        unsafe { self.push(cur, value) }
+    }
     /// Moves as many values as fit from the front of `items`, publishing them at once.
     /// Returns how many moved, or `Err(())` if the channel is closed (nothing moved).
     ///

@@ -43,7 +43,7 @@ struct Slot<T> {
 }
 
 /// The producers' 128 bytes: `tail` and cold counters in the first line; the fields of
-/// [`TxShared`] read on every send (spill and permit counts, the consumers' wait queue)
+/// [`TxShared`] read on every send (the detour word, the consumers' wait queue; the spill count)
 /// start the second, where consumers read the spill count too without disturbing the tail.
 #[repr(C)]
 struct TxLine<T> {
@@ -524,6 +524,7 @@ mod tests {
         assert_in_line(
             1,
             &[
+                ("detour", shared + offset_of!(TxShared, detour), word),
                 ("spilled", shared + offset_of!(TxShared, spilled), word),
                 ("reserved", shared + offset_of!(TxShared, reserved), word),
                 (

@@ -381,6 +381,73 @@ fn batch_send_returns_unsent_values_on_close() {
 }
 
 #[test]
+fn spsc_batch_send_on_close_returns_exactly_what_was_not_received() {
+    // A blocking batch send bigger than the ring races the receiver's close: the receiver
+    // takes some values, closes, drains; what it got and what the sender got back are the
+    // whole sequence, in order, each value once.
+    for take in [0usize, 1, 3, 10] {
+        let (mut tx, mut rx) = spsc::<u32>(4);
+        let t = thread::spawn(move || tx.send_batch_blocking(0..100));
+        let mut got = Vec::new();
+        while got.len() < take {
+            got.push(rx.recv_blocking().unwrap());
+        }
+        rx.close();
+        while let Ok(v) = rx.recv_blocking() {
+            got.push(v);
+        }
+        let rest = match t.join().unwrap() {
+            Ok(()) => Vec::new(),
+            Err(SendError(rest)) => rest,
+        };
+        let all: Vec<u32> = got.iter().chain(&rest).copied().collect();
+        assert_eq!(all, (0..100).collect::<Vec<_>>(), "take {take}");
+    }
+    let (mut tx, rx) = spsc::<u32>(2);
+    rx.close();
+    assert_eq!(
+        tx.send_batch_blocking(0..5).unwrap_err().0,
+        vec![0, 1, 2, 3, 4]
+    );
+}
+
+#[test]
+fn spsc_batch_send_drops_the_values_of_a_panicking_iterator_once() {
+    struct Counted(u32, Arc<AtomicUsize>);
+    impl Drop for Counted {
+        fn drop(&mut self) {
+            self.1.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+    let live = Arc::new(AtomicUsize::new(0));
+    let (mut tx, mut rx) = spsc::<Counted>(8);
+    tx.send_blocking(Counted(100, live.clone())).unwrap();
+    live.fetch_add(1, Ordering::SeqCst);
+    let counter = live.clone();
+    let values = (0..6).map(move |i| {
+        assert!(i < 3, "iterator fails");
+        counter.fetch_add(1, Ordering::SeqCst);
+        Counted(i, counter.clone())
+    });
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        tx.send_batch_blocking(values)
+    }));
+    assert!(outcome.is_err(), "the iterator's panic propagates");
+    // The three values it gave before panicking were dropped, not sent.
+    assert_eq!(live.load(Ordering::SeqCst), 1);
+    assert_eq!(rx.len(), 1);
+    // The channel works on: the earlier value, then new ones.
+    tx.send_batch_blocking((7..9).map(|i| {
+        live.fetch_add(1, Ordering::SeqCst);
+        Counted(i, live.clone())
+    }))
+    .unwrap();
+    let got: Vec<u32> = (0..3).map(|_| rx.try_recv().unwrap().0).collect();
+    assert_eq!(got, [100, 7, 8]);
+    assert_eq!(live.load(Ordering::SeqCst), 0);
+}
+
+#[test]
 fn dropped_recv_future_loses_nothing_and_passes_the_wakeup_on() {
     let (tx, rx) = mpmc::<u32>(4);
     let (w1, waker1) = counting_waker();

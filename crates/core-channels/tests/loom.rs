@@ -306,6 +306,28 @@ fn spsc_batch_close_race_nothing_lost() {
 }
 
 #[test]
+fn spsc_batch_send_from_iterator_close_race_nothing_lost() {
+    // `send_batch_blocking` racing a close: every value is received or handed back (with
+    // the values not yet taken from the iterator), once, in order.
+    model(|| {
+        let (mut tx, mut rx) = spsc::<u32>(2);
+        let p = thread::spawn(move || match tx.send_batch_blocking([1, 2]) {
+            Ok(()) => Vec::new(),
+            Err(e) => e.0,
+        });
+        rx.close();
+        let mut got = Vec::new();
+        while let Ok(v) = rx.try_recv() {
+            got.push(v);
+        }
+        let rest = p.join().unwrap();
+        let mut all = got.clone();
+        all.extend(rest);
+        assert_eq!(all, [1, 2]);
+    });
+}
+
+#[test]
 fn spsc_blocking_send_waits_for_room_no_lost_wakeup() {
     // Full ring: the sender parks (heavy barrier) while the receiver frees (light barrier).
     model(|| {

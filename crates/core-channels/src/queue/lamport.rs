@@ -89,8 +89,9 @@ pub struct LamportRing<T> {
 pub struct Cursor {
     /// Producer: the tail it last published.
     tail: UnsafeCell<usize>,
-    /// Producer: the head position as last read.
-    head_cache: UnsafeCell<usize>,
+    /// Producer: the tail position at which the ring is full as far as it knows: the head
+    /// position as last read plus the span (so "full?" is one comparison with the tail).
+    limit: UnsafeCell<usize>,
     /// Consumer: the head it last published.
     head: UnsafeCell<usize>,
     /// Consumer: the tail position as last read (the agreed end once `ended`).
@@ -226,20 +227,23 @@ impl<T> LamportRing<T> {
     unsafe fn producer_room(&self, cur: &Cursor, want: usize) -> (usize, usize) {
         // SAFETY: the producer's cursor fields are only touched by the single producer.
         let tail = cur.tail.with(|p| unsafe { *p });
-        let span = self.span();
         // SAFETY: as above.
-        let mut head = cur.head_cache.with(|p| unsafe { *p });
-        if span - tail.wrapping_sub(head) < want * ONE {
-            head = self.rx.head.load(Ordering::Acquire);
+        let mut limit = cur.limit.with(|p| unsafe { *p });
+        if limit.wrapping_sub(tail) < want * ONE {
+            limit = self
+                .rx
+                .head
+                .load(Ordering::Acquire)
+                .wrapping_add(self.span());
             // SAFETY: as above.
-            cur.head_cache.with_mut(|p| unsafe { *p = head });
+            cur.limit.with_mut(|p| unsafe { *p = limit });
         }
-        (tail, (span - tail.wrapping_sub(head)) / ONE)
+        (tail, limit.wrapping_sub(tail) / ONE)
     }
 
     /// [`Self::producer_room`] for one value: the tail position if there is a free slot. One
-    /// comparison while the cached head shows room (the ring is full when the tail is a whole
-    /// span ahead of the head), instead of computing the free count.
+    /// comparison (of the tail with the cursor's `limit`) while the cached head shows room,
+    /// instead of computing the free count.
     ///
     /// # Safety
     /// Producer side of the `Queue` contract; `cur` is the producer's cursor.
@@ -247,13 +251,16 @@ impl<T> LamportRing<T> {
     unsafe fn producer_slot(&self, cur: &Cursor) -> Option<usize> {
         // SAFETY: the producer's cursor fields are only touched by the single producer.
         let tail = cur.tail.with(|p| unsafe { *p });
-        let span = self.span();
         // SAFETY: as above.
-        if tail.wrapping_sub(cur.head_cache.with(|p| unsafe { *p })) == span {
-            let head = self.rx.head.load(Ordering::Acquire);
+        if tail == cur.limit.with(|p| unsafe { *p }) {
+            let limit = self
+                .rx
+                .head
+                .load(Ordering::Acquire)
+                .wrapping_add(self.span());
             // SAFETY: as above.
-            cur.head_cache.with_mut(|p| unsafe { *p = head });
-            if tail.wrapping_sub(head) == span {
+            cur.limit.with_mut(|p| unsafe { *p = limit });
+            if tail == limit {
                 return None;
             }
         }
@@ -457,7 +464,7 @@ impl<T: Send> Queue<T> for LamportRing<T> {
         let tail = self.tx.tail.load(Ordering::Acquire);
         Cursor {
             tail: UnsafeCell::new(tail),
-            head_cache: UnsafeCell::new(head),
+            limit: UnsafeCell::new(head.wrapping_add(self.span())),
             head: UnsafeCell::new(head),
             tail_cache: UnsafeCell::new(head),
             ended: UnsafeCell::new(false),
@@ -525,12 +532,32 @@ impl<T: Send> Queue<T> for LamportRing<T> {
 
     #[inline]
     unsafe fn pop(&self, cur: &Cursor) -> Pop<T> {
-        // SAFETY: forwarded contract.
-        let (head, ready, closed) = unsafe { self.consumer_ready(cur, 1) };
-        if ready == 0 {
-            return if closed { Pop::Closed } else { Pop::Empty };
+        // `consumer_ready(cur, 1)`, with the questions asked in the order a consumer that
+        // keeps catching up meets them (its cached tail is used up on every call).
+        // SAFETY: the consumer's cursor fields are only touched by the single consumer.
+        let head = cur.head.with(|p| unsafe { *p });
+        // SAFETY: as above.
+        if cur.tail_cache.with(|p| unsafe { *p }) == head {
+            // SAFETY: as above.
+            if cur.ended.with(|p| unsafe { *p }) {
+                return Pop::Closed;
+            }
+            let tail = self.tx.tail.load(Ordering::Acquire);
+            if tail != head {
+                // SAFETY: as above.
+                cur.tail_cache.with_mut(|p| unsafe { *p = tail });
+            } else if self.tx.closed.load(Ordering::SeqCst) == 0 {
+                return Pop::Empty;
+            } else {
+                // SAFETY: forwarded contract (consumer side, the consumer's cursor).
+                let end = unsafe { self.agree_end(cur) };
+                if end == head {
+                    return Pop::Closed;
+                }
+            }
         }
-        // SAFETY: `head` is published (ready > 0) and only this consumer reads it.
+        // SAFETY: `head` is published (the cached tail, or the agreed end, is past it) and
+        // only this consumer reads it.
         let value = unsafe { self.rx_slot(head) }.with(|p| unsafe { (*p).assume_init_read() });
         self.publish_head(cur, head.wrapping_add(ONE));
         // Store→load barrier (light half) before the caller checks for waiting senders.

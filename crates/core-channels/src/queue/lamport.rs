@@ -7,8 +7,8 @@
 //! # Layout
 //! Each side's 128-byte block is two lines. The first holds what the *other* side polls (the
 //! published tail or head) plus cold state; the second what this side reads on every message
-//! (slot array, its wait-queue event, the detour word and the spill and permit counts, the producer's copy of the
-//! closed flag), which nobody writes on the fast path. A producer that read anything from the
+//! (slot array, its wait-queue event, the detour word, the spill and permit counts, the
+//! producer's copy of the closed flag), which nobody writes on the fast path. A producer that read anything from the
 //! line the caught-up consumer keeps pulling would stall on every message (measured: about
 //! half the cross-thread throughput), so the closed flag exists twice. Publishing is a plain
 //! Release store of the tail, freeing a plain Release store of the head; each is followed by
@@ -20,13 +20,14 @@
 //! consumer's). A producer checks its copy before writing (so a closed channel refuses sends;
 //! on the send fast path the channel's `detour` word, which `close()` raises after the flags,
 //! stands in for this check: [`Queue::push_open`]) and again after publishing (after the light
-//! barrier). A concurrent `close()` can still
-//! slip between the two checks, so once the channel is closed the two sides agree
-//! on the final tail position with one CAS on `end`: the consumer proposes the tail it read
-//! after a heavy barrier, a producer that published and then saw the flag proposes its new
-//! tail. Whoever loses adopts the winner's value; a producer whose values lie beyond it takes
-//! them back (the consumer never reads past `end`) and reports `Closed`. So a send either
-//! lands before the end and is received, or fails and returns its value.
+//! barrier). A concurrent `close()` can still slip between the two checks, so once the
+//! channel is closed the two sides agree on the final tail position with one CAS on `end`:
+//! the consumer proposes the tail it read after a heavy barrier, a producer that published and
+//! then saw the flag proposes its new tail. Whoever loses adopts the winner's value; a
+//! producer whose values lie beyond it takes them back (the consumer never reads past `end`)
+//! and reports `Closed`, and raises the detour word itself, so it never publishes past the end
+//! again. So a send either lands before the end and is received, or fails and returns its
+//! value.
 
 use core::mem::MaybeUninit;
 

@@ -43,8 +43,8 @@ struct Slot<T> {
 }
 
 /// The producers' 128 bytes: `tail` and cold counters in the first line; the fields of
-/// [`TxShared`] read on every send (the detour word, the consumers' wait queue; the spill count)
-/// start the second, where consumers read the spill count too without disturbing the tail.
+/// [`TxShared`] read on every send (the detour word, the consumers' wait queue) start the
+/// second, where consumers read the spill count too without disturbing the tail.
 #[repr(C)]
 struct TxLine<T> {
     tail: AtomicUsize,

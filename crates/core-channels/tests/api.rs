@@ -325,27 +325,31 @@ fn batches_move_many_values() {
     assert_eq!(rx.try_recv_batch(&mut all, 1), Err(RecvError));
 }
 
+/// A value with a shared live count, decremented when it is dropped: a value copied twice or
+/// lost shows up as a wrong count (or, for heap payloads, a double free or a wrong payload).
+struct Counted<V>(V, Arc<AtomicUsize>);
+
+impl<V> Drop for Counted<V> {
+    fn drop(&mut self) {
+        self.1.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
 #[test]
 fn spsc_batches_wrap_around_the_ring_and_drop_each_value_once() {
-    // Heap values with a shared live count: a value copied twice or lost shows up as a wrong
-    // count, a double free, or a wrong string.
-    struct Counted(String, Arc<AtomicUsize>);
-    impl Drop for Counted {
-        fn drop(&mut self) {
-            self.1.fetch_sub(1, Ordering::SeqCst);
-        }
-    }
+    // Heap payloads: a value copied twice or lost shows up as a wrong count, a double free,
+    // or a wrong string.
     let live = Arc::new(AtomicUsize::new(0));
     let make = |i: usize| {
         live.fetch_add(1, Ordering::SeqCst);
         Counted(format!("v{i}"), live.clone())
     };
-    let (mut tx, mut rx) = spsc::<Counted>(8);
+    let (mut tx, mut rx) = spsc::<Counted<String>>(8);
     let mut next = 0;
     let mut expect = 0;
     // Batches of 5 into a ring of 8, receiving 3 at a time: every wrap position is hit.
     for round in 0..40 {
-        let mut src: Vec<Counted> = (next..next + 5).map(make).collect();
+        let mut src: Vec<Counted<String>> = (next..next + 5).map(make).collect();
         let sent = tx.try_send_batch(&mut src).unwrap();
         next += sent;
         // What did not fit stays in `src`, in order, and is dropped here.
@@ -413,14 +417,8 @@ fn spsc_batch_send_on_close_returns_exactly_what_was_not_received() {
 
 #[test]
 fn spsc_batch_send_drops_the_values_of_a_panicking_iterator_once() {
-    struct Counted(u32, Arc<AtomicUsize>);
-    impl Drop for Counted {
-        fn drop(&mut self) {
-            self.1.fetch_sub(1, Ordering::SeqCst);
-        }
-    }
     let live = Arc::new(AtomicUsize::new(0));
-    let (mut tx, mut rx) = spsc::<Counted>(8);
+    let (mut tx, mut rx) = spsc::<Counted<u32>>(8);
     tx.send_blocking(Counted(100, live.clone())).unwrap();
     live.fetch_add(1, Ordering::SeqCst);
     let counter = live.clone();

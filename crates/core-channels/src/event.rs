@@ -29,10 +29,31 @@
 //! the heavy barrier one last time, so every publisher reads the flag afterwards); a later one
 //! switches back to light and runs the heavy barrier itself. Only the waiting side writes the
 //! flag, so it always knows which half it owes.
+//!
+//! Time alone misjudges a fast channel whose waiting side catches up now and then: waits
+//! tens of µs apart look frequent, but at 60 M messages/s each of the thousands of publishes
+//! in between pays a fence (measured: async SPSC at about 0.76x kanal with a 500 µs
+//! threshold, 0.95x with this one). So the threshold is short, and fenced publishes are
+//! counted: a registration that finds more than [`MANY_PUBLISHES`] since the previous one
+//! goes light and stays light for [`LIGHT_HOLD`] (then time decides again, so a channel whose
+//! waits become frequent per message returns to fenced mode).
 
-/// Registrations closer together than this (in nanoseconds) make an asymmetric event fenced.
+/// Registrations closer together than this (in nanoseconds) make an asymmetric event fenced:
+/// a few `membarrier` costs (0.4-10 µs measured here), so a light event spends at most a
+/// fraction of its time in the heavy barrier. (It was 500 µs, which kept a fast async channel
+/// whose consumer caught up every 50 µs or so fenced on every publish.)
 #[cfg(not(nimsync_loom))]
-const FREQUENT: u64 = 500_000;
+const FREQUENT: u64 = 20_000;
+
+/// Fenced publishes between two registrations above which a light registration (one
+/// `membarrier`, measured at 0.4-10 µs on a small VM) costs less than the publishes' fences
+/// (about 10-20 ns each with the out-of-line notify).
+#[cfg(not(nimsync_loom))]
+const MANY_PUBLISHES: u64 = 64;
+
+/// How long (in nanoseconds) an event that left fenced mode for [`MANY_PUBLISHES`] stays light.
+#[cfg(not(nimsync_loom))]
+const LIGHT_HOLD: u64 = 10_000_000;
 
 /// The waiting side of an asymmetric event, after its registration's SeqCst fence and before
 /// its re-check: sets the mode for `frequent` waits and runs the barrier that mode owes.
@@ -101,6 +122,14 @@ mod imp {
         word: AtomicUsize,
         /// When the waiting side last registered (see [`now_ns`]).
         last: AtomicU64,
+        /// Publishes made in fenced mode, counted by the notify path of `heavy` events (one
+        /// publishing side, so a load and a store; `close()` notifying at the same time may
+        /// lose a count, which only nudges a heuristic).
+        published: AtomicU64,
+        /// `published` as the waiting side saw it at its last registration.
+        seen: AtomicU64,
+        /// Until when (see [`now_ns`]) the waiting side keeps the event light.
+        light_until: AtomicU64,
         /// The list of waiters (here, so a listener can pass a notification on by itself).
         list: event_listener::Event,
         /// The owner's wait slot (single sides); its bit is [`OWNER`] in `word`.
@@ -180,6 +209,9 @@ mod imp {
                 waiters: Arc::new(Counts {
                     word: AtomicUsize::new(0),
                     last: AtomicU64::new(0),
+                    published: AtomicU64::new(0),
+                    seen: AtomicU64::new(0),
+                    light_until: AtomicU64::new(0),
                     list: event_listener::Event::new(),
                     owner: OwnerState::new(),
                 }),
@@ -217,14 +249,27 @@ mod imp {
 
         /// On a `heavy` event, the waiting side's half of the asymmetric handshake.
         fn pair_registration(&self) {
-            if self.heavy {
-                let now = now_ns();
-                let last = self.waiters.last.swap(now, Ordering::Relaxed);
-                pair(
-                    &ModeBit(&self.waiters.word),
-                    now.wrapping_sub(last) < super::FREQUENT,
-                );
+            if !self.heavy {
+                return;
             }
+            let counts = &*self.waiters;
+            let mode = ModeBit(&counts.word);
+            let now = now_ns();
+            let last = counts.last.swap(now, Ordering::Relaxed);
+            let published = counts.published.load(Ordering::Relaxed);
+            let since = published.wrapping_sub(counts.seen.swap(published, Ordering::Relaxed));
+            let frequent = if super::FencedFlag::get(&mode) && since > super::MANY_PUBLISHES {
+                // Waits frequent in time but rare per publish: the fences cost more than a
+                // light registration would (see the module doc).
+                counts
+                    .light_until
+                    .store(now.saturating_add(super::LIGHT_HOLD), Ordering::Relaxed);
+                false
+            } else {
+                now.wrapping_sub(last) < super::FREQUENT
+                    && now >= counts.light_until.load(Ordering::Relaxed)
+            };
+            pair(&mode, frequent);
         }
 
         /// Wakes the owner (if waiting) and `n` more list waiters (all for `usize::MAX`).
@@ -248,6 +293,11 @@ mod imp {
                 word
             } else {
                 fence(Ordering::SeqCst);
+                let published = &self.waiters.published;
+                published.store(
+                    published.load(Ordering::Relaxed).wrapping_add(1),
+                    Ordering::Relaxed,
+                );
                 self.waiters.word.load(Ordering::SeqCst)
             };
             // (`OWNER` is above every count, so an owner alone passes too.)

@@ -49,8 +49,10 @@ pub struct TxShared {
     /// Non-zero while a send must leave the fast path: one unit per spilled value and per
     /// outstanding permit, plus [`DETOUR_CLOSED`] once the channel is closed. The fast path
     /// reads this word alone (one load, one branch, instead of one per reason); the slow
-    /// paths read the counts themselves. Raised before and lowered after the count it
-    /// covers, so it is never zero while a spilled value is waiting.
+    /// paths read the counts themselves. A spilled value's unit is raised before it is
+    /// counted and lowered after, so the word is never zero while a spilled value waits; a
+    /// permit's unit follows its reservation (a send racing it may take the slot, and the
+    /// permit's value then spills, as before).
     pub(crate) detour: AtomicUsize,
     /// Values currently in the spill queue.
     pub(crate) spilled: AtomicUsize,

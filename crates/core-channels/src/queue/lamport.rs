@@ -12,9 +12,9 @@
 //! read anything from the line the caught-up consumer keeps pulling would stall on every
 //! message (measured: about half the cross-thread throughput), so the closed flag exists
 //! twice. Publishing is a plain Release store of the tail, freeing a plain Release store of
-//! the head; each is followed by
-//! the *light* half of an asymmetric barrier ([`crate::barrier`]), whose heavy half runs on
-//! the rare paths: a waiter registering (see `chan.rs`) and a consumer deciding "closed".
+//! the head; each is followed by the *light* half of an asymmetric barrier
+//! ([`crate::barrier`]), whose heavy half runs on the rare paths: a waiter registering (see
+//! `chan.rs`) and a consumer deciding "closed".
 //!
 //! # Closing without a mark in the tail word
 //! The closed flag is its own word (two: `close()` sets the producer's copy, then the

@@ -190,6 +190,8 @@ pub trait RawChan<T>: Clone + Send + Sync + Unpin {
     /// After registering as a sender and finding no room: whether room is about to appear
     /// ([`Queue::room_in_flight`]).
     fn room_in_flight(&self) -> bool;
+    /// Whether async waits spin briefly before registering ([`Queue::SPIN_BEFORE_ASYNC_WAIT`]).
+    fn spins_before_async_wait(&self) -> bool;
     /// Reserves one unit of capacity.
     fn try_reserve(&self) -> Result<(), TryReserveError>;
     /// Sends using a reservation (never fails for lack of room).
@@ -346,6 +348,10 @@ impl<T: Send, Q: Queue<T>> RawChan<T> for Chan<T, Q> {
 
     fn room_in_flight(&self) -> bool {
         self.ring.room_in_flight(&self.cursor)
+    }
+
+    fn spins_before_async_wait(&self) -> bool {
+        Q::SPIN_BEFORE_ASYNC_WAIT
     }
 
     fn try_reserve(&self) -> Result<(), TryReserveError> {

@@ -93,7 +93,10 @@ impl<T: Send, M: Mode> Future for SendFuture<'_, T, M> {
                 Err(TrySendError::Closed(v)) => return Poll::Ready(Err(SendError(v))),
                 Err(TrySendError::Full(v)) => this.value = Some(v),
             }
-            if this.listener.is_none() && spin_before_wait(&mut spins) {
+            if this.listener.is_none()
+                && this.chan.spins_before_async_wait()
+                && spin_before_wait(&mut spins)
+            {
                 continue;
             }
             if poll_wait(&mut this.listener, this.chan.not_full(), cx).is_pending() {
@@ -146,7 +149,7 @@ pub(crate) unsafe fn poll_recv<T, C: RawChan<T>>(
             }
             Err(TryRecvError::Empty) => {}
         }
-        if listener.is_none() && spin_before_wait(&mut spins) {
+        if listener.is_none() && chan.spins_before_async_wait() && spin_before_wait(&mut spins) {
             continue;
         }
         if poll_wait(listener, chan.not_empty(), cx).is_pending() {

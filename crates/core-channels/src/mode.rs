@@ -179,6 +179,9 @@ impl<T: Send> RawChan<T> for SpscChan<T> {
     fn room_in_flight(&self) -> bool {
         delegate!(self, c => c.room_in_flight())
     }
+    fn spins_before_async_wait(&self) -> bool {
+        delegate!(self, c => c.spins_before_async_wait())
+    }
     fn try_reserve(&self) -> Result<(), TryReserveError> {
         delegate!(self, c => c.try_reserve())
     }

@@ -394,6 +394,8 @@ impl<T: Send> Queue<T> for LamportRing<T> {
     const MULTI_CONSUMER: bool = false;
     const CAN_EVICT: bool = false;
     const ASYMMETRIC: bool = true;
+    // Empty and full are read from the peer's position (the tail or head line).
+    const SPIN_BEFORE_ASYNC_WAIT: bool = false;
     type Cursor = Cursor;
 
     fn new(capacity: usize, evicting: bool, tx: TxShared, rx: RxShared<T>) -> Self {

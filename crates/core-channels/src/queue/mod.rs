@@ -64,6 +64,12 @@ pub trait Queue<T>: Send + Sync + Sized {
     /// ([`crate::barrier`]) instead of a SeqCst read-modify-write; waiters on such a queue
     /// must then run the heavy half after registering.
     const ASYMMETRIC: bool;
+    /// Whether an async send or receive that finds the ring full or empty re-checks a few
+    /// times before registering a waker ([`crate::sync::spin_before_wait`]). Worth it where
+    /// the check reads only the slot, which the peer writes once; not where it reads the
+    /// position line the peer writes on every publish (each re-check then pulls that line
+    /// away from the running peer).
+    const SPIN_BEFORE_ASYNC_WAIT: bool;
 
     /// One handle's private view of the ring (its own position and a cached copy of the other
     /// side's), kept in the handle so a side's fast path reads nothing the other side writes

@@ -248,6 +248,8 @@ impl<T: Send, const MP: bool, const MC: bool> Queue<T> for StampedRing<T, MP, MC
     const MULTI_CONSUMER: bool = MC;
     const CAN_EVICT: bool = true;
     const ASYMMETRIC: bool = false;
+    // Empty and full are read from the slot's stamp.
+    const SPIN_BEFORE_ASYNC_WAIT: bool = true;
     type Cursor = ();
 
     fn new(capacity: usize, evicting: bool, tx: TxShared, rx: RxShared<T>) -> Self {

@@ -28,7 +28,7 @@ use std::collections::VecDeque;
 use crate::Policy;
 use crate::error::{TryRecvError, TryReserveError, TrySendError};
 use crate::event::Event;
-use crate::queue::{CLOSED, ONE, Pop, Push, Queue};
+use crate::queue::{BeforeAsyncWait, CLOSED, ONE, Pop, Push, Queue};
 use crate::stats::Stats;
 use crate::sync::{Arc, AtomicUsize, Backoff, Mutex, Ordering};
 
@@ -190,8 +190,8 @@ pub trait RawChan<T>: Clone + Send + Sync + Unpin {
     /// After registering as a sender and finding no room: whether room is about to appear
     /// ([`Queue::room_in_flight`]).
     fn room_in_flight(&self) -> bool;
-    /// Whether async waits spin briefly before registering ([`Queue::SPIN_BEFORE_ASYNC_WAIT`]).
-    fn spins_before_async_wait(&self) -> bool;
+    /// What async waits do before registering ([`Queue::BEFORE_ASYNC_WAIT`]).
+    fn before_async_wait(&self) -> BeforeAsyncWait;
     /// Reserves one unit of capacity.
     fn try_reserve(&self) -> Result<(), TryReserveError>;
     /// Sends using a reservation (never fails for lack of room).
@@ -350,8 +350,8 @@ impl<T: Send, Q: Queue<T>> RawChan<T> for Chan<T, Q> {
         self.ring.room_in_flight(&self.cursor)
     }
 
-    fn spins_before_async_wait(&self) -> bool {
-        Q::SPIN_BEFORE_ASYNC_WAIT
+    fn before_async_wait(&self) -> BeforeAsyncWait {
+        Q::BEFORE_ASYNC_WAIT
     }
 
     fn try_reserve(&self) -> Result<(), TryReserveError> {

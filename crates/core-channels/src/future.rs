@@ -15,7 +15,49 @@ use crate::chan::RawChan;
 use crate::error::{RecvError, SendError, TryRecvError, TryReserveError, TrySendError};
 use crate::event::Listener;
 use crate::mode::Mode;
+use crate::queue::BeforeAsyncWait;
 use crate::sync::{spin_before_wait, spin_hint};
+
+/// Self-wakes an async wait on a [`BeforeAsyncWait::Yield`] ring allows itself before it
+/// registers: each costs one trip through the executor (a few hundred ns), while pairing a
+/// registration on the Lamport ring may cost a `membarrier` (15-50 µs measured on this
+/// project's 2-core VM). None under loom, to keep the models small.
+#[cfg(not(nimsync_loom))]
+const ASYNC_YIELDS: u8 = 8;
+#[cfg(nimsync_loom)]
+const ASYNC_YIELDS: u8 = 0;
+
+/// What an async wait that found the ring full or empty does next, before it registers.
+pub(crate) enum PreWait {
+    /// Re-check now (a spin).
+    Retry,
+    /// The task woke itself: return `Pending` and re-check on the next poll.
+    Yielded,
+    /// Register a waker.
+    Register,
+}
+
+/// Decides [`PreWait`] for a wait with no registration yet: spins in place on a
+/// [`BeforeAsyncWait::Spin`] ring (`spins`: this poll's count), yields to the executor on a
+/// [`BeforeAsyncWait::Yield`] ring (`yields`: kept by the caller across polls, until a
+/// value or room is found).
+#[inline]
+pub(crate) fn pre_wait(
+    kind: BeforeAsyncWait,
+    spins: &mut u32,
+    yields: &mut u8,
+    cx: &mut Context<'_>,
+) -> PreWait {
+    match kind {
+        BeforeAsyncWait::Spin if spin_before_wait(spins) => PreWait::Retry,
+        BeforeAsyncWait::Yield if *yields < ASYNC_YIELDS => {
+            *yields += 1;
+            cx.waker().wake_by_ref();
+            PreWait::Yielded
+        }
+        _ => PreWait::Register,
+    }
+}
 
 /// Polls `listener` (registering one first) so that a retry happens after every change.
 /// Returns `Ready` when the caller should retry its operation now.
@@ -61,6 +103,7 @@ pub struct SendFuture<'a, T: Send, M: Mode> {
     chan: &'a M::Chan<T>,
     value: Option<T>,
     listener: Option<Listener>,
+    yields: u8,
 }
 
 impl<'a, T: Send, M: Mode> SendFuture<'a, T, M> {
@@ -69,6 +112,7 @@ impl<'a, T: Send, M: Mode> SendFuture<'a, T, M> {
             chan,
             value: Some(value),
             listener: None,
+            yields: 0,
         }
     }
 }
@@ -93,11 +137,17 @@ impl<T: Send, M: Mode> Future for SendFuture<'_, T, M> {
                 Err(TrySendError::Closed(v)) => return Poll::Ready(Err(SendError(v))),
                 Err(TrySendError::Full(v)) => this.value = Some(v),
             }
-            if this.listener.is_none()
-                && this.chan.spins_before_async_wait()
-                && spin_before_wait(&mut spins)
-            {
-                continue;
+            if this.listener.is_none() {
+                match pre_wait(
+                    this.chan.before_async_wait(),
+                    &mut spins,
+                    &mut this.yields,
+                    cx,
+                ) {
+                    PreWait::Retry => continue,
+                    PreWait::Yielded => return Poll::Pending,
+                    PreWait::Register => {}
+                }
             }
             if poll_wait(&mut this.listener, this.chan.not_full(), cx).is_pending() {
                 return sleep_unless(this.chan.room_in_flight(), cx);
@@ -111,6 +161,7 @@ impl<T: Send, M: Mode> Future for SendFuture<'_, T, M> {
 pub struct RecvFuture<'a, T: Send, M: Mode> {
     chan: &'a M::Chan<T>,
     listener: Option<Listener>,
+    yields: u8,
     _value: PhantomData<fn() -> T>,
 }
 
@@ -119,18 +170,21 @@ impl<'a, T: Send, M: Mode> RecvFuture<'a, T, M> {
         Self {
             chan,
             listener: None,
+            yields: 0,
             _value: PhantomData,
         }
     }
 }
 
-/// Polls one receive with a persistent listener slot (shared by `RecvFuture` and `Stream`).
+/// Polls one receive with a persistent listener slot and [`pre_wait`] yield count (shared by
+/// `RecvFuture` and `Stream`; the count starts over after each value).
 ///
 /// # Safety
 /// Consumer-side contract of [`RawChan`].
 pub(crate) unsafe fn poll_recv<T, C: RawChan<T>>(
     chan: &C,
     listener: &mut Option<Listener>,
+    yields: &mut u8,
     cx: &mut Context<'_>,
 ) -> Poll<Result<T, RecvError>> {
     let mut spins = 0;
@@ -141,6 +195,7 @@ pub(crate) unsafe fn poll_recv<T, C: RawChan<T>>(
                 // A listener registered earlier may have been notified for this value: drop
                 // it now (a notified listener dropped unused passes the wake-up on).
                 *listener = None;
+                *yields = 0;
                 return Poll::Ready(Ok(v));
             }
             Err(TryRecvError::Closed) => {
@@ -149,8 +204,12 @@ pub(crate) unsafe fn poll_recv<T, C: RawChan<T>>(
             }
             Err(TryRecvError::Empty) => {}
         }
-        if listener.is_none() && chan.spins_before_async_wait() && spin_before_wait(&mut spins) {
-            continue;
+        if listener.is_none() {
+            match pre_wait(chan.before_async_wait(), &mut spins, yields, cx) {
+                PreWait::Retry => continue,
+                PreWait::Yielded => return Poll::Pending,
+                PreWait::Register => {}
+            }
         }
         if poll_wait(listener, chan.not_empty(), cx).is_pending() {
             return sleep_unless(chan.value_in_flight(), cx);
@@ -167,7 +226,7 @@ impl<T: Send, M: Mode> Future for RecvFuture<'_, T, M> {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = &mut *self;
         // SAFETY: created from `&mut Receiver` on single-consumer modes (exclusive borrow).
-        unsafe { poll_recv(this.chan, &mut this.listener, cx) }
+        unsafe { poll_recv(this.chan, &mut this.listener, &mut this.yields, cx) }
     }
 }
 
@@ -300,5 +359,104 @@ impl<'a, T: Send, M: Mode> Future for ReserveFuture<'a, T, M> {
                 return Poll::Pending;
             }
         }
+    }
+}
+
+#[cfg(all(test, not(nimsync_loom)))]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::task::{Wake, Waker};
+
+    use super::*;
+
+    /// A waker that counts its wake-ups.
+    struct Counting(AtomicUsize);
+
+    impl Wake for Counting {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+        fn wake_by_ref(self: &Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    /// Polls `fut` while it yields (each poll `Pending` with one self-wake), then once more:
+    /// `Pending` with no wake-up, registered. Returns the yields seen.
+    fn poll_until_registered<F: Future + Unpin>(fut: &mut F, counting: &Arc<Counting>) -> usize {
+        let waker = Waker::from(counting.clone());
+        let mut cx = Context::from_waker(&waker);
+        let mut yields = 0;
+        loop {
+            let before = counting.0.load(Ordering::SeqCst);
+            assert!(Pin::new(&mut *fut).poll(&mut cx).is_pending());
+            match counting.0.load(Ordering::SeqCst) - before {
+                0 => return yields,
+                1 => yields += 1,
+                n => panic!("{n} wake-ups in one poll"),
+            }
+            assert!(yields <= usize::from(ASYNC_YIELDS), "yields without end");
+        }
+    }
+
+    fn expected_yields(kind: BeforeAsyncWait) -> usize {
+        match kind {
+            BeforeAsyncWait::Yield => usize::from(ASYNC_YIELDS),
+            BeforeAsyncWait::Spin => 0,
+        }
+    }
+
+    #[test]
+    fn an_async_recv_yields_on_a_yield_ring_then_registers_and_is_woken_by_a_send() {
+        let (mut tx, mut rx) = crate::spsc::<u32>(4);
+        let kind = rx.chan.before_async_wait();
+        let counting = Arc::new(Counting(AtomicUsize::new(0)));
+        let mut fut = rx.recv();
+        assert_eq!(
+            poll_until_registered(&mut fut, &counting),
+            expected_yields(kind)
+        );
+        let registered = counting.0.load(Ordering::SeqCst);
+        tx.try_send(7).unwrap();
+        assert_eq!(counting.0.load(Ordering::SeqCst), registered + 1);
+        let waker = Waker::from(counting.clone());
+        let mut cx = Context::from_waker(&waker);
+        assert_eq!(Pin::new(&mut fut).poll(&mut cx), Poll::Ready(Ok(7)));
+    }
+
+    #[test]
+    fn an_async_send_yields_on_a_yield_ring_then_registers_and_is_woken_by_a_recv() {
+        let (mut tx, mut rx) = crate::spsc::<u32>(1);
+        tx.try_send(1).unwrap();
+        let kind = tx.chan.before_async_wait();
+        let counting = Arc::new(Counting(AtomicUsize::new(0)));
+        let mut fut = tx.send(2);
+        assert_eq!(
+            poll_until_registered(&mut fut, &counting),
+            expected_yields(kind)
+        );
+        let registered = counting.0.load(Ordering::SeqCst);
+        assert_eq!(rx.try_recv(), Ok(1));
+        assert_eq!(counting.0.load(Ordering::SeqCst), registered + 1);
+        let waker = Waker::from(counting.clone());
+        let mut cx = Context::from_waker(&waker);
+        assert!(Pin::new(&mut fut).poll(&mut cx).is_ready());
+        drop(fut);
+        assert_eq!(rx.try_recv(), Ok(2));
+    }
+
+    #[test]
+    fn the_spsc_ring_yields_and_the_shared_rings_spin() {
+        let (tx, _rx) = crate::mpsc::<u32>(4);
+        assert_eq!(tx.chan.before_async_wait(), BeforeAsyncWait::Spin);
+        let (tx, _rx) = crate::spsc::<u32>(4);
+        let expected = if crate::barrier::init() {
+            BeforeAsyncWait::Yield
+        } else {
+            // Without `membarrier` SPSC runs on the stamped ring.
+            BeforeAsyncWait::Spin
+        };
+        assert_eq!(tx.chan.before_async_wait(), expected);
     }
 }

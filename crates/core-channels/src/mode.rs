@@ -14,6 +14,7 @@ use crate::Policy;
 use crate::chan::{Chan, RawChan, new_chan};
 use crate::error::{TryRecvError, TryReserveError, TrySendError};
 use crate::event::Event;
+use crate::queue::BeforeAsyncWait;
 use crate::queue::lamport::LamportRing;
 use crate::queue::stamped::StampedRing;
 use crate::stats::Stats;
@@ -179,8 +180,8 @@ impl<T: Send> RawChan<T> for SpscChan<T> {
     fn room_in_flight(&self) -> bool {
         delegate!(self, c => c.room_in_flight())
     }
-    fn spins_before_async_wait(&self) -> bool {
-        delegate!(self, c => c.spins_before_async_wait())
+    fn before_async_wait(&self) -> BeforeAsyncWait {
+        delegate!(self, c => c.before_async_wait())
     }
     fn try_reserve(&self) -> Result<(), TryReserveError> {
         delegate!(self, c => c.try_reserve())

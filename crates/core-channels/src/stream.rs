@@ -31,7 +31,15 @@ impl<T: Send, M: Mode> Stream for Receiver<T, M> {
         let this = self.get_mut();
         // SAFETY: `Pin<&mut Self>` is exclusive access to this receiver; single-consumer
         // receivers are not `Clone`, so no other consumer call can overlap.
-        unsafe { poll_recv(&this.chan, &mut this.stream_listener, cx) }.map(Result::ok)
+        unsafe {
+            poll_recv(
+                &this.chan,
+                &mut this.stream_listener,
+                &mut this.stream_yields,
+                cx,
+            )
+        }
+        .map(Result::ok)
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {

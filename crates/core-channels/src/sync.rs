@@ -177,7 +177,7 @@ impl Patience {
 /// being woken and being polled again cost far more than the few nanoseconds a producer on
 /// another core usually needs to hand over the next value. Bounded, so an idle channel costs
 /// a poll well under a microsecond; none under loom, to keep the models small. Only on rings
-/// whose full and empty checks read the slot ([`crate::queue::Queue::SPIN_BEFORE_ASYNC_WAIT`]).
+/// whose full and empty checks read the slot ([`crate::queue::BeforeAsyncWait::Spin`]).
 #[cfg(not(nimsync_loom))]
 const ASYNC_SPINS: u32 = 16;
 

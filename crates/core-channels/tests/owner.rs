@@ -25,24 +25,45 @@ impl Wake for Counter {
     }
 }
 
+/// Polls `poll` (with a waker counting into `counter`) until it is pending without waking
+/// itself: an async wait on the SPSC ring first yields to the executor a few times (each poll
+/// pending with a self-wake), then registers.
+fn poll_until_registered<T>(
+    counter: &Arc<Counter>,
+    mut poll: impl FnMut(&mut Context<'_>) -> Poll<T>,
+) {
+    let waker = Waker::from(Arc::clone(counter));
+    let mut cx = Context::from_waker(&waker);
+    for _ in 0..100 {
+        let before = counter.0.load(Ordering::SeqCst);
+        assert!(poll(&mut cx).is_pending());
+        if counter.0.load(Ordering::SeqCst) == before {
+            return;
+        }
+    }
+    panic!("still yielding after 100 polls");
+}
+
 #[test]
 fn stale_stream_listener_is_not_left_unwakeable() {
     let (mut tx, mut rx) = spsc::<u32>(4);
     let counter = Arc::new(Counter(AtomicUsize::new(0)));
-    let waker = Waker::from(Arc::clone(&counter));
-    let mut cx = Context::from_waker(&waker);
     // A pending stream poll leaves its registration stored in the receiver.
-    assert!(Pin::new(&mut rx).poll_next(&mut cx).is_pending());
+    poll_until_registered(&counter, |cx| Pin::new(&mut rx).poll_next(cx));
     {
         // A newer registration, then cancelled: it withdraws the owner bit.
-        let fut = pin!(rx.recv());
-        assert!(poll_once(fut).is_pending());
+        let mut fut = pin!(rx.recv());
+        let other = Arc::new(Counter(AtomicUsize::new(0)));
+        poll_until_registered(&other, |cx| fut.as_mut().poll(cx));
     }
     // Polling the stream again must leave a live registration behind...
-    assert!(Pin::new(&mut rx).poll_next(&mut cx).is_pending());
+    poll_until_registered(&counter, |cx| Pin::new(&mut rx).poll_next(cx));
+    let registered = counter.0.load(Ordering::SeqCst);
     tx.try_send(6).unwrap();
     // ...so the next value wakes it.
-    assert_eq!(counter.0.load(Ordering::SeqCst), 1);
+    assert_eq!(counter.0.load(Ordering::SeqCst), registered + 1);
+    let waker = Waker::from(Arc::clone(&counter));
+    let mut cx = Context::from_waker(&waker);
     assert_eq!(Pin::new(&mut rx).poll_next(&mut cx), Poll::Ready(Some(6)));
 }
 

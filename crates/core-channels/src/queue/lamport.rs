@@ -34,7 +34,7 @@ use core::mem::MaybeUninit;
 
 use crossbeam_utils::CachePadded;
 
-use super::{CLOSED, ONE, Pop, Push, Queue, alloc_slots, free_slots, slot_bytes};
+use super::{BeforeAsyncWait, CLOSED, ONE, Pop, Push, Queue, alloc_slots, free_slots, slot_bytes};
 use crate::barrier;
 use crate::chan::{RxShared, TxShared};
 use crate::sync::{AtomicUsize, Ordering, UnsafeCell};
@@ -394,8 +394,9 @@ impl<T: Send> Queue<T> for LamportRing<T> {
     const MULTI_CONSUMER: bool = false;
     const CAN_EVICT: bool = false;
     const ASYMMETRIC: bool = true;
-    // Empty and full are read from the peer's position (the tail or head line).
-    const SPIN_BEFORE_ASYNC_WAIT: bool = false;
+    // Empty and full are read from the peer's position (the tail or head line), and a
+    // registration may run the heavy barrier.
+    const BEFORE_ASYNC_WAIT: BeforeAsyncWait = BeforeAsyncWait::Yield;
     type Cursor = Cursor;
 
     fn new(capacity: usize, evicting: bool, tx: TxShared, rx: RxShared<T>) -> Self {

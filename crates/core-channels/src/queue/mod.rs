@@ -44,6 +44,20 @@ pub enum Pop<T> {
     Closed,
 }
 
+/// What an async send or receive does on a full or empty ring before it registers a waker
+/// (see [`crate::future::pre_wait`]).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum BeforeAsyncWait {
+    /// Re-check in place a few times ([`crate::sync::spin_before_wait`]): for rings whose
+    /// full and empty checks read the slot, which the peer writes once.
+    Spin,
+    /// Yield to the executor a few times (wake itself and return `Pending`): for rings whose
+    /// checks read the position line the peer writes on every publish (a re-check in place
+    /// pulls it away from the running peer) and whose registration is costly to pair (the
+    /// Lamport ring's `membarrier`, see [`crate::event`]).
+    Yield,
+}
+
 /// A bounded ring buffer with the channel's shared state embedded in its two cache lines.
 ///
 /// # Safety contract
@@ -64,12 +78,9 @@ pub trait Queue<T>: Send + Sync + Sized {
     /// ([`crate::barrier`]) instead of a SeqCst read-modify-write; waiters on such a queue
     /// must then run the heavy half after registering.
     const ASYMMETRIC: bool;
-    /// Whether an async send or receive that finds the ring full or empty re-checks a few
-    /// times before registering a waker ([`crate::sync::spin_before_wait`]). Worth it where
-    /// the check reads only the slot, which the peer writes once; not where it reads the
-    /// position line the peer writes on every publish (each re-check then pulls that line
-    /// away from the running peer).
-    const SPIN_BEFORE_ASYNC_WAIT: bool;
+    /// What an async send or receive that finds the ring full or empty does before it
+    /// registers a waker.
+    const BEFORE_ASYNC_WAIT: BeforeAsyncWait;
 
     /// One handle's private view of the ring (its own position and a cached copy of the other
     /// side's), kept in the handle so a side's fast path reads nothing the other side writes

@@ -33,7 +33,7 @@ use crossbeam_utils::CachePadded;
 
 use crate::sync::Backoff;
 
-use super::{CLOSED, ONE, Pop, Push, Queue, alloc_slots, free_slots, slot_bytes};
+use super::{BeforeAsyncWait, CLOSED, ONE, Pop, Push, Queue, alloc_slots, free_slots, slot_bytes};
 use crate::chan::{RxShared, TxShared};
 use crate::sync::{AtomicBool, AtomicUsize, Ordering, UnsafeCell, rmw_barrier, spin_hint};
 
@@ -249,7 +249,7 @@ impl<T: Send, const MP: bool, const MC: bool> Queue<T> for StampedRing<T, MP, MC
     const CAN_EVICT: bool = true;
     const ASYMMETRIC: bool = false;
     // Empty and full are read from the slot's stamp.
-    const SPIN_BEFORE_ASYNC_WAIT: bool = true;
+    const BEFORE_ASYNC_WAIT: BeforeAsyncWait = BeforeAsyncWait::Spin;
     type Cursor = ();
 
     fn new(capacity: usize, evicting: bool, tx: TxShared, rx: RxShared<T>) -> Self {

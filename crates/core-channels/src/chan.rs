@@ -190,8 +190,9 @@ pub trait RawChan<T>: Clone + Send + Sync + Unpin {
     /// After registering as a sender and finding no room: whether room is about to appear
     /// ([`Queue::room_in_flight`]).
     fn room_in_flight(&self) -> bool;
-    /// What async waits do before registering ([`Queue::BEFORE_ASYNC_WAIT`]).
-    fn before_async_wait(&self) -> BeforeAsyncWait;
+    /// What async waits do before registering ([`Queue::BEFORE_ASYNC_WAIT`]): a constant, so
+    /// the futures carry only the branch their channel takes.
+    const BEFORE_ASYNC_WAIT: BeforeAsyncWait;
     /// Reserves one unit of capacity.
     fn try_reserve(&self) -> Result<(), TryReserveError>;
     /// Sends using a reservation (never fails for lack of room).
@@ -226,6 +227,8 @@ pub trait RawChan<T>: Clone + Send + Sync + Unpin {
 }
 
 impl<T: Send, Q: Queue<T>> RawChan<T> for Chan<T, Q> {
+    const BEFORE_ASYNC_WAIT: BeforeAsyncWait = Q::BEFORE_ASYNC_WAIT;
+
     #[inline(always)]
     unsafe fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
         let tx = self.ring.tx();
@@ -348,10 +351,6 @@ impl<T: Send, Q: Queue<T>> RawChan<T> for Chan<T, Q> {
 
     fn room_in_flight(&self) -> bool {
         self.ring.room_in_flight(&self.cursor)
-    }
-
-    fn before_async_wait(&self) -> BeforeAsyncWait {
-        Q::BEFORE_ASYNC_WAIT
     }
 
     fn try_reserve(&self) -> Result<(), TryReserveError> {

@@ -59,10 +59,8 @@ pub struct Sender<T: Send, M: Mode> {
 /// ```
 pub struct Receiver<T: Send, M: Mode> {
     pub(crate) chan: M::Chan<T>,
-    /// `Stream` state: the wait registration between polls, and the yields made before it
-    /// (see `future::pre_wait`).
+    /// `Stream` state: the wait registration between polls.
     pub(crate) stream_listener: Option<Listener>,
-    pub(crate) stream_yields: u8,
 }
 
 /// A sender that does not keep the channel open; [`upgrade`](WeakSender::upgrade) it to send.
@@ -177,7 +175,6 @@ impl<T: Send, M: Mode> Receiver<T, M> {
         Self {
             chan,
             stream_listener: None,
-            stream_yields: 0,
         }
     }
 

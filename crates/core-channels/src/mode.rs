@@ -156,6 +156,10 @@ macro_rules! delegate {
 }
 
 impl<T: Send> RawChan<T> for SpscChan<T> {
+    // The Lamport ring's choice. The stamped fallback (`DropOldest`, or no `membarrier`)
+    // yields too, so the choice stays a constant; yielding is correct on any ring.
+    const BEFORE_ASYNC_WAIT: BeforeAsyncWait = BeforeAsyncWait::Yield;
+
     #[inline(always)]
     unsafe fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
         // SAFETY: forwarded contract.
@@ -179,9 +183,6 @@ impl<T: Send> RawChan<T> for SpscChan<T> {
     }
     fn room_in_flight(&self) -> bool {
         delegate!(self, c => c.room_in_flight())
-    }
-    fn before_async_wait(&self) -> BeforeAsyncWait {
-        delegate!(self, c => c.before_async_wait())
     }
     fn try_reserve(&self) -> Result<(), TryReserveError> {
         delegate!(self, c => c.try_reserve())

@@ -177,8 +177,7 @@ impl<'a, T: Send, M: Mode> RecvFuture<'a, T, M> {
 }
 
 /// Polls one receive with a persistent listener slot and [`pre_wait`] yield count (shared by
-/// `RecvFuture` and `Stream`; the count starts over after each value, and a `Stream` passes
-/// one already spent).
+/// `RecvFuture` and `Stream`; the count starts over after each value).
 ///
 /// # Safety
 /// Consumer-side contract of [`RawChan`].
@@ -448,10 +447,43 @@ mod tests {
         assert_eq!(rx.try_recv(), Ok(2));
     }
 
+    /// The receiver's `Stream`, as a future of its next item.
+    struct Next<'a>(&'a mut crate::Receiver<u32, Spsc>);
+
+    impl Future for Next<'_> {
+        type Output = Option<u32>;
+        fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<u32>> {
+            futures_core::Stream::poll_next(Pin::new(&mut *self.0), cx)
+        }
+    }
+
+    #[test]
+    fn a_stream_yields_like_recv_and_starts_over_after_each_value() {
+        let (mut tx, mut rx) = crate::spsc::<u32>(4);
+        let kind = <<Spsc as Mode>::Chan<u32> as RawChan<u32>>::BEFORE_ASYNC_WAIT;
+        let counting = Arc::new(Counting(AtomicUsize::new(0)));
+        let waker = Waker::from(counting.clone());
+        let mut cx = Context::from_waker(&waker);
+        for value in [3, 4] {
+            // The count is kept in the receiver between polls (a new `Next` each time).
+            assert_eq!(
+                poll_until_registered(&mut Next(&mut rx), &counting),
+                expected_yields(kind)
+            );
+            let registered = counting.0.load(Ordering::SeqCst);
+            tx.try_send(value).unwrap();
+            assert_eq!(counting.0.load(Ordering::SeqCst), registered + 1);
+            assert_eq!(
+                Pin::new(&mut Next(&mut rx)).poll(&mut cx),
+                Poll::Ready(Some(value))
+            );
+        }
+    }
+
     #[test]
     fn a_receiver_holds_only_its_channel_and_the_stream_slot() {
-        // The stream keeps no yield count (see `stream.rs`): 8 more bytes per receiver cost
-        // the actors' mailbox throughput about a fifth.
+        // The stream's yield count shares the listener's space (`stream::StreamWait`): 8 more
+        // bytes per receiver cost the actors' mailbox throughput about a fifth.
         fn check<M: Mode>() {
             assert_eq!(
                 size_of::<crate::Receiver<u64, M>>(),

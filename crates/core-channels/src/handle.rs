@@ -16,6 +16,7 @@ use crate::event::Listener;
 use crate::future::{RecvBatchFuture, RecvFuture, ReserveFuture, SendBatchFuture, SendFuture};
 use crate::mode::{Mode, Mpmc, Mpsc, Spmc, Spsc};
 use crate::stats::Stats;
+use crate::stream::StreamWait;
 use crate::sync::Ordering;
 use crate::{Permit, wait};
 
@@ -59,8 +60,8 @@ pub struct Sender<T: Send, M: Mode> {
 /// ```
 pub struct Receiver<T: Send, M: Mode> {
     pub(crate) chan: M::Chan<T>,
-    /// `Stream` state: the wait registration between polls.
-    pub(crate) stream_listener: Option<Listener>,
+    /// `Stream` state between polls.
+    pub(crate) stream_wait: StreamWait,
 }
 
 /// A sender that does not keep the channel open; [`upgrade`](WeakSender::upgrade) it to send.
@@ -174,7 +175,7 @@ impl<T: Send, M: Mode> Receiver<T, M> {
     pub(crate) fn from_chan(chan: M::Chan<T>) -> Self {
         Self {
             chan,
-            stream_listener: None,
+            stream_wait: crate::stream::IDLE,
         }
     }
 

@@ -177,7 +177,7 @@ impl<'a, T: Send, M: Mode> RecvFuture<'a, T, M> {
 }
 
 /// Polls one receive with a persistent listener slot and [`pre_wait`] yield count (shared by
-/// `RecvFuture` and `Stream`; the count starts over after each value).
+/// `RecvFuture` and `Stream`; a `Stream` starts its count over after each item).
 ///
 /// # Safety
 /// Consumer-side contract of [`RawChan`].
@@ -195,7 +195,6 @@ pub(crate) unsafe fn poll_recv<T, C: RawChan<T>>(
                 // A listener registered earlier may have been notified for this value: drop
                 // it now (a notified listener dropped unused passes the wake-up on).
                 *listener = None;
-                *yields = 0;
                 return Poll::Ready(Ok(v));
             }
             Err(TryRecvError::Closed) => {
@@ -401,22 +400,14 @@ mod tests {
         }
     }
 
-    fn expected_yields(kind: BeforeAsyncWait) -> usize {
-        match kind {
-            BeforeAsyncWait::Yield => usize::from(ASYNC_YIELDS),
-            BeforeAsyncWait::Spin => 0,
-        }
-    }
-
     #[test]
     fn an_async_recv_yields_on_a_yield_ring_then_registers_and_is_woken_by_a_send() {
         let (mut tx, mut rx) = crate::spsc::<u32>(4);
-        let kind = <<Spsc as Mode>::Chan<u32> as RawChan<u32>>::BEFORE_ASYNC_WAIT;
         let counting = Arc::new(Counting(AtomicUsize::new(0)));
         let mut fut = rx.recv();
         assert_eq!(
             poll_until_registered(&mut fut, &counting),
-            expected_yields(kind)
+            usize::from(ASYNC_YIELDS)
         );
         let registered = counting.0.load(Ordering::SeqCst);
         tx.try_send(7).unwrap();
@@ -430,12 +421,11 @@ mod tests {
     fn an_async_send_yields_on_a_yield_ring_then_registers_and_is_woken_by_a_recv() {
         let (mut tx, mut rx) = crate::spsc::<u32>(1);
         tx.try_send(1).unwrap();
-        let kind = <<Spsc as Mode>::Chan<u32> as RawChan<u32>>::BEFORE_ASYNC_WAIT;
         let counting = Arc::new(Counting(AtomicUsize::new(0)));
         let mut fut = tx.send(2);
         assert_eq!(
             poll_until_registered(&mut fut, &counting),
-            expected_yields(kind)
+            usize::from(ASYNC_YIELDS)
         );
         let registered = counting.0.load(Ordering::SeqCst);
         assert_eq!(rx.try_recv(), Ok(1));
@@ -460,7 +450,6 @@ mod tests {
     #[test]
     fn a_stream_yields_like_recv_and_starts_over_after_each_value() {
         let (mut tx, mut rx) = crate::spsc::<u32>(4);
-        let kind = <<Spsc as Mode>::Chan<u32> as RawChan<u32>>::BEFORE_ASYNC_WAIT;
         let counting = Arc::new(Counting(AtomicUsize::new(0)));
         let waker = Waker::from(counting.clone());
         let mut cx = Context::from_waker(&waker);
@@ -468,7 +457,7 @@ mod tests {
             // The count is kept in the receiver between polls (a new `Next` each time).
             assert_eq!(
                 poll_until_registered(&mut Next(&mut rx), &counting),
-                expected_yields(kind)
+                usize::from(ASYNC_YIELDS)
             );
             let registered = counting.0.load(Ordering::SeqCst);
             tx.try_send(value).unwrap();

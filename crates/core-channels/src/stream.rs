@@ -14,7 +14,7 @@ use crate::mode::Mode;
 use crate::{Receiver, Sender};
 
 /// A receiver's `Stream` state between polls: the yields made before registering
-/// (`future::pre_wait`, counted since the last value) or the registration. The count fits
+/// (`future::pre_wait`, counted since the last item) or the registration. The count fits
 /// beside the listener's tag, so this is no bigger than an `Option<Listener>` (tested): a
 /// receiver 8 bytes bigger cost the actors' mailbox throughput about a fifth.
 pub(crate) enum StreamWait {
@@ -54,6 +54,8 @@ impl<T: Send, M: Mode> Stream for Receiver<T, M> {
         let polled = unsafe { poll_recv(&this.chan, &mut listener, &mut yields, cx) };
         this.stream_wait = match listener {
             Some(listener) => StreamWait::Waiting(listener),
+            // An item (or the end): the next wait starts its yields over.
+            None if polled.is_ready() => IDLE,
             None => StreamWait::Idle(yields),
         };
         polled.map(Result::ok)

@@ -28,6 +28,7 @@ use std::collections::VecDeque;
 use crate::Policy;
 use crate::error::{TryRecvError, TryReserveError, TrySendError};
 use crate::event::Event;
+use crate::queue::lamport::LamportRing;
 use crate::queue::{BeforeAsyncWait, CLOSED, ONE, Pop, Push, Queue};
 use crate::stats::Stats;
 use crate::sync::{Arc, AtomicUsize, Backoff, Mutex, Ordering};
@@ -153,6 +154,99 @@ pub(crate) fn new_chan<T: Send, Q: Queue<T>>(capacity: usize, policy: Policy) ->
     }
 }
 
+impl<T: Send, Q: Queue<T>> Chan<T, Q> {
+    /// [`RawChan::try_send`] with `detour` in place of the slow path: it takes the value
+    /// when the `detour` word is raised (spilled values, permits, a closed channel), and its
+    /// answer is the send's.
+    ///
+    /// # Safety
+    /// As for [`RawChan::try_send`].
+    #[inline(always)]
+    pub(crate) unsafe fn try_send_or(
+        &self,
+        value: T,
+        detour: impl FnOnce(T) -> Result<(), TrySendError<T>>,
+    ) -> Result<(), TrySendError<T>> {
+        let tx = self.ring.tx();
+        // Spilled values, permits and a closed channel all show in one word: the fast path
+        // pays one load and a branch for the three.
+        if tx.detour.load(Ordering::Relaxed) != 0 {
+            return detour(value);
+        }
+        // SAFETY: forwarded contract; the channel was open when `detour` was read.
+        match unsafe { self.ring.push_open(&self.cursor, value) } {
+            Push::Done => {
+                tx.not_empty.notify_one_after_claim();
+                Ok(())
+            }
+            // SAFETY: forwarded contract.
+            Push::Full(value) => unsafe { on_full(&*self.ring, &self.cursor, value) },
+            Push::Closed(value) => Err(TrySendError::Closed(value)),
+        }
+    }
+
+    /// The slow path of [`RawChan::try_send`] (the `detour` word is raised).
+    ///
+    /// # Safety
+    /// As for [`RawChan::try_send`].
+    #[inline(always)]
+    pub(crate) unsafe fn send_detour(&self, value: T) -> Result<(), TrySendError<T>> {
+        // SAFETY: forwarded contract.
+        unsafe { send_slow(&*self.ring, &self.cursor, value) }
+    }
+
+    /// [`RawChan::try_recv`] with `closed` answering once the ring is closed and drained.
+    ///
+    /// # Safety
+    /// As for [`RawChan::try_recv`].
+    #[inline(always)]
+    pub(crate) unsafe fn try_recv_or(
+        &self,
+        closed: impl FnOnce() -> Result<T, TryRecvError>,
+    ) -> Result<T, TryRecvError> {
+        // Taken before the pop: the pop ends with a compiler fence, after which the handle's
+        // fields would be read from memory again.
+        let rx = self.ring.rx();
+        // SAFETY: forwarded contract.
+        match unsafe { self.ring.pop(&self.cursor) } {
+            Pop::Item(value) => {
+                rx.not_full.notify_one_after_claim();
+                Ok(value)
+            }
+            Pop::Empty => take_spilled(&*self.ring).ok_or(TryRecvError::Empty),
+            Pop::Closed => closed(),
+        }
+    }
+
+    /// [`RawChan::try_recv`]'s answer once the ring is closed and drained: a spilled value,
+    /// or `Closed`.
+    #[inline(always)]
+    pub(crate) fn recv_closed(&self) -> Result<T, TryRecvError> {
+        take_spilled(&*self.ring).ok_or(TryRecvError::Closed)
+    }
+}
+
+/// A closed, empty one-slot channel on the Lamport ring whose two sides have agreed on the end
+/// already: every send fails at once with `Closed` (its `detour` word is raised), every
+/// receive too (its cursors start ended), with no barrier and no wait. An SPSC channel on the
+/// stamped ring keeps one where its Lamport ring would be (see [`crate::mode::SpscChan`]).
+/// Built without the `membarrier` check: nothing is ever published on it.
+pub(crate) fn sealed_lamport_chan<T: Send>() -> Chan<T, LamportRing<T>> {
+    let ring = Arc::new(LamportRing::new(
+        1,
+        false,
+        TxShared::new(Policy::Block, true, true),
+        RxShared::new(true, true),
+    ));
+    ring.seal();
+    ring.tx().detour.fetch_or(DETOUR_CLOSED, Ordering::SeqCst);
+    Chan {
+        cursor: ring.cursor(),
+        ring,
+        _values: PhantomData,
+    }
+}
+
 /// The operations every channel offers, whatever its ring.
 ///
 /// This is the seam between the per-mode handles and the rings: each handle holds a
@@ -231,25 +325,9 @@ impl<T: Send, Q: Queue<T>> RawChan<T> for Chan<T, Q> {
 
     #[inline(always)]
     unsafe fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
-        let tx = self.ring.tx();
-        // Spilled values, permits and a closed channel all show in one word: the fast path
-        // pays one load and a branch for the three.
-        if tx.detour.load(Ordering::Relaxed) != 0 {
-            // SAFETY: forwarded contract.
-            return unsafe { send_slow(&*self.ring, &self.cursor, value) };
-        }
-        // SAFETY: forwarded contract; the channel was open when `detour` was read.
-        match unsafe { self.ring.push_open(&self.cursor, value) } {
-            Push::Done => {
-                tx.not_empty.notify_one_after_claim();
-                Ok(())
-            }
-            // SAFETY: forwarded contract.
-            Push::Full(value) => unsafe { on_full(&*self.ring, &self.cursor, value) },
-            Push::Closed(value) => Err(TrySendError::Closed(value)),
-        }
+        // SAFETY: forwarded contract.
+        unsafe { self.try_send_or(value, |value| self.send_detour(value)) }
     }
-
     unsafe fn try_send_batch(&self, items: &mut Vec<T>) -> Result<usize, ()> {
         let tx = self.ring.tx();
         if tx.detour.load(Ordering::Relaxed) != 0 {
@@ -292,18 +370,8 @@ impl<T: Send, Q: Queue<T>> RawChan<T> for Chan<T, Q> {
 
     #[inline(always)]
     unsafe fn try_recv(&self) -> Result<T, TryRecvError> {
-        // Taken before the pop: the pop ends with a compiler fence, after which the handle's
-        // fields would be read from memory again.
-        let rx = self.ring.rx();
         // SAFETY: forwarded contract.
-        match unsafe { self.ring.pop(&self.cursor) } {
-            Pop::Item(value) => {
-                rx.not_full.notify_one_after_claim();
-                Ok(value)
-            }
-            Pop::Empty => take_spilled(&*self.ring).ok_or(TryRecvError::Empty),
-            Pop::Closed => take_spilled(&*self.ring).ok_or(TryRecvError::Closed),
-        }
+        unsafe { self.try_recv_or(|| self.recv_closed()) }
     }
 
     unsafe fn try_recv_batch(&self, out: &mut Vec<T>, max: usize) -> Result<usize, ()> {

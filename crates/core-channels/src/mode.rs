@@ -11,7 +11,7 @@
 //! move values, so the type system enforces the mode.
 
 use crate::Policy;
-use crate::chan::{Chan, RawChan, new_chan};
+use crate::chan::{Chan, RawChan, new_chan, sealed_lamport_chan};
 use crate::error::{TryRecvError, TryReserveError, TrySendError};
 use crate::event::Event;
 use crate::queue::BeforeAsyncWait;
@@ -72,9 +72,9 @@ impl Mode for Spsc {
         // The Lamport ring cannot evict, and it publishes with the light half of an asymmetric
         // barrier pair, which needs the `membarrier` system call (see `barrier.rs`).
         if policy == Policy::DropOldest || !crate::barrier::init() {
-            SpscChan::Stamped(new_chan(capacity, policy))
+            SpscChan::on_stamped(new_chan(capacity, policy))
         } else {
-            SpscChan::Lamport(new_chan(capacity, policy))
+            SpscChan::on_lamport(new_chan(capacity, policy))
         }
     }
 
@@ -130,27 +130,85 @@ impl Mode for Mpmc {
 
 /// The SPSC channel: the Lamport ring, or the stamped ring for `DropOldest` (where the producer
 /// must be able to take the oldest value) and where the Lamport ring's asymmetric barrier has
-/// no `membarrier` to pair with. The branch is on the handle, not in the header.
+/// no `membarrier` to pair with. The choice is on the handle, not in the header.
+///
+/// The fast paths carry no branch for it: a channel on the stamped ring keeps a *sealed*
+/// Lamport channel in `lamport` (closed, empty, one slot, its end agreed:
+/// [`crate::chan::sealed_lamport_chan`]), so `try_send` and `try_recv` always start on
+/// `lamport`, and only their `Closed` answer asks whether the stamped ring is there. Every
+/// other operation picks the ring by `stamped`. (Dispatching on an enum instead cost 7 of 61
+/// instructions per same-thread send + receive pair, about 15 % of the rate: callgrind and
+/// the same-thread bench.)
 #[doc(hidden)]
-pub enum SpscChan<T: Send> {
-    Lamport(Chan<T, LamportRing<T>>),
-    Stamped(Chan<T, StampedRing<T, false, false>>),
+pub struct SpscChan<T: Send> {
+    /// The Lamport ring; the sealed stand-in when `stamped` is set.
+    lamport: Chan<T, LamportRing<T>>,
+    /// The stamped ring, when the channel runs on it.
+    stamped: Option<Chan<T, StampedRing<T, false, false>>>,
 }
 
-impl<T: Send> Clone for SpscChan<T> {
-    fn clone(&self) -> Self {
-        match self {
-            Self::Lamport(c) => Self::Lamport(c.clone()),
-            Self::Stamped(c) => Self::Stamped(c.clone()),
+impl<T: Send> SpscChan<T> {
+    fn on_lamport(lamport: Chan<T, LamportRing<T>>) -> Self {
+        Self {
+            lamport,
+            stamped: None,
+        }
+    }
+
+    fn on_stamped(stamped: Chan<T, StampedRing<T, false, false>>) -> Self {
+        Self {
+            lamport: sealed_lamport_chan(),
+            stamped: Some(stamped),
+        }
+    }
+
+    /// `try_send` when the Lamport ring's `detour` word is raised: the stamped ring's answer
+    /// if the channel runs on it, the Lamport ring's slow path otherwise.
+    ///
+    /// # Safety
+    /// As for [`RawChan::try_send`].
+    #[cold]
+    unsafe fn send_detour(&self, value: T) -> Result<(), TrySendError<T>> {
+        match &self.stamped {
+            // SAFETY: forwarded contract.
+            Some(c) => unsafe { c.try_send(value) },
+            // SAFETY: forwarded contract.
+            None => unsafe { self.lamport.send_detour(value) },
+        }
+    }
+
+    /// `try_recv` once the Lamport ring is closed and drained (as above).
+    ///
+    /// # Safety
+    /// As for [`RawChan::try_recv`].
+    #[cold]
+    unsafe fn recv_closed(&self) -> Result<T, TryRecvError> {
+        match &self.stamped {
+            // SAFETY: forwarded contract.
+            Some(c) => unsafe { c.try_recv() },
+            None => self.lamport.recv_closed(),
         }
     }
 }
 
+impl<T: Send> Clone for SpscChan<T> {
+    fn clone(&self) -> Self {
+        Self {
+            lamport: self.lamport.clone(),
+            stamped: self.stamped.clone(),
+        }
+    }
+}
+
+/// Runs `$e` with `$c` bound to the ring the channel runs on.
 macro_rules! delegate {
     ($self:ident, $c:ident => $e:expr) => {
-        match $self {
-            SpscChan::Lamport($c) => $e,
-            SpscChan::Stamped($c) => $e,
+        match &$self.stamped {
+            Some($c) => $e,
+            None => {
+                let $c = &$self.lamport;
+                $e
+            }
         }
     };
 }
@@ -162,8 +220,12 @@ impl<T: Send> RawChan<T> for SpscChan<T> {
 
     #[inline(always)]
     unsafe fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
-        // SAFETY: forwarded contract.
-        delegate!(self, c => unsafe { c.try_send(value) })
+        // SAFETY: forwarded contract (the sealed stand-in raises `detour`, so the stamped
+        // ring is only reached through it).
+        unsafe {
+            self.lamport
+                .try_send_or(value, |value| self.send_detour(value))
+        }
     }
     unsafe fn try_send_batch(&self, items: &mut Vec<T>) -> Result<usize, ()> {
         // SAFETY: forwarded contract.
@@ -171,8 +233,9 @@ impl<T: Send> RawChan<T> for SpscChan<T> {
     }
     #[inline(always)]
     unsafe fn try_recv(&self) -> Result<T, TryRecvError> {
-        // SAFETY: forwarded contract.
-        delegate!(self, c => unsafe { c.try_recv() })
+        // SAFETY: forwarded contract (the sealed stand-in is closed and drained, so the
+        // stamped ring is only reached through its answer).
+        unsafe { self.lamport.try_recv_or(|| self.recv_closed()) }
     }
     unsafe fn try_recv_batch(&self, out: &mut Vec<T>, max: usize) -> Result<usize, ()> {
         // SAFETY: forwarded contract.
@@ -237,7 +300,7 @@ mod tests {
     /// The SPSC channel on the stamped ring with a non-evicting policy: what `spsc()` builds
     /// where `membarrier` is missing. Linux CI never picks it, so it is built directly here.
     fn stamped(capacity: usize) -> SpscChan<u64> {
-        SpscChan::Stamped(new_chan(capacity, Policy::Block))
+        SpscChan::on_stamped(new_chan(capacity, Policy::Block))
     }
 
     #[test]
@@ -259,6 +322,64 @@ mod tests {
             for i in 2..5 {
                 assert_eq!(chan.try_recv().ok(), Some(i));
             }
+            assert!(matches!(chan.try_recv(), Err(TryRecvError::Closed)));
+        }
+    }
+
+    #[test]
+    fn a_sealed_lamport_channel_refuses_everything_at_once() {
+        let chan = sealed_lamport_chan::<String>();
+        assert!(chan.is_closed());
+        // SAFETY: one thread plays both single sides, one call at a time.
+        unsafe {
+            assert!(matches!(chan.try_send("a".into()), Err(TrySendError::Closed(v)) if v == "a"));
+            assert!(matches!(chan.try_recv(), Err(TryRecvError::Closed)));
+            // A cursor made after the end was agreed starts ended.
+            let again = chan.clone();
+            assert!(matches!(again.try_recv(), Err(TryRecvError::Closed)));
+        }
+        assert_eq!(RawChan::len(&chan), 0);
+    }
+
+    #[test]
+    fn an_spsc_channel_on_the_stamped_ring_goes_through_the_sealed_stand_in() {
+        let chan = stamped(2);
+        assert!(chan.stamped.is_some() && chan.lamport.is_closed());
+        // SAFETY: one thread plays both single sides, one call at a time.
+        unsafe {
+            assert!(chan.try_send(1).is_ok());
+            assert_eq!(chan.len(), 1);
+            assert!(!chan.is_closed());
+            assert_eq!(chan.try_recv().ok(), Some(1));
+            assert!(matches!(chan.try_recv(), Err(TryRecvError::Empty)));
+        }
+    }
+
+    #[test]
+    fn drop_oldest_runs_spsc_on_the_stamped_ring_and_evicts() {
+        let chan = Spsc::new_chan::<u64>(2, Policy::DropOldest);
+        assert!(chan.stamped.is_some());
+        // SAFETY: one thread plays both single sides, one call at a time.
+        unsafe {
+            for i in 0..3 {
+                assert!(chan.try_send(i).is_ok());
+            }
+            assert_eq!(chan.try_recv().ok(), Some(1));
+            assert_eq!(chan.try_recv().ok(), Some(2));
+        }
+        assert_eq!(chan.stats().dropped, 1);
+    }
+
+    #[test]
+    fn lamport_spsc_closes_through_its_own_slow_paths() {
+        let chan = Spsc::new_chan::<u64>(2, Policy::Block);
+        assert!(chan.stamped.is_none());
+        // SAFETY: one thread plays both single sides, one call at a time.
+        unsafe {
+            assert!(chan.try_send(7).is_ok());
+            assert!(chan.close());
+            assert!(matches!(chan.try_send(8), Err(TrySendError::Closed(8))));
+            assert_eq!(chan.try_recv().ok(), Some(7));
             assert!(matches!(chan.try_recv(), Err(TryRecvError::Closed)));
         }
     }

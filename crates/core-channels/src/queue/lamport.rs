@@ -378,6 +378,16 @@ impl<T> LamportRing<T> {
         }
     }
 
+    /// Closes a ring nothing was ever sent on, with the end agreed at once (see
+    /// [`crate::chan::sealed_lamport_chan`]).
+    pub(crate) fn seal(&self) {
+        debug_assert_eq!(self.tx.tail.load(Ordering::Relaxed), 0);
+        // As `close()` does, the producer's copy first.
+        self.tx.sender_closed.store(1, Ordering::SeqCst);
+        self.tx.closed.store(1, Ordering::SeqCst);
+        self.propose_end(0);
+    }
+
     /// The tail position that counts: the agreed end once there is one.
     fn effective_tail(&self) -> usize {
         let end = self.tx.end.load(Ordering::Acquire);
@@ -472,12 +482,17 @@ impl<T: Send> Queue<T> for LamportRing<T> {
     fn cursor(&self) -> Cursor {
         let head = self.rx.head.load(Ordering::Acquire);
         let tail = self.tx.tail.load(Ordering::Acquire);
+        // Once the two sides agreed on the end, a new consumer cursor starts ended: it never
+        // reads the tail (values past the end may sit there until their producer takes them
+        // back), and it answers `Closed` with no barrier once drained.
+        let end = self.tx.end.load(Ordering::Acquire);
+        let ended = end != OPEN;
         Cursor {
             tail: UnsafeCell::new(tail),
             limit: UnsafeCell::new(head.wrapping_add(self.span())),
             head: UnsafeCell::new(head),
-            tail_cache: UnsafeCell::new(head),
-            ended: UnsafeCell::new(false),
+            tail_cache: UnsafeCell::new(if ended { end } else { head }),
+            ended: UnsafeCell::new(ended),
         }
     }
 
@@ -616,9 +631,34 @@ impl<T> Drop for LamportRing<T> {
 mod tests {
     use core::mem::{offset_of, size_of};
 
-    use super::{RxBlock, TxBlock};
+    use super::{LamportRing, RxBlock, TxBlock};
+    use crate::Policy;
     use crate::chan::{RxShared, TxShared};
-    use crate::queue::assert_in_line;
+    use crate::queue::{Pop, Push, Queue, assert_in_line};
+
+    #[test]
+    fn a_consumer_cursor_made_after_the_end_was_agreed_never_reads_past_it() {
+        let ring = LamportRing::<u64>::new(
+            4,
+            false,
+            TxShared::new(Policy::Block, true, true),
+            RxShared::new(true, true),
+        );
+        let producer = ring.cursor();
+        // SAFETY: one thread plays the single producer, then the single consumer.
+        let pushed = unsafe { ring.push_open(&producer, 1) };
+        assert!(matches!(pushed, Push::Done));
+        // The two sides agreed on an end before that publish (its producer takes it back).
+        assert_eq!(ring.propose_end(0), 0);
+        let consumer = ring.cursor();
+        // SAFETY: as above.
+        let closed = matches!(unsafe { ring.pop(&consumer) }, Pop::Closed);
+        if !closed {
+            // A read past the end leaves the positions inconsistent for `Drop`.
+            core::mem::forget(ring);
+        }
+        assert!(closed, "read past the agreed end");
+    }
 
     #[test]
     fn per_message_fields_are_off_the_polled_lines() {

@@ -236,6 +236,7 @@ pub struct RecvBatchFuture<'a, T: Send, M: Mode> {
     out: &'a mut Vec<T>,
     max: usize,
     listener: Option<Listener>,
+    yields: u8,
 }
 
 impl<'a, T: Send, M: Mode> RecvBatchFuture<'a, T, M> {
@@ -245,6 +246,7 @@ impl<'a, T: Send, M: Mode> RecvBatchFuture<'a, T, M> {
             out,
             max,
             listener: None,
+            yields: 0,
         }
     }
 }
@@ -260,12 +262,25 @@ impl<T: Send, M: Mode> Future for RecvBatchFuture<'_, T, M> {
         if this.max == 0 {
             return Poll::Ready(Ok(0));
         }
+        let mut spins = 0;
         loop {
             // SAFETY: created from `&mut Receiver` on single-consumer modes.
             match unsafe { this.chan.try_recv_batch(this.out, this.max) } {
                 Ok(0) => {}
                 Ok(n) => return Poll::Ready(Ok(n)),
                 Err(()) => return Poll::Ready(Err(RecvError)),
+            }
+            if this.listener.is_none() {
+                match pre_wait(
+                    <M::Chan<T> as RawChan<T>>::BEFORE_ASYNC_WAIT,
+                    &mut spins,
+                    &mut this.yields,
+                    cx,
+                ) {
+                    PreWait::Retry => continue,
+                    PreWait::Yielded => return Poll::Pending,
+                    PreWait::Register => {}
+                }
             }
             if poll_wait(&mut this.listener, this.chan.not_empty(), cx).is_pending() {
                 return sleep_unless(this.chan.value_in_flight(), cx);
@@ -281,6 +296,7 @@ pub struct SendBatchFuture<'a, T: Send, M: Mode> {
     chan: &'a M::Chan<T>,
     pending: Vec<T>,
     listener: Option<Listener>,
+    yields: u8,
 }
 
 impl<'a, T: Send, M: Mode> SendBatchFuture<'a, T, M> {
@@ -289,6 +305,7 @@ impl<'a, T: Send, M: Mode> SendBatchFuture<'a, T, M> {
             chan,
             pending: values,
             listener: None,
+            yields: 0,
         }
     }
 }
@@ -301,6 +318,7 @@ impl<T: Send, M: Mode> Future for SendBatchFuture<'_, T, M> {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = &mut *self;
+        let mut spins = 0;
         loop {
             if this.pending.is_empty() {
                 return Poll::Ready(Ok(()));
@@ -308,8 +326,24 @@ impl<T: Send, M: Mode> Future for SendBatchFuture<'_, T, M> {
             // SAFETY: created from `&mut Sender` on single-producer modes.
             match unsafe { this.chan.try_send_batch(&mut this.pending) } {
                 Err(()) => return Poll::Ready(Err(SendError(core::mem::take(&mut this.pending)))),
-                Ok(n) if n > 0 => continue,
+                Ok(n) if n > 0 => {
+                    // Progress: the next wait starts its count over.
+                    this.yields = 0;
+                    continue;
+                }
                 Ok(_) => {}
+            }
+            if this.listener.is_none() {
+                match pre_wait(
+                    <M::Chan<T> as RawChan<T>>::BEFORE_ASYNC_WAIT,
+                    &mut spins,
+                    &mut this.yields,
+                    cx,
+                ) {
+                    PreWait::Retry => continue,
+                    PreWait::Yielded => return Poll::Pending,
+                    PreWait::Register => {}
+                }
             }
             if poll_wait(&mut this.listener, this.chan.not_full(), cx).is_pending() {
                 return sleep_unless(this.chan.room_in_flight(), cx);
@@ -323,6 +357,7 @@ impl<T: Send, M: Mode> Future for SendBatchFuture<'_, T, M> {
 pub struct ReserveFuture<'a, T: Send, M: Mode> {
     chan: Option<&'a M::Chan<T>>,
     listener: Option<Listener>,
+    yields: u8,
 }
 
 impl<'a, T: Send, M: Mode> ReserveFuture<'a, T, M> {
@@ -330,6 +365,7 @@ impl<'a, T: Send, M: Mode> ReserveFuture<'a, T, M> {
         Self {
             chan: Some(chan),
             listener: None,
+            yields: 0,
         }
     }
 }
@@ -345,6 +381,7 @@ impl<'a, T: Send, M: Mode> Future for ReserveFuture<'a, T, M> {
         let Some(chan) = this.chan else {
             panic!("ReserveFuture polled after completion");
         };
+        let mut spins = 0;
         loop {
             match chan.try_reserve() {
                 Ok(()) => {
@@ -353,6 +390,18 @@ impl<'a, T: Send, M: Mode> Future for ReserveFuture<'a, T, M> {
                 }
                 Err(TryReserveError::Closed) => return Poll::Ready(Err(SendError(()))),
                 Err(TryReserveError::Full) => {}
+            }
+            if this.listener.is_none() {
+                match pre_wait(
+                    <M::Chan<T> as RawChan<T>>::BEFORE_ASYNC_WAIT,
+                    &mut spins,
+                    &mut this.yields,
+                    cx,
+                ) {
+                    PreWait::Retry => continue,
+                    PreWait::Yielded => return Poll::Pending,
+                    PreWait::Register => {}
+                }
             }
             if poll_wait(&mut this.listener, chan.not_full(), cx).is_pending() {
                 return Poll::Pending;
@@ -435,6 +484,65 @@ mod tests {
         assert!(Pin::new(&mut fut).poll(&mut cx).is_ready());
         drop(fut);
         assert_eq!(rx.try_recv(), Ok(2));
+    }
+
+    #[test]
+    fn batch_and_reserve_waits_yield_on_a_yield_ring_then_register_and_are_woken() {
+        let counting = Arc::new(Counting(AtomicUsize::new(0)));
+        let waker = Waker::from(counting.clone());
+        let mut cx = Context::from_waker(&waker);
+        let yields = usize::from(ASYNC_YIELDS);
+        let (mut tx, mut rx) = crate::spsc::<u32>(2);
+
+        // `recv_batch` on an empty ring, woken by a send.
+        let mut out = Vec::new();
+        let mut fut = rx.recv_batch(&mut out, 4);
+        assert_eq!(poll_until_registered(&mut fut, &counting), yields);
+        let registered = counting.0.load(Ordering::SeqCst);
+        tx.try_send(5).unwrap();
+        assert_eq!(counting.0.load(Ordering::SeqCst), registered + 1);
+        assert_eq!(Pin::new(&mut fut).poll(&mut cx), Poll::Ready(Ok(1)));
+        drop(fut);
+        assert_eq!(out, [5]);
+
+        // `send_batch` on a full ring, woken by a receive.
+        tx.try_send(1).unwrap();
+        tx.try_send(2).unwrap();
+        let mut fut = tx.send_batch([3]);
+        assert_eq!(poll_until_registered(&mut fut, &counting), yields);
+        let registered = counting.0.load(Ordering::SeqCst);
+        assert_eq!(rx.try_recv(), Ok(1));
+        assert_eq!(counting.0.load(Ordering::SeqCst), registered + 1);
+        assert!(Pin::new(&mut fut).poll(&mut cx).is_ready());
+        drop(fut);
+
+        // `reserve` on a full ring (2, 3), woken by a receive.
+        let mut fut = tx.reserve();
+        assert_eq!(poll_until_registered(&mut fut, &counting), yields);
+        let registered = counting.0.load(Ordering::SeqCst);
+        assert_eq!(rx.try_recv(), Ok(2));
+        assert_eq!(counting.0.load(Ordering::SeqCst), registered + 1);
+        match Pin::new(&mut fut).poll(&mut cx) {
+            Poll::Ready(Ok(permit)) => permit.send(4),
+            other => panic!("reserve: {:?}", other.map(|r| r.is_ok())),
+        }
+        drop(fut);
+        assert_eq!(rx.try_recv(), Ok(3));
+        assert_eq!(rx.try_recv(), Ok(4));
+    }
+
+    #[test]
+    fn batch_and_reserve_waits_on_a_spin_ring_register_without_yielding() {
+        let counting = Arc::new(Counting(AtomicUsize::new(0)));
+        let (tx, mut rx) = crate::mpsc::<u32>(1);
+        let mut out = Vec::new();
+        assert_eq!(
+            poll_until_registered(&mut rx.recv_batch(&mut out, 4), &counting),
+            0
+        );
+        tx.try_send(1).unwrap();
+        assert_eq!(poll_until_registered(&mut tx.send_batch([2]), &counting), 0);
+        assert_eq!(poll_until_registered(&mut tx.reserve(), &counting), 0);
     }
 
     /// The receiver's `Stream`, as a future of its next item.

@@ -135,10 +135,11 @@ impl Mode for Mpmc {
 /// The fast paths carry no branch for it: a channel on the stamped ring keeps a *sealed*
 /// Lamport channel in `lamport` (closed, empty, one slot, its end agreed:
 /// [`crate::chan::sealed_lamport_chan`]), so `try_send` and `try_recv` always start on
-/// `lamport`, and only their `Closed` answer asks whether the stamped ring is there. Every
-/// other operation picks the ring by `stamped`. (Dispatching on an enum instead cost 7 of 61
-/// instructions per same-thread send + receive pair, about 15 % of the rate: callgrind and
-/// the same-thread bench.)
+/// `lamport`, and only their slow paths (a raised `detour` word; closed and drained) ask
+/// whether the stamped ring is there. Every other operation picks the ring by `stamped`.
+/// (Dispatching on an enum instead cost 10 of 64 instructions per same-thread send + receive
+/// pair in the bench's loop, and about a fifth of that bench's rate: see
+/// `docs/design/channels.md`.)
 #[doc(hidden)]
 pub struct SpscChan<T: Send> {
     /// The Lamport ring; the sealed stand-in when `stamped` is set.

@@ -59,6 +59,22 @@ pub(crate) fn pre_wait(
     }
 }
 
+/// In a wait's retry loop, after the operation found the ring full or empty: while the wait
+/// has no registration (`$listener` is `None`), runs [`pre_wait`] with the channel's
+/// `$kind` and `continue`s the loop to re-check, or returns `Poll::Pending` after a yield;
+/// falls through when the wait should register (or is registered).
+macro_rules! before_registering {
+    ($kind:expr, $listener:expr, $spins:expr, $yields:expr, $cx:expr) => {
+        if $listener.is_none() {
+            match pre_wait($kind, $spins, $yields, $cx) {
+                PreWait::Retry => continue,
+                PreWait::Yielded => return Poll::Pending,
+                PreWait::Register => {}
+            }
+        }
+    };
+}
+
 /// Polls `listener` (registering one first) so that a retry happens after every change.
 /// Returns `Ready` when the caller should retry its operation now.
 #[inline]
@@ -137,18 +153,13 @@ impl<T: Send, M: Mode> Future for SendFuture<'_, T, M> {
                 Err(TrySendError::Closed(v)) => return Poll::Ready(Err(SendError(v))),
                 Err(TrySendError::Full(v)) => this.value = Some(v),
             }
-            if this.listener.is_none() {
-                match pre_wait(
-                    <M::Chan<T> as RawChan<T>>::BEFORE_ASYNC_WAIT,
-                    &mut spins,
-                    &mut this.yields,
-                    cx,
-                ) {
-                    PreWait::Retry => continue,
-                    PreWait::Yielded => return Poll::Pending,
-                    PreWait::Register => {}
-                }
-            }
+            before_registering!(
+                <M::Chan<T> as RawChan<T>>::BEFORE_ASYNC_WAIT,
+                this.listener,
+                &mut spins,
+                &mut this.yields,
+                cx
+            );
             if poll_wait(&mut this.listener, this.chan.not_full(), cx).is_pending() {
                 return sleep_unless(this.chan.room_in_flight(), cx);
             }
@@ -203,13 +214,7 @@ pub(crate) unsafe fn poll_recv<T, C: RawChan<T>>(
             }
             Err(TryRecvError::Empty) => {}
         }
-        if listener.is_none() {
-            match pre_wait(C::BEFORE_ASYNC_WAIT, &mut spins, yields, cx) {
-                PreWait::Retry => continue,
-                PreWait::Yielded => return Poll::Pending,
-                PreWait::Register => {}
-            }
-        }
+        before_registering!(C::BEFORE_ASYNC_WAIT, listener, &mut spins, yields, cx);
         if poll_wait(listener, chan.not_empty(), cx).is_pending() {
             return sleep_unless(chan.value_in_flight(), cx);
         }
@@ -270,18 +275,13 @@ impl<T: Send, M: Mode> Future for RecvBatchFuture<'_, T, M> {
                 Ok(n) => return Poll::Ready(Ok(n)),
                 Err(()) => return Poll::Ready(Err(RecvError)),
             }
-            if this.listener.is_none() {
-                match pre_wait(
-                    <M::Chan<T> as RawChan<T>>::BEFORE_ASYNC_WAIT,
-                    &mut spins,
-                    &mut this.yields,
-                    cx,
-                ) {
-                    PreWait::Retry => continue,
-                    PreWait::Yielded => return Poll::Pending,
-                    PreWait::Register => {}
-                }
-            }
+            before_registering!(
+                <M::Chan<T> as RawChan<T>>::BEFORE_ASYNC_WAIT,
+                this.listener,
+                &mut spins,
+                &mut this.yields,
+                cx
+            );
             if poll_wait(&mut this.listener, this.chan.not_empty(), cx).is_pending() {
                 return sleep_unless(this.chan.value_in_flight(), cx);
             }
@@ -333,18 +333,13 @@ impl<T: Send, M: Mode> Future for SendBatchFuture<'_, T, M> {
                 }
                 Ok(_) => {}
             }
-            if this.listener.is_none() {
-                match pre_wait(
-                    <M::Chan<T> as RawChan<T>>::BEFORE_ASYNC_WAIT,
-                    &mut spins,
-                    &mut this.yields,
-                    cx,
-                ) {
-                    PreWait::Retry => continue,
-                    PreWait::Yielded => return Poll::Pending,
-                    PreWait::Register => {}
-                }
-            }
+            before_registering!(
+                <M::Chan<T> as RawChan<T>>::BEFORE_ASYNC_WAIT,
+                this.listener,
+                &mut spins,
+                &mut this.yields,
+                cx
+            );
             if poll_wait(&mut this.listener, this.chan.not_full(), cx).is_pending() {
                 return sleep_unless(this.chan.room_in_flight(), cx);
             }
@@ -391,18 +386,13 @@ impl<'a, T: Send, M: Mode> Future for ReserveFuture<'a, T, M> {
                 Err(TryReserveError::Closed) => return Poll::Ready(Err(SendError(()))),
                 Err(TryReserveError::Full) => {}
             }
-            if this.listener.is_none() {
-                match pre_wait(
-                    <M::Chan<T> as RawChan<T>>::BEFORE_ASYNC_WAIT,
-                    &mut spins,
-                    &mut this.yields,
-                    cx,
-                ) {
-                    PreWait::Retry => continue,
-                    PreWait::Yielded => return Poll::Pending,
-                    PreWait::Register => {}
-                }
-            }
+            before_registering!(
+                <M::Chan<T> as RawChan<T>>::BEFORE_ASYNC_WAIT,
+                this.listener,
+                &mut spins,
+                &mut this.yields,
+                cx
+            );
             if poll_wait(&mut this.listener, chan.not_full(), cx).is_pending() {
                 return Poll::Pending;
             }

@@ -66,14 +66,16 @@ pub(crate) fn pre_wait(
 macro_rules! before_registering {
     ($kind:expr, $listener:expr, $spins:expr, $yields:expr, $cx:expr) => {
         if $listener.is_none() {
-            match pre_wait($kind, $spins, $yields, $cx) {
-                PreWait::Retry => continue,
-                PreWait::Yielded => return Poll::Pending,
-                PreWait::Register => {}
+            match $crate::future::pre_wait($kind, $spins, $yields, $cx) {
+                $crate::future::PreWait::Retry => continue,
+                $crate::future::PreWait::Yielded => return ::core::task::Poll::Pending,
+                $crate::future::PreWait::Register => {}
             }
         }
     };
 }
+#[cfg(feature = "sink")]
+pub(crate) use before_registering;
 
 /// Polls `listener` (registering one first) so that a retry happens after every change.
 /// Returns `Ready` when the caller should retry its operation now.
@@ -533,6 +535,61 @@ mod tests {
         tx.try_send(1).unwrap();
         assert_eq!(poll_until_registered(&mut tx.send_batch([2]), &counting), 0);
         assert_eq!(poll_until_registered(&mut tx.reserve(), &counting), 0);
+    }
+
+    /// A sender's `Sink::poll_ready`, as a future.
+    #[cfg(feature = "sink")]
+    struct Ready<'a>(&'a mut crate::Sender<u32, Spsc>);
+
+    #[cfg(feature = "sink")]
+    impl Future for Ready<'_> {
+        type Output = Result<(), crate::SendError<()>>;
+        fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+            futures_sink::Sink::poll_ready(Pin::new(&mut *self.0), cx)
+        }
+    }
+
+    #[test]
+    #[cfg(feature = "sink")]
+    fn a_sink_waits_like_send_and_starts_over_once_ready() {
+        let counting = Arc::new(Counting(AtomicUsize::new(0)));
+        let waker = Waker::from(counting.clone());
+        let mut cx = Context::from_waker(&waker);
+        let (mut tx, mut rx) = crate::spsc::<u32>(1);
+        for value in [1, 2] {
+            tx.try_send(value).unwrap();
+            // The count is kept in the sender between polls (a new `Ready` each time).
+            assert_eq!(
+                poll_until_registered(&mut Ready(&mut tx), &counting),
+                usize::from(ASYNC_YIELDS)
+            );
+            let registered = counting.0.load(Ordering::SeqCst);
+            assert_eq!(rx.try_recv(), Ok(value));
+            assert_eq!(counting.0.load(Ordering::SeqCst), registered + 1);
+            assert_eq!(
+                Pin::new(&mut Ready(&mut tx)).poll(&mut cx),
+                Poll::Ready(Ok(()))
+            );
+            futures_sink::Sink::start_send(Pin::new(&mut tx), value + 10).unwrap();
+            assert_eq!(rx.try_recv(), Ok(value + 10));
+        }
+    }
+
+    #[test]
+    fn a_sender_holds_only_its_channel_and_the_sink_state() {
+        // The sink's yield count sits beside its reservation flag.
+        fn check<M: Mode>() {
+            assert_eq!(
+                size_of::<crate::Sender<u64, M>>(),
+                size_of::<M::Chan<u64>>() + size_of::<Option<Listener>>() + size_of::<usize>(),
+                "{}",
+                M::NAME
+            );
+        }
+        check::<Spsc>();
+        check::<crate::Mpsc>();
+        check::<crate::Spmc>();
+        check::<crate::Mpmc>();
     }
 
     /// The receiver's `Stream`, as a future of its next item.

@@ -40,8 +40,13 @@ use crate::{Permit, wait};
 /// ```
 pub struct Sender<T: Send, M: Mode> {
     pub(crate) chan: M::Chan<T>,
-    /// `Sink` state: whether `poll_ready` holds a reservation, and its wait registration.
+    /// `Sink` state: whether `poll_ready` holds a reservation, the yields its wait made
+    /// before registering (`future::pre_wait`; it fits beside the flag, so the sender is no
+    /// bigger for it) and its wait registration.
     pub(crate) sink_reserved: bool,
+    #[cfg_attr(not(feature = "sink"), allow(dead_code))]
+    pub(crate) sink_yields: u8,
+    #[cfg_attr(not(feature = "sink"), allow(dead_code))]
     pub(crate) sink_listener: Option<Listener>,
 }
 
@@ -154,6 +159,7 @@ impl<T: Send, M: Mode> Sender<T, M> {
         Self {
             chan,
             sink_reserved: false,
+            sink_yields: 0,
             sink_listener: None,
         }
     }

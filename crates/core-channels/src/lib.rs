@@ -59,11 +59,11 @@
 //! `recv_blocking`, `*_timeout`, `*_deadline`: a short spin, then the thread parks) and async
 //! (`send(v).await`, `recv().await`) operations, and one channel may mix them. The async side
 //! works on any executor: it only uses the task's `Waker`. An async wait (`send`, `recv`,
-//! `send_batch`, `recv_batch`, `reserve`, a receiver's `Stream`) that finds the ring full or
-//! empty re-checks briefly before it registers its waker: in place on the shared modes'
-//! rings; on an SPSC channel by waking itself and returning `Pending` up to 8 times (so an
-//! executor sees a few extra polls per wait), because registering there can cost a
-//! `membarrier` system call. (A sender's `Sink` registers at once.)
+//! `send_batch`, `recv_batch`, `reserve`, a receiver's `Stream`, a sender's `Sink`) that
+//! finds the ring full or empty re-checks briefly before it registers its waker: in place on
+//! the shared modes' rings; on an SPSC channel by waking itself and returning `Pending` up to
+//! 8 times (so an executor sees a few extra polls per wait), because registering there can
+//! cost a `membarrier` system call.
 //!
 //! ```
 //! use nimsync_core_channels::mpmc;

@@ -7,11 +7,10 @@ use core::task::{Context, Poll};
 use futures_core::Stream;
 use futures_core::stream::FusedStream;
 
-use crate::chan::RawChan;
+use crate::Receiver;
 use crate::event::Listener;
 use crate::future::poll_recv;
 use crate::mode::Mode;
-use crate::{Receiver, Sender};
 
 /// A receiver's `Stream` state between polls: the yields made before registering
 /// (`future::pre_wait`, counted since the last item) or the registration. The count fits
@@ -75,6 +74,8 @@ impl<T: Send, M: Mode> FusedStream for Receiver<T, M> {
 #[cfg(feature = "sink")]
 mod sink {
     use super::*;
+    use crate::Sender;
+    use crate::chan::RawChan;
     use crate::error::{SendError, TryReserveError, TrySendError};
     use crate::future::poll_wait;
 
@@ -100,16 +101,25 @@ mod sink {
             if this.sink_reserved {
                 return Poll::Ready(Ok(()));
             }
+            let mut spins = 0;
             loop {
                 match this.chan.try_reserve() {
                     Ok(()) => {
                         this.sink_reserved = true;
+                        this.sink_yields = 0;
                         this.sink_listener = None;
                         return Poll::Ready(Ok(()));
                     }
                     Err(TryReserveError::Closed) => return Poll::Ready(Err(SendError(()))),
                     Err(TryReserveError::Full) => {}
                 }
+                crate::future::before_registering!(
+                    <M::Chan<T> as RawChan<T>>::BEFORE_ASYNC_WAIT,
+                    this.sink_listener,
+                    &mut spins,
+                    &mut this.sink_yields,
+                    cx
+                );
                 if poll_wait(&mut this.sink_listener, this.chan.not_full(), cx).is_pending() {
                     return Poll::Pending;
                 }

@@ -328,6 +328,7 @@ impl<T: Send, Q: Queue<T>> RawChan<T> for Chan<T, Q> {
         // SAFETY: forwarded contract.
         unsafe { self.try_send_or(value, |value| self.send_detour(value)) }
     }
+
     unsafe fn try_send_batch(&self, items: &mut Vec<T>) -> Result<usize, ()> {
         let tx = self.ring.tx();
         if tx.detour.load(Ordering::Relaxed) != 0 {

@@ -124,29 +124,33 @@ pub struct Chan<T, Q: Queue<T>> {
 
 impl<T, Q: Queue<T>> Clone for Chan<T, Q> {
     fn clone(&self) -> Self {
-        Self {
-            ring: self.ring.clone(),
-            cursor: self.ring.cursor(),
-            _values: PhantomData,
-        }
+        chan_over(self.ring.clone())
     }
 }
 
 /// Builds a channel over queue type `Q`.
 pub(crate) fn new_chan<T: Send, Q: Queue<T>>(capacity: usize, policy: Policy) -> Chan<T, Q> {
-    let evicting = policy == Policy::DropOldest;
     // An asymmetric ring's light barrier is only a compiler fence: never build one without
     // the heavy half (`Spsc::new_chan` picks the stamped ring then).
     assert!(
         !Q::ASYMMETRIC || crate::barrier::init(),
         "asymmetric ring built without membarrier"
     );
-    let ring = Arc::new(Q::new(
+    chan_over(new_ring(capacity, policy))
+}
+
+/// The shared ring of a new channel over `Q` (no `membarrier` check: see [`new_chan`]).
+fn new_ring<T: Send, Q: Queue<T>>(capacity: usize, policy: Policy) -> Arc<Q> {
+    Arc::new(Q::new(
         capacity,
-        evicting,
+        policy == Policy::DropOldest,
         TxShared::new(policy, Q::ASYMMETRIC, !Q::MULTI_CONSUMER),
         RxShared::new(Q::ASYMMETRIC, !Q::MULTI_PRODUCER),
-    ));
+    ))
+}
+
+/// A handle's view of `ring`, with a cursor of its own.
+fn chan_over<T, Q: Queue<T>>(ring: Arc<Q>) -> Chan<T, Q> {
     Chan {
         cursor: ring.cursor(),
         ring,
@@ -232,19 +236,11 @@ impl<T: Send, Q: Queue<T>> Chan<T, Q> {
 /// stamped ring keeps one where its Lamport ring would be (see [`crate::mode::SpscChan`]).
 /// Built without the `membarrier` check: nothing is ever published on it.
 pub(crate) fn sealed_lamport_chan<T: Send>() -> Chan<T, LamportRing<T>> {
-    let ring = Arc::new(LamportRing::new(
-        1,
-        false,
-        TxShared::new(Policy::Block, true, true),
-        RxShared::new(true, true),
-    ));
+    let ring = new_ring::<T, LamportRing<T>>(1, Policy::Block);
     ring.seal();
     ring.tx().detour.fetch_or(DETOUR_CLOSED, Ordering::SeqCst);
-    Chan {
-        cursor: ring.cursor(),
-        ring,
-        _values: PhantomData,
-    }
+    // The cursor is made after sealing, so it starts ended.
+    chan_over(ring)
 }
 
 /// The operations every channel offers, whatever its ring.

@@ -575,23 +575,6 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_sender_holds_only_its_channel_and_the_sink_state() {
-        // The sink's yield count sits beside its reservation flag.
-        fn check<M: Mode>() {
-            assert_eq!(
-                size_of::<crate::Sender<u64, M>>(),
-                size_of::<M::Chan<u64>>() + size_of::<Option<Listener>>() + size_of::<usize>(),
-                "{}",
-                M::NAME
-            );
-        }
-        check::<Spsc>();
-        check::<crate::Mpsc>();
-        check::<crate::Spmc>();
-        check::<crate::Mpmc>();
-    }
-
     /// The receiver's `Stream`, as a future of its next item.
     struct Next<'a>(&'a mut crate::Receiver<u32, Spsc>);
 
@@ -625,13 +608,20 @@ mod tests {
     }
 
     #[test]
-    fn a_receiver_holds_only_its_channel_and_the_stream_slot() {
-        // The stream's yield count shares the listener's space (`stream::StreamWait`): 8 more
-        // bytes per receiver cost the actors' mailbox throughput about a fifth.
+    fn handles_hold_only_their_channel_and_their_wait_state() {
         fn check<M: Mode>() {
+            // The stream's yield count shares the listener's space (`stream::StreamWait`): 8
+            // more bytes per receiver cost the actors' mailbox throughput about a fifth.
             assert_eq!(
                 size_of::<crate::Receiver<u64, M>>(),
                 size_of::<M::Chan<u64>>() + size_of::<Option<Listener>>(),
+                "{}",
+                M::NAME
+            );
+            // The sink's yield count sits beside its reservation flag.
+            assert_eq!(
+                size_of::<crate::Sender<u64, M>>(),
+                size_of::<M::Chan<u64>>() + size_of::<Option<Listener>>() + size_of::<usize>(),
                 "{}",
                 M::NAME
             );

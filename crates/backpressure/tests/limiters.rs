@@ -110,9 +110,17 @@ fn bad_configuration_is_an_error_at_construction() {
     assert!(msg.contains("min 10") && msg.contains("max 5"), "{msg}");
 }
 
+/// Mostly ordinary samples, now and then an extreme one (the limiters promise no panic on
+/// any sample, however built).
 fn sample() -> impl Strategy<Value = Sample> {
-    (0u64..10_000_000_000, 0usize..5000, any::<bool>()).prop_map(|(ns, inflight, dropped)| Sample {
-        latency: Duration::from_nanos(ns),
+    let latency = prop_oneof![
+        8 => (0u64..10_000_000_000).prop_map(Duration::from_nanos),
+        1 => any::<u64>().prop_map(Duration::from_nanos),
+        1 => Just(Duration::MAX),
+    ];
+    let inflight = prop_oneof![8 => 0usize..5000, 1 => any::<usize>(), 1 => Just(usize::MAX)];
+    (latency, inflight, any::<bool>()).prop_map(|(latency, inflight, dropped)| Sample {
+        latency,
         inflight,
         dropped,
     })
@@ -264,4 +272,12 @@ fn adaptive_backpressure_shrinks_under_congestion_and_recovers() {
     }
     assert!(bp.window() > congested);
     assert!(bp.can_send(congested));
+}
+
+#[test]
+fn miad_reports_a_saturated_average_after_an_extreme_sample() {
+    let mut m = Miad::new(MiadConfig::default()).unwrap();
+    m.update(&Sample::success(Duration::MAX, 1));
+    // The average is above `Duration`'s range in `f64`: reported saturated, not a panic.
+    assert_eq!(m.smoothed_latency(), Some(Duration::MAX));
 }

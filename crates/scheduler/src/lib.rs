@@ -119,7 +119,7 @@ pub use placement::{Placement, RoundRobin};
 pub use runtime::{Handle, Runtime};
 pub use task::TaskId;
 pub use timer::interval::{Interval, MissedTickBehavior, interval, interval_at};
-pub use timer::sleep::{Sleep, now, sleep, sleep_until};
+pub use timer::sleep::{Sleep, instant_after, now, sleep, sleep_until};
 
 use std::future::Future;
 

@@ -17,6 +17,7 @@ use nimsync_scheduler::{Sleep, now, sleep_until};
 /// let r = Rate::new(100, Duration::from_secs(1)).unwrap().burst(10).unwrap();
 /// assert_eq!(r.interval(), Duration::from_millis(10));
 /// assert!(Rate::new(0, Duration::from_secs(1)).is_none());
+/// assert!(Rate::new(1, Duration::MAX).is_none()); // one item per 584 billion years
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Rate {
@@ -24,20 +25,35 @@ pub struct Rate {
     burst: u32,
 }
 
+/// The longest span a rate may cover, one interval times the burst (100 years): the throttle
+/// adds it to `Instant`s, which must hold the result.
+const MAX_SPAN: Duration = Duration::from_secs(100 * 365 * 86_400);
+
 impl Rate {
-    /// `count` items per `period`, no bursts; `None` if either is zero or one item would
-    /// take less than a nanosecond.
+    /// `count` items per `period`, no bursts; `None` if either is zero, if one item would
+    /// take less than a nanosecond, or more than 100 years.
     pub fn new(count: u32, period: Duration) -> Option<Self> {
         if count == 0 || period.is_zero() {
             return None;
         }
         let interval = period / count;
-        (!interval.is_zero()).then_some(Self { interval, burst: 1 })
+        (!interval.is_zero() && interval <= MAX_SPAN).then_some(Self { interval, burst: 1 })
     }
 
-    /// Allows bursts of up to `burst` items (≥ 1; `None` for 0).
+    /// Allows bursts of up to `burst` items (≥ 1); `None` for 0, or when `burst` intervals
+    /// would span more than 100 years.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use nimsync_streams::Rate;
+    /// let daily = Rate::new(1, Duration::from_secs(86_400)).unwrap();
+    /// assert!(daily.burst(7).is_some());
+    /// assert!(daily.burst(0).is_none());
+    /// assert!(daily.burst(u32::MAX).is_none()); // 11 million years of credit
+    /// ```
     pub fn burst(self, burst: u32) -> Option<Self> {
-        (burst > 0).then_some(Self { burst, ..self })
+        let span = self.interval.checked_mul(burst)?;
+        (burst > 0 && span <= MAX_SPAN).then_some(Self { burst, ..self })
     }
 
     /// The time between items at the sustained rate.

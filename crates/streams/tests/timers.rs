@@ -69,6 +69,23 @@ fn throttle_paces_to_the_rate_after_the_burst() {
 }
 
 #[test]
+fn the_slowest_rate_paces_without_overflow_and_slower_ones_are_refused() {
+    const YEAR: Duration = Duration::from_secs(365 * 86_400);
+    assert!(Rate::new(1, Duration::MAX).is_none());
+    assert!(Rate::new(1, YEAR * 101).is_none());
+    let slowest = Rate::new(1, YEAR * 100).unwrap();
+    assert!(slowest.burst(2).is_none());
+    paused().block_on(async {
+        let t0 = now();
+        let mut s = iter(0..3).throttle(slowest.burst(1).unwrap());
+        assert_eq!(s.next().await, Some(0));
+        // The next item is due in a century: the paused clock jumps there, no overflow.
+        assert_eq!(s.next().await, Some(1));
+        assert_eq!(now() - t0, YEAR * 100);
+    });
+}
+
+#[test]
 fn ticks_with_take_until_future_end_after_the_stop_timer() {
     paused().block_on(async {
         let n = ticks(Duration::from_millis(10))

@@ -84,7 +84,8 @@ impl Backoff {
         } else {
             0.0
         };
-        Duration::from_secs_f64((capped - jitter).max(0.0))
+        // Above `Duration`'s range only when `max` is near `Duration::MAX`: then it is `max`.
+        Duration::try_from_secs_f64((capped - jitter).max(0.0)).unwrap_or(self.max)
     }
 }
 

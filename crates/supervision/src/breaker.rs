@@ -183,7 +183,9 @@ impl Core {
         self.trials_started = 0;
         self.trials_succeeded = 0;
         if to == BreakerState::Open {
-            self.open_until = now + self.config.reset_timeout;
+            // A reset timeout beyond `Instant`'s range (e.g. `Duration::MAX`, "stay open")
+            // opens it for decades instead of overflowing.
+            self.open_until = nimsync_scheduler::instant_after(now, self.config.reset_timeout);
             self.stats.opened += 1;
         }
         self.stats.transitions += 1;

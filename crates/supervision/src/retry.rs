@@ -163,7 +163,10 @@ where
         }
         let delay = policy.backoff.delay(attempts - 1, &mut rng);
         if let Some(limit) = policy.max_elapsed
-            && nimsync_scheduler::now().saturating_duration_since(start) + delay > limit
+            && nimsync_scheduler::now()
+                .saturating_duration_since(start)
+                .saturating_add(delay)
+                > limit
         {
             return Err(RetryError::Exhausted {
                 attempts,

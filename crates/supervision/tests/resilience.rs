@@ -147,3 +147,42 @@ fn retry_is_cancelled_during_its_backoff() {
         canceller.await.unwrap();
     });
 }
+
+#[test]
+fn a_breaker_told_to_stay_open_forever_trips_and_stays_open() {
+    use nimsync_supervision::{BreakerConfig, BreakerState, CircuitBreaker, TripRule};
+    // `Duration::MAX` is beyond `Instant`'s range: the breaker opens for decades instead.
+    let cfg = BreakerConfig::new(TripRule::ConsecutiveFailures(1), Duration::MAX);
+    let breaker = CircuitBreaker::new(cfg).unwrap();
+    breaker.acquire().unwrap().failure();
+    assert_eq!(breaker.state(), BreakerState::Open);
+    let wait = breaker.acquire().err().expect("open: no call goes through");
+    assert!(wait > Duration::from_secs(86_400 * 365), "{wait:?}");
+}
+
+#[test]
+fn backoff_capped_at_duration_max_saturates() {
+    let backoff = Backoff::exponential(Duration::from_secs(1), Duration::MAX);
+    let mut rng = fastrand::Rng::with_seed(1);
+    assert_eq!(backoff.delay(0, &mut rng), Duration::from_secs(1));
+    // 2^70 s is above `Duration`'s range: the cap.
+    assert_eq!(backoff.delay(70, &mut rng), Duration::MAX);
+}
+
+#[test]
+fn retry_with_an_endless_backoff_stops_at_its_time_budget() {
+    rt().block_on(async {
+        let policy = RetryPolicy::new(10)
+            .unwrap()
+            .backoff(Backoff::exponential(Duration::MAX, Duration::MAX))
+            .max_elapsed(Duration::from_secs(10));
+        let r = retry(&policy, || async { Err::<(), _>("down") }).await;
+        assert_eq!(
+            r,
+            Err(RetryError::Exhausted {
+                attempts: 1,
+                last: "down"
+            })
+        );
+    });
+}

@@ -104,7 +104,7 @@ impl Limiter for Aimd {
         if sample.dropped || sample.latency > c.timeout {
             let reduced = (self.limit as f64 * c.backoff_ratio).floor();
             self.limit = clamp_limit(reduced, c.min_limit, c.max_limit);
-        } else if sample.inflight * 2 >= self.limit {
+        } else if sample.inflight.saturating_mul(2) >= self.limit {
             self.limit = (self.limit + 1).clamp(c.min_limit, c.max_limit);
         }
         self.limit

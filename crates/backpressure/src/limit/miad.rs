@@ -122,7 +122,9 @@ impl Miad {
 
     /// The exponentially smoothed latency, once a sample has been seen.
     pub fn smoothed_latency(&self) -> Option<Duration> {
-        self.ewma_secs.map(Duration::from_secs_f64)
+        // (Saturates: a `Duration::MAX` sample averages above `Duration`'s range in `f64`.)
+        self.ewma_secs
+            .map(|s| Duration::try_from_secs_f64(s).unwrap_or(Duration::MAX))
     }
 
     /// Feeds a latency into the moving average and returns the smoothed value in seconds.
@@ -172,7 +174,7 @@ impl Limiter for Miad {
         if sample.dropped || avg > secs(self.config.target_latency) {
             return self.decrease();
         }
-        if sample.inflight * 2 >= self.limit {
+        if sample.inflight.saturating_mul(2) >= self.limit {
             let c = &self.config;
             let grown = (self.limit as f64 * c.increase_factor).ceil();
             // Always move by at least one, so small limits can grow.

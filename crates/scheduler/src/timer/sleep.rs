@@ -41,7 +41,7 @@ pub fn now() -> Instant {
 /// ```
 pub fn sleep(dur: Duration) -> Sleep {
     let now = now();
-    let deadline = now.checked_add(dur).unwrap_or_else(|| far_future(now));
+    let deadline = instant_after(now, dur);
     sleep_until(deadline)
 }
 
@@ -55,6 +55,20 @@ pub fn sleep_until(deadline: Instant) -> Sleep {
 
 pub(crate) fn far_future(now: Instant) -> Instant {
     now + Duration::from_secs(86_400 * 365 * 30)
+}
+
+/// `now + after`, or about 30 years after `now` when that would overflow `Instant` (e.g.
+/// `after` is `Duration::MAX`): a deadline that means "never" for any process, as [`sleep`]
+/// uses for long durations. For layers that compute deadlines from user-given durations.
+///
+/// ```
+/// use std::time::{Duration, Instant};
+/// let now = Instant::now();
+/// assert_eq!(nimsync_scheduler::instant_after(now, Duration::from_secs(1)), now + Duration::from_secs(1));
+/// assert!(nimsync_scheduler::instant_after(now, Duration::MAX) > now + Duration::from_secs(86_400 * 365));
+/// ```
+pub fn instant_after(now: Instant, after: Duration) -> Instant {
+    now.checked_add(after).unwrap_or_else(|| far_future(now))
 }
 
 /// A future that completes at its deadline (never before it; timer resolution is 1 ms).

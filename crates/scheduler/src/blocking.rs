@@ -12,6 +12,7 @@ use crate::runtime::Handle;
 use crate::shared::Runnable;
 use crate::sync::std_lock as lock;
 use crate::task::{cancel_runnable, run_runnable, spawn_detached_cell};
+use std::cell::Cell;
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::pin::Pin;
@@ -19,6 +20,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex};
 use std::task::{Context, Poll};
 use std::time::Instant;
+
+thread_local! {
+    /// The pool whose thread this is (its address), 0 on any other thread.
+    static POOL_OF_THREAD: Cell<usize> = const { Cell::new(0) };
+}
 
 #[derive(Debug, Default)]
 struct PoolState {
@@ -137,10 +143,13 @@ impl BlockingPool {
         }
     }
 
-    /// Waits (until `deadline`) for the pool's threads to exit; joins those that did.
+    /// Waits (until `deadline`) for the pool's threads to exit; joins those that did. Called
+    /// on one of the pool's own threads (a blocking job dropping its runtime), it waits for
+    /// the others: this one exits when the job returns.
     pub(crate) fn shutdown_join(&self, deadline: Option<Instant>) {
+        let this_one = usize::from(self.is_current_thread_of());
         let mut s = lock(&self.state);
-        while s.threads > 0 {
+        while s.threads > this_one {
             match deadline {
                 None => {
                     s = match self.exited.wait(s) {
@@ -160,7 +169,7 @@ impl BlockingPool {
                 }
             }
         }
-        let all_exited = s.threads == 0;
+        let all_exited = s.threads <= this_one;
         let handles: Vec<_> = s.handles.drain().map(|(_, h)| h).collect();
         drop(s);
         let me = std::thread::current().id();
@@ -175,9 +184,17 @@ impl BlockingPool {
     }
 }
 
+impl BlockingPool {
+    /// Whether the calling thread is one of this pool's.
+    fn is_current_thread_of(&self) -> bool {
+        POOL_OF_THREAD.with(|p| p.get() == std::ptr::from_ref(self) as usize)
+    }
+}
+
 fn blocking_thread(handle: Handle, id: usize) {
     let _enter = context::enter(handle.clone());
     let shared = handle.inner.shared.clone();
+    POOL_OF_THREAD.with(|p| p.set(std::ptr::from_ref(&shared.blocking) as usize));
     if let Some(f) = &shared.cfg.on_thread_start {
         f();
     }

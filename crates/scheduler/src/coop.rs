@@ -5,7 +5,9 @@
 //! before its next poll. Inside a single poll, a loop over always-ready resources can still
 //! hog the worker; such resources (or the loop itself) can call [`poll_proceed`] /
 //! [`consume_budget`]: each task poll gets a budget of [`BUDGET`] units, and once it is spent
-//! they return `Pending` (after waking the task), forcing a yield.
+//! they return `Pending` (after waking the task), forcing a yield. The future of a `block_on`
+//! gets the same budget at each of its polls; code polled by any other executor (no budget
+//! given) is never throttled.
 
 use std::cell::Cell;
 use std::future::Future;
@@ -15,16 +17,21 @@ use std::task::{Context, Poll};
 /// Budget units per task poll.
 pub const BUDGET: u32 = 128;
 
+/// `REMAINING` on a thread whose code was never given a budget (not polled by nimsync).
+const UNLIMITED: u32 = u32::MAX;
+
 thread_local! {
-    static REMAINING: Cell<u32> = const { Cell::new(BUDGET) };
+    static REMAINING: Cell<u32> = const { Cell::new(UNLIMITED) };
 }
 
+/// Gives the poll about to start (a task's, or a `block_on` future's) a full budget.
 pub(crate) fn reset_budget() {
     REMAINING.with(|r| r.set(BUDGET));
 }
 
 /// Spends one unit of the current task's budget: `Ready` while some is left, otherwise wakes
-/// the task and returns `Pending` (the budget is refilled at its next poll).
+/// the task and returns `Pending` (the budget is refilled at its next poll). Always `Ready`
+/// on a thread where nimsync never polled anything (no budget to spend).
 ///
 /// ```
 /// use std::future::poll_fn;
@@ -36,7 +43,9 @@ pub(crate) fn reset_budget() {
 pub fn poll_proceed(cx: &mut Context<'_>) -> Poll<()> {
     REMAINING.with(|r| {
         let left = r.get();
-        if left == 0 {
+        if left == UNLIMITED {
+            Poll::Ready(())
+        } else if left == 0 {
             cx.waker().wake_by_ref();
             Poll::Pending
         } else {

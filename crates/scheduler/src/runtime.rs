@@ -431,6 +431,7 @@ impl Runtime {
         }
         let _inactive = Inactive(shared);
         loop {
+            crate::coop::reset_budget();
             let prev = context::swap_task_context(slot.take());
             let res = fut.as_mut().poll(&mut cx);
             slot = context::swap_task_context(prev);
@@ -496,6 +497,7 @@ impl Runtime {
             if main.woken.swap(false, Ordering::AcqRel) {
                 // The main future is not a task: let the poll hooks release what they kept.
                 crate::hooks::run_idle(shared.hooks.as_deref());
+                crate::coop::reset_budget();
                 let prev = context::swap_task_context(slot.take());
                 let res = fut.as_mut().poll(&mut cx);
                 slot = context::swap_task_context(prev);

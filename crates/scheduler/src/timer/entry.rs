@@ -13,9 +13,12 @@ pub(crate) struct TimerEntry {
 }
 
 impl TimerEntry {
+    /// Marks the timer fired and wakes its waiter. A waker that panics (it may run user
+    /// code: e.g. a cancel scope's deadline runs its `on_cancel` callbacks) is contained here:
+    /// the thread that fires timers is a worker or a `block_on`, which must go on.
     pub(crate) fn fire(&self) {
         self.fired.store(true, Ordering::Release);
-        self.waker.wake();
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.waker.wake()));
     }
 
     pub(crate) fn is_fired(&self) -> bool {

@@ -1,6 +1,6 @@
 //! `interval`: a periodic ticker with a documented missed-tick behaviour.
 
-use crate::timer::sleep::{Sleep, far_future, now, sleep_until};
+use crate::timer::sleep::{Sleep, far_future, instant_after, now, sleep_until};
 use std::future::poll_fn;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -73,16 +73,17 @@ impl Interval {
         let scheduled = self.next;
         let now = now();
         let next = match self.behavior {
-            MissedTickBehavior::Burst => scheduled + self.period,
+            MissedTickBehavior::Burst => instant_after(scheduled, self.period),
             MissedTickBehavior::Delay => {
-                if now > scheduled + self.period {
-                    now + self.period
+                let after = instant_after(scheduled, self.period);
+                if now > after {
+                    instant_after(now, self.period)
                 } else {
-                    scheduled + self.period
+                    after
                 }
             }
             MissedTickBehavior::Skip => {
-                let after = scheduled + self.period;
+                let after = instant_after(scheduled, self.period);
                 if now >= after {
                     let behind = now.duration_since(scheduled).as_nanos();
                     let periods = behind / self.period.as_nanos() + 1;
@@ -118,7 +119,7 @@ impl Interval {
 
     /// Restarts the schedule: the next tick is one period from now.
     pub fn reset(&mut self) {
-        self.next = now() + self.period;
+        self.next = instant_after(now(), self.period);
         self.sleep.as_mut().reset(self.next);
     }
 }

@@ -19,7 +19,7 @@ use crossbeam_deque::{Injector, Worker};
 use std::cell::Cell;
 use std::fmt;
 use std::future::Future;
-use std::pin::pin;
+use std::pin::{Pin, pin};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -286,6 +286,7 @@ impl Runtime {
             blocking: BlockingPool::default(),
             block_on_active: AtomicUsize::new(0),
             ct_core: Mutex::new(None),
+            ct_core_waiters: Mutex::new(Vec::new()),
             current_thread,
             watchers: AtomicUsize::new(0),
             watchdog_waking: AtomicBool::new(false),
@@ -401,26 +402,32 @@ impl Runtime {
     pub fn block_on<F: Future>(&self, fut: F) -> F::Output {
         let _guard = context::enter_block_on();
         let _enter = context::enter(self.handle.clone());
+        let fut = pin!(fut);
+        // The future's task context slot, kept across its polls.
+        let mut slot = None;
         if self.handle.inner.shared.current_thread {
             let core = lock(&self.handle.inner.shared.ct_core).take();
             if let Some(core) = core {
-                return self.block_on_current_thread(core, fut);
+                return self.block_on_current_thread(core, fut, &mut slot);
             }
         }
-        self.block_on_polling(fut)
+        self.block_on_polling(fut, &mut slot)
     }
 
     /// Multi-threaded flavour (or a second concurrent `block_on` on a current-thread
-    /// runtime): poll `fut` here, park in between.
-    fn block_on_polling<F: Future>(&self, fut: F) -> F::Output {
+    /// runtime, which takes the core over once the `block_on` holding it returns it): poll
+    /// `fut` here, park in between.
+    fn block_on_polling<F: Future>(
+        &self,
+        mut fut: Pin<&mut F>,
+        slot: &mut Option<context::TaskContextValue>,
+    ) -> F::Output {
         let shared = &self.handle.inner.shared;
         let notify = Arc::new(ThreadNotify {
             parker: Parker::new(),
         });
         let waker = Waker::from(notify.clone());
         let mut cx = Context::from_waker(&waker);
-        let mut fut = pin!(fut);
-        let mut slot = None;
         let mut fired = Vec::new();
         shared.block_on_active.fetch_add(1, Ordering::SeqCst);
         struct Inactive<'a>(&'a Shared);
@@ -429,12 +436,19 @@ impl Runtime {
                 self.0.block_on_active.fetch_sub(1, Ordering::SeqCst);
             }
         }
-        let _inactive = Inactive(shared);
+        let inactive = Inactive(shared);
         loop {
+            if shared.current_thread
+                && let Some(core) = take_core_or_wait(shared, &waker)
+            {
+                // The runtime's core is free: run its tasks and timers here from now on.
+                drop(inactive);
+                return self.block_on_current_thread(core, fut, slot);
+            }
             crate::coop::reset_budget();
             let prev = context::swap_task_context(slot.take());
             let res = fut.as_mut().poll(&mut cx);
-            slot = context::swap_task_context(prev);
+            *slot = context::swap_task_context(prev);
             if let Poll::Ready(v) = res {
                 return v;
             }
@@ -458,7 +472,12 @@ impl Runtime {
     }
 
     /// Current-thread flavour: this thread is worker 0.
-    fn block_on_current_thread<F: Future>(&self, core: Box<Core>, fut: F) -> F::Output {
+    fn block_on_current_thread<F: Future>(
+        &self,
+        core: Box<Core>,
+        mut fut: Pin<&mut F>,
+        slot: &mut Option<context::TaskContextValue>,
+    ) -> F::Output {
         let shared = self.handle.inner.shared.clone();
         let ctx = Rc::new(WorkerCtx::new(self.handle.clone(), core));
         context::set_worker(Some(ctx.clone()));
@@ -475,7 +494,13 @@ impl Runtime {
                 if let Some(ctx) = self.ctx.take()
                     && let Ok(ctx) = Rc::try_unwrap(ctx)
                 {
-                    *lock(&self.shared.ct_core) = Some(ctx.core);
+                    let mut core = lock(&self.shared.ct_core);
+                    *core = Some(ctx.core);
+                    // Another `block_on` may be waiting to take it over.
+                    for w in lock(&self.shared.ct_core_waiters).drain(..) {
+                        w.wake();
+                    }
+                    drop(core);
                 }
             }
         }
@@ -490,8 +515,6 @@ impl Runtime {
         });
         let waker = Waker::from(main.clone());
         let mut cx = Context::from_waker(&waker);
-        let mut fut = pin!(fut);
-        let mut slot = None;
         const BUDGET: usize = 128;
         loop {
             if main.woken.swap(false, Ordering::AcqRel) {
@@ -500,7 +523,7 @@ impl Runtime {
                 crate::coop::reset_budget();
                 let prev = context::swap_task_context(slot.take());
                 let res = fut.as_mut().poll(&mut cx);
-                slot = context::swap_task_context(prev);
+                *slot = context::swap_task_context(prev);
                 if let Poll::Ready(v) = res {
                     return v;
                 }
@@ -611,6 +634,21 @@ impl Drop for Runtime {
     fn drop(&mut self) {
         self.shutdown(None);
     }
+}
+
+/// A current-thread runtime's core for a polling `block_on`, if free; otherwise registers
+/// `waker` to be woken when the `block_on` holding it returns it (under the core's lock, so
+/// the return cannot slip in between).
+fn take_core_or_wait(shared: &Shared, waker: &Waker) -> Option<Box<Core>> {
+    let mut core = lock(&shared.ct_core);
+    if let Some(core) = core.take() {
+        return Some(core);
+    }
+    let mut waiters = lock(&shared.ct_core_waiters);
+    if !waiters.iter().any(|w| w.will_wake(waker)) {
+        waiters.push(waker.clone());
+    }
+    None
 }
 
 fn lock_std<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

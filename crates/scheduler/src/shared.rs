@@ -118,6 +118,9 @@ pub(crate) struct Shared {
     pub(crate) block_on_active: AtomicUsize,
     /// The current-thread flavour's single core, taken by `block_on` while it runs.
     pub(crate) ct_core: Mutex<Option<Box<Core>>>,
+    /// Other `block_on`s of a current-thread runtime waiting for its core (woken when the
+    /// `block_on` holding it returns it). Registered and woken under `ct_core`'s lock.
+    pub(crate) ct_core_waiters: Mutex<Vec<Waker>>,
     pub(crate) current_thread: bool,
     /// Workers parked with the watchdog timeout (see `worker.rs`).
     pub(crate) watchers: AtomicUsize,

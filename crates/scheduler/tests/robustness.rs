@@ -156,3 +156,36 @@ fn a_runtime_dropped_on_its_own_blocking_thread_shuts_down() {
         "Runtime::drop on its blocking thread hung"
     );
 }
+
+#[test]
+fn a_second_block_on_takes_the_current_thread_core_over_when_the_first_returns() {
+    let v = within(|| {
+        let rt = Arc::new(Runtime::current_thread());
+        let (started, first_running) = mpsc::channel();
+        let (release, first_may_return) = mpsc::channel::<()>();
+        let first = {
+            let rt = rt.clone();
+            std::thread::spawn(move || {
+                rt.block_on(async move {
+                    // Holds the core until the second `block_on` waits for it.
+                    started.send(()).unwrap();
+                    first_may_return.recv().unwrap();
+                })
+            })
+        };
+        first_running.recv().unwrap();
+        let second = rt.block_on(async move {
+            // Polled without the core: the task below runs only once this `block_on`
+            // takes the core over.
+            let task = spawn(async {
+                sleep(Duration::from_millis(5)).await;
+                1
+            });
+            release.send(()).unwrap();
+            task.await.unwrap()
+        });
+        first.join().unwrap();
+        second
+    });
+    assert_eq!(v, Some(1), "the second block_on never finished");
+}

@@ -252,7 +252,8 @@ impl<A: Actor> ActorRef<A> {
 
     /// Ends the current run after the current message, without draining the mailbox and
     /// with reason `Shutdown`. Supervisors use it: the queued messages wait for the next run.
-    /// Asked for between two runs, it is dropped (there is no run to end).
+    /// Asked for between two runs, or reaching a run that then ends another way (a panic, a
+    /// stop, a failure), it is dropped: it never ends the next run.
     pub fn shutdown(&self) {
         let _ = self.inner.send_system(System::Shutdown);
     }

@@ -58,7 +58,11 @@ impl<A: Actor> Mailbox<A> {
             self.cell.stats.add_restart();
         }
         self.runs += 1;
-        // A shutdown asked for while no run was active has nothing left to end.
+        // A shutdown ends the run it reaches. One asked for while no run was active, or one
+        // that reached the last run while a handler or hook waited (kept in `pending`) but
+        // that run ended another way (a panic, a stop, a slow hook), has nothing left to end.
+        // Stops, kills and priority messages carry over to this run.
+        self.pending.retain(|s| !matches!(s, System::Shutdown));
         while let Ok(s) = self.system.try_recv() {
             if !matches!(s, System::Shutdown) {
                 self.pending.push_back(s);

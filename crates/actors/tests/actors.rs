@@ -182,6 +182,108 @@ fn kill_abandons_a_waiting_handler_and_dead_letters_the_queue() {
     });
 }
 
+/// How a [`Lingering`] run ends; each way takes 50 ms of the paused clock in the handler or
+/// in a hook, so a shutdown can reach the run while it is already ending.
+#[derive(Clone, Copy, Debug)]
+enum Ending {
+    Panic,
+    Stop,
+    Fail,
+    SlowStopping,
+    SlowStopped,
+}
+
+const LINGER: Duration = Duration::from_millis(50);
+
+struct Lingering {
+    ending: Ending,
+    log: Log,
+}
+
+enum Linger {
+    End,
+    Note(u32),
+}
+
+impl Actor for Lingering {
+    type Msg = Linger;
+    async fn handle(&mut self, msg: Linger, ctx: &mut Context<Self>) {
+        let Linger::Note(n) = msg else {
+            if matches!(self.ending, Ending::Panic | Ending::Stop | Ending::Fail) {
+                nimsync_scheduler::sleep(LINGER).await;
+            }
+            match self.ending {
+                Ending::Panic => panic!("ended"),
+                Ending::Fail => ctx.fail(Broken),
+                _ => ctx.stop(),
+            }
+            return;
+        };
+        self.log.lock().unwrap().push(format!("note {n}"));
+    }
+    async fn stopping(&mut self, _: &mut Context<Self>) {
+        if matches!(self.ending, Ending::SlowStopping) {
+            nimsync_scheduler::sleep(LINGER).await;
+        }
+    }
+    async fn stopped(&mut self, _: &ExitReason) {
+        if matches!(self.ending, Ending::SlowStopped) {
+            nimsync_scheduler::sleep(LINGER).await;
+        }
+    }
+}
+
+#[test]
+fn a_shutdown_that_reaches_a_run_ending_another_way_does_not_end_the_next_run() {
+    rt().block_on(async {
+        for ending in [
+            Ending::Panic,
+            Ending::Stop,
+            Ending::Fail,
+            Ending::SlowStopping,
+            Ending::SlowStopped,
+        ] {
+            let log = Log::default();
+            let run = || Lingering {
+                ending,
+                log: log.clone(),
+            };
+            let (addr, mut mailbox) = ActorBuilder::new().mailbox::<Lingering>().unwrap();
+            addr.tell(Linger::End).await.unwrap();
+            let sender = {
+                let addr = addr.clone();
+                nimsync_scheduler::spawn(async move {
+                    // 10 ms into the 50 ms the run takes to end: the handler or hook waits.
+                    nimsync_scheduler::sleep(Duration::from_millis(10)).await;
+                    addr.shutdown();
+                    addr.tell_priority(Linger::Note(0)).unwrap();
+                })
+            };
+            let first = mailbox.run(run()).await;
+            sender.await.unwrap();
+            let expected = match ending {
+                Ending::Panic => "panicked: ended",
+                Ending::Fail => "failed: broken",
+                _ => "normal",
+            };
+            assert_eq!(first.to_string(), expected, "{ending:?}: first run");
+            assert!(notes(&log).is_empty(), "{ending:?}: the run ended first");
+
+            // The shutdown was for the first run; the priority message sent with it waits
+            // for the next one, which handles it, then drains and stops on request.
+            addr.tell(Linger::Note(1)).await.unwrap();
+            addr.stop();
+            let second = mailbox.run(run()).await;
+            assert!(
+                matches!(second, ExitReason::Normal),
+                "{ending:?}: the second run ended {second}"
+            );
+            assert_eq!(notes(&log), ["note 0", "note 1"], "{ending:?}");
+            mailbox.terminate(second);
+        }
+    });
+}
+
 #[test]
 fn ask_fails_clearly_on_dead_panicking_and_silent_actors() {
     rt().block_on(async {

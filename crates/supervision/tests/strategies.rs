@@ -176,6 +176,60 @@ fn transient_restarts_only_after_abnormal_exit_and_temporary_never() {
 }
 
 #[test]
+fn a_sibling_crashing_while_asked_to_shut_down_is_restarted_once_with_the_group() {
+    for restart in [Restart::Transient, Restart::Permanent] {
+        rt().block_on(async {
+            let log = Log::default();
+            let (spec, mut events) = observed(Strategy::OneForAll);
+            let sup = spec
+                .child(worker("a", &log))
+                .child(worker("b", &log).restart(restart))
+                .spawn()
+                .unwrap();
+            let (a, b) = (child(&sup, "a").await, child(&sup, "b").await);
+            // b is 10 ms into a 50 ms wait when a crashes: the supervisor's shutdown reaches
+            // b's waiting handler, and b's run then ends by its own crash.
+            b.tell(Cmd::PanicAfter(Duration::from_millis(50)))
+                .await
+                .unwrap();
+            nimsync_scheduler::sleep(Duration::from_millis(10)).await;
+            a.tell(Cmd::Panic).await.unwrap();
+            wait_restarts(&mut events, 2).await;
+            // Paused clock: this returns once every task is idle, so any further exit or
+            // restart would have happened by now.
+            nimsync_scheduler::sleep(Duration::from_secs(1)).await;
+            assert_eq!(b.ask(Cmd::Handled).await, Ok(0), "{restart:?}: b runs");
+            assert!(b.is_alive());
+            let kids = sup.children().await.unwrap();
+            assert!(kids.iter().all(|k| k.running), "{restart:?}: {kids:?}");
+            assert_eq!(
+                (a.stats().restarts, b.stats().restarts),
+                (1, 1),
+                "{restart:?}"
+            );
+            assert_eq!(
+                entries(&log),
+                [
+                    "start a",
+                    "start b",
+                    "stop a panicked",
+                    "stop b panicked",
+                    "start a",
+                    "start b"
+                ],
+                "{restart:?}"
+            );
+            while let Ok(e) = events.try_recv() {
+                assert!(
+                    !matches!(e, SupervisorEvent::ChildExited { .. }),
+                    "{restart:?}: {e:?}"
+                );
+            }
+        });
+    }
+}
+
+#[test]
 fn a_group_restart_reports_the_temporary_siblings_it_stops_for_good() {
     rt().block_on(async {
         let log = Log::default();

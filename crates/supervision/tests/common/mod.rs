@@ -25,6 +25,8 @@ pub struct Worker {
 pub enum Cmd {
     Note,
     Panic,
+    /// Panic after waiting this long (on the runtime's clock, paused in tests).
+    PanicAfter(std::time::Duration),
     StopNormally,
     Hang,
     Handled(Reply<u64>),
@@ -51,6 +53,10 @@ impl Actor for Worker {
                 self.handled.fetch_add(1, Ordering::SeqCst);
             }
             Cmd::Panic => panic!("{} crashed", self.name),
+            Cmd::PanicAfter(wait) => {
+                nimsync_scheduler::sleep(wait).await;
+                panic!("{} crashed late", self.name);
+            }
             Cmd::StopNormally => ctx.stop(),
             Cmd::Hang => std::future::pending::<()>().await,
             Cmd::Handled(r) => {

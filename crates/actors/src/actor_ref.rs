@@ -238,14 +238,17 @@ impl<A: Actor> ActorRef<A> {
     }
 
     /// Graceful stop: the actor handles the messages queued now, then stops (`Normal`).
-    /// The request travels on the system lane, so a full mailbox does not delay it.
+    /// The request travels on the system lane, so a full mailbox does not delay it. During
+    /// that drain the system lane is still read before each message: a [`kill`](Self::kill)
+    /// (graceful stop, then kill after a timeout) or a [`shutdown`](Self::shutdown) cuts it
+    /// short.
     pub fn stop(&self) {
         let _ = self.inner.send_system(System::Stop);
     }
 
-    /// Stops now: the running handler is abandoned at its next `.await` (a handler that
-    /// never yields cannot be interrupted), no hook runs, queued messages go to the dead
-    /// letters (`Killed`).
+    /// Stops now, also while a [`stop`](Self::stop) is draining the mailbox: the running
+    /// handler is abandoned at its next `.await` (a handler that never yields cannot be
+    /// interrupted), no hook runs, queued messages go to the dead letters (`Killed`).
     pub fn kill(&self) {
         let _ = self.inner.send_system(System::Kill);
     }

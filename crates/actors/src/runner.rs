@@ -1,5 +1,6 @@
 //! One run of an actor on its mailbox: hooks, the biased receive loop (system lane first),
-//! panics caught per poll, kill honoured while a handler waits, graceful drain on stop.
+//! panics caught per poll, kill honoured while a handler waits, graceful drain on stop (cut
+//! short by a kill).
 
 use core::future::{Future, poll_fn};
 use core::pin::{Pin, pin};
@@ -118,12 +119,17 @@ impl<A: Actor> Mailbox<A> {
             let next = if let Some(s) = self.pending.pop_front() {
                 Next::System(s)
             } else if let Some(left) = draining {
-                if left == 0 {
+                // The system lane still comes first, so a kill (or a shutdown) cuts the drain
+                // short even when no handler waits.
+                if let Some(s) = self.try_system() {
+                    Next::System(s)
+                } else if left == 0 {
                     return ExitReason::Normal;
-                }
-                match self.user.try_recv() {
-                    Ok(m) => Next::User(m),
-                    Err(_) => return ExitReason::Normal,
+                } else {
+                    match self.user.try_recv() {
+                        Ok(m) => Next::User(m),
+                        Err(_) => return ExitReason::Normal,
+                    }
                 }
             } else {
                 self.next_message().await
@@ -205,13 +211,20 @@ impl<A: Actor> Mailbox<A> {
         })
     }
 
+    /// The next system message if one is queued.
+    #[inline]
+    fn try_system(&mut self) -> Option<System<A::Msg>> {
+        // One length check says whether the system lane has anything.
+        if self.system.is_empty() {
+            return None;
+        }
+        self.system.try_recv().ok()
+    }
+
     /// The next message if one is queued, system lane first.
     #[inline]
     fn try_next(&mut self) -> Option<Next<A::Msg>> {
-        // One length check says whether the system lane has anything.
-        if !self.system.is_empty()
-            && let Ok(s) = self.system.try_recv()
-        {
+        if let Some(s) = self.try_system() {
             return Some(Next::System(s));
         }
         match self.user.try_recv() {

@@ -31,6 +31,8 @@ enum Msg {
     Fail,
     Get(Reply<Vec<String>>),
     Ignore(Reply<u32>),
+    /// Kills this actor from inside a handler that never waits.
+    KillSelf,
     Down(Terminated),
 }
 
@@ -67,6 +69,7 @@ impl Actor for Recorder {
                 r.send(self.log.lock().unwrap().clone());
             }
             Msg::Ignore(_r) => {}
+            Msg::KillSelf => ctx.myself().unwrap().kill(),
             Msg::Down(t) => self
                 .log
                 .lock()
@@ -179,6 +182,56 @@ fn kill_abandons_a_waiting_handler_and_dead_letters_the_queue() {
                 .iter()
                 .all(|r| r.reason == DeadLetterReason::ActorStopped && r.actor == a.id())
         );
+    });
+}
+
+#[test]
+fn kill_cuts_a_graceful_drain_short() {
+    rt().block_on(async {
+        let (sink, letters) = DeadLetterSink::log(64);
+        // Stop, then kill, before the actor has handled anything: the kill wins, no message
+        // is handled, no stopping hook runs, the queue goes to the dead letters.
+        let (a, log) = recorder();
+        let a = ActorBuilder::new()
+            .capacity(16)
+            .dead_letters(sink.clone())
+            .spawn(a)
+            .unwrap();
+        for i in 0..10 {
+            a.try_tell(Msg::Note(i)).unwrap();
+        }
+        a.stop();
+        a.kill();
+        let t = a.wait_terminated().await;
+        assert!(matches!(t.reason, ExitReason::Killed), "{}", t.reason);
+        assert_eq!(log.lock().unwrap().clone(), ["started"]);
+        assert_eq!(letters.records().len(), 10);
+
+        // A kill that arrives mid-drain, with no handler waiting (here sent by a handler that
+        // returns at once), is seen before the next queued message.
+        let (b, log) = recorder();
+        let b = ActorBuilder::new()
+            .capacity(16)
+            .dead_letters(sink)
+            .spawn(b)
+            .unwrap();
+        b.try_tell(Msg::Note(0)).unwrap();
+        b.try_tell(Msg::Note(1)).unwrap();
+        b.try_tell(Msg::KillSelf).unwrap();
+        for i in 2..6 {
+            b.try_tell(Msg::Note(i)).unwrap();
+        }
+        b.stop();
+        let t = b.wait_terminated().await;
+        assert!(matches!(t.reason, ExitReason::Killed), "{}", t.reason);
+        assert_eq!(notes(&log), ["note 0", "note 1"]);
+        assert_eq!(
+            log.lock().unwrap().last().unwrap(),
+            "note 1",
+            "no hook after a kill"
+        );
+        let dropped = letters.records();
+        assert_eq!(dropped.iter().filter(|r| r.actor == b.id()).count(), 4);
     });
 }
 

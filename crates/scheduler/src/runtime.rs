@@ -425,6 +425,8 @@ impl Runtime {
         let shared = &self.handle.inner.shared;
         let notify = Arc::new(ThreadNotify {
             parker: Parker::new(),
+            parked: AtomicBool::new(false),
+            shared: shared.clone(),
         });
         let waker = Waker::from(notify.clone());
         let mut cx = Context::from_waker(&waker);
@@ -461,13 +463,19 @@ impl Runtime {
                 }
                 continue;
             }
+            // Inactive while parked; a wake makes it active again at once (see
+            // `ThreadNotify`), so the paused clock never jumps while it is runnable.
+            notify.parked.store(true, Ordering::SeqCst);
             shared.block_on_active.fetch_sub(1, Ordering::SeqCst);
             shared.maybe_auto_advance();
             let timeout = shared
                 .clock
                 .timeout_until_tick(shared.remote_next.load(Ordering::Acquire));
             notify.parker.park(timeout);
-            shared.block_on_active.fetch_add(1, Ordering::SeqCst);
+            if notify.parked.swap(false, Ordering::SeqCst) {
+                // Not woken (a timeout): nobody counted it active again.
+                shared.block_on_active.fetch_add(1, Ordering::SeqCst);
+            }
         }
     }
 
@@ -658,14 +666,28 @@ fn lock_std<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 /// Waker of a multi-threaded `block_on`: unparks the blocked thread.
 struct ThreadNotify {
     parker: Parker,
+    /// Set while the `block_on` thread is (about to be) parked and counted inactive.
+    parked: AtomicBool,
+    shared: Arc<Shared>,
+}
+
+impl ThreadNotify {
+    fn notify(&self) {
+        // Counted active before it is unparked: whoever woke it (a task, a blocking job) and
+        // then looks whether everything is idle to auto-advance the paused clock sees it.
+        if self.parked.swap(false, Ordering::SeqCst) {
+            self.shared.block_on_active.fetch_add(1, Ordering::SeqCst);
+        }
+        self.parker.unpark();
+    }
 }
 
 impl Wake for ThreadNotify {
     fn wake(self: Arc<Self>) {
-        self.parker.unpark();
+        self.notify();
     }
     fn wake_by_ref(self: &Arc<Self>) {
-        self.parker.unpark();
+        self.notify();
     }
 }
 

@@ -189,3 +189,46 @@ fn a_second_block_on_takes_the_current_thread_core_over_when_the_first_returns()
     });
     assert_eq!(v, Some(1), "the second block_on never finished");
 }
+
+/// Registers a 5 s timer, then waits for `work` (which wakes the `block_on` future from
+/// another thread); returns how far the paused clock moved meanwhile.
+fn clock_moved_while_woken<F: Future>(work: impl FnOnce() -> F) -> Duration
+where
+    F::Output: Send,
+{
+    let rt = Builder::new_multi_thread()
+        .workers(1)
+        .start_paused(true)
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let t0 = nimsync_scheduler::now();
+        let mut far = pin!(sleep(Duration::from_secs(5)));
+        poll_fn(|cx| {
+            let _ = far.as_mut().poll(cx); // registers the timer
+            Poll::Ready(())
+        })
+        .await;
+        work().await;
+        nimsync_scheduler::now() - t0
+    })
+}
+
+#[test]
+fn the_paused_clock_does_not_jump_while_a_woken_block_on_is_about_to_run() {
+    // Racy before the fix (the waking thread found everything idle and advanced the clock
+    // to the 5 s timer before the `block_on` thread ran): a few percent of the runs.
+    for _ in 0..500 {
+        let moved = clock_moved_while_woken(|| async { spawn(async {}).await.unwrap() });
+        assert!(moved < Duration::from_secs(5), "woken by a task: {moved:?}");
+    }
+    for _ in 0..100 {
+        let moved = clock_moved_while_woken(|| async {
+            nimsync_scheduler::spawn_blocking(|| ()).await.unwrap()
+        });
+        assert!(
+            moved < Duration::from_secs(5),
+            "woken by a blocking job: {moved:?}"
+        );
+    }
+}

@@ -15,12 +15,17 @@ pin_project_lite::pin_project! {
     /// [`StreamExt::into_channel`](crate::StreamExt::into_channel): resolves to the number of
     /// items delivered, or the sink's error. On success the sink is flushed and dropped (for
     /// a channel sender: the channel closes when its last sender goes).
+    ///
+    /// The stream is never polled again once it has returned `None`, even when the final
+    /// flush is pending (streams such as futures-util's `unfold` or `once` panic if they are).
     #[must_use = "futures do nothing unless awaited"]
     pub struct Forward<S, K> {
         #[pin]
         stream: S,
         sink: Option<K>,
         sent: u64,
+        // The stream returned `None`: only the final flush is left.
+        stream_done: bool,
     }
 }
 
@@ -30,6 +35,7 @@ impl<S, K> Forward<S, K> {
             stream,
             sink: Some(sink),
             sent: 0,
+            stream_done: false,
         }
     }
 }
@@ -56,6 +62,12 @@ where
             return Poll::Ready(Ok(*this.sent));
         };
         loop {
+            if *this.stream_done {
+                // Finished: flush what was sent (this poll or a later one), never pull again.
+                ready!(Pin::new(&mut *sink).poll_flush(cx))?;
+                *this.sink = None;
+                return Poll::Ready(Ok(*this.sent));
+            }
             // Room first, then pull: an item is never taken from the stream without a place.
             ready!(Pin::new(&mut *sink).poll_ready(cx))?;
             match this.stream.as_mut().poll_next(cx) {
@@ -63,11 +75,7 @@ where
                     Pin::new(&mut *sink).start_send(item)?;
                     *this.sent += 1;
                 }
-                Poll::Ready(None) => {
-                    ready!(Pin::new(&mut *sink).poll_flush(cx))?;
-                    *this.sink = None;
-                    return Poll::Ready(Ok(*this.sent));
-                }
+                Poll::Ready(None) => *this.stream_done = true,
                 Poll::Pending => {
                     // Flush what was sent so far while waiting for more.
                     ready!(Pin::new(&mut *sink).poll_flush(cx))?;

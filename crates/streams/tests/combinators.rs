@@ -1,8 +1,10 @@
 //! Combinators against the obvious reference (iterators) with proptest, plus the edge cases:
 //! fairness of `merge`, bounded concurrency of `buffered`, cancellation of `take_until`.
 
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::task::{Context, Poll};
 
 use futures_executor::block_on;
 use nimsync_cancel::CancelToken;
@@ -153,4 +155,73 @@ fn into_channel_stops_when_the_receiver_goes() {
     let (tx, rx) = mpsc::<u32>(2);
     drop(rx);
     assert!(block_on(iter(0..10).into_channel(tx)).is_err());
+}
+
+/// A sink whose first flush is pending (it wakes itself at once).
+struct FlushPendingOnce {
+    flushed_once: bool,
+    got: Vec<u32>,
+}
+
+impl futures_sink::Sink<u32> for FlushPendingOnce {
+    type Error = ();
+
+    fn poll_ready(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Result<(), ()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn start_send(self: Pin<&mut Self>, x: u32) -> Result<(), ()> {
+        self.get_mut().got.push(x);
+        Ok(())
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<(), ()>> {
+        let this = self.get_mut();
+        if this.flushed_once {
+            Poll::Ready(Ok(()))
+        } else {
+            this.flushed_once = true;
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }
+    }
+
+    fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Result<(), ()>> {
+        Poll::Ready(Ok(()))
+    }
+}
+
+/// Yields `n - 1, ..., 0` and panics if polled after it returned `None` (as futures-util's
+/// `unfold` or `once` do).
+struct Strict {
+    n: u32,
+    ended: bool,
+}
+
+impl futures_core::Stream for Strict {
+    type Item = u32;
+
+    fn poll_next(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Option<u32>> {
+        let this = self.get_mut();
+        assert!(!this.ended, "polled after it returned None");
+        if this.n == 0 {
+            this.ended = true;
+            return Poll::Ready(None);
+        }
+        this.n -= 1;
+        Poll::Ready(Some(this.n))
+    }
+}
+
+#[test]
+fn into_sink_never_polls_a_finished_stream_again() {
+    let mut sink = FlushPendingOnce {
+        flushed_once: false,
+        got: vec![],
+    };
+    let stream = Strict { n: 3, ended: false };
+    // The final flush is pending once: the next poll must only flush, not pull again.
+    assert_eq!(block_on(stream.into_sink(&mut sink)), Ok(3));
+    assert_eq!(sink.got, [2, 1, 0]);
+    assert!(sink.flushed_once);
 }

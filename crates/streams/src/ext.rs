@@ -409,17 +409,48 @@ pub trait StreamExt: Stream + Sized {
     /// concurrently with the consumer, at most `capacity` items ahead. Dropping the stage
     /// stops the task.
     ///
+    /// **Which runtime.** The task is spawned right here, when `spawn_stage` is called (not
+    /// at the first poll), with [`nimsync_scheduler::spawn`]: on the runtime entered on this
+    /// thread (a task of it, or inside its `block_on`), or on the global default runtime
+    /// when none is. So build the pipeline inside the runtime it should run on:
+    /// `rt.block_on(async { s.spawn_stage(n)...await })`, not `rt.block_on(s.spawn_stage(n)...)`
+    /// (whose argument is built before `block_on` enters `rt`).
+    ///
     /// ```
     /// use nimsync_scheduler::Runtime;
     /// use nimsync_streams::{StreamExt, iter};
     /// let rt = Runtime::builder().workers(2).build().unwrap();
-    /// let v = rt.block_on(iter(0..1000).map(|x| x * 2).spawn_stage(64).filter(|x| x % 3 == 0).collect_vec());
+    /// // Built inside `block_on`: the upstream task runs on `rt`.
+    /// let v = rt.block_on(async {
+    ///     iter(0..1000).map(|x| x * 2).spawn_stage(64).filter(|x| x % 3 == 0).collect_vec().await
+    /// });
     /// assert_eq!(v.len(), 334);
     /// ```
     ///
     /// # Panics
     /// If `capacity` is 0 or above the channels' maximum;
     /// [`try_spawn_stage`](Self::try_spawn_stage) returns the error instead.
+    ///
+    /// A panic upstream (on the stage's task) is not an end of stream: once the items sent
+    /// before it have been yielded, polling the stage re-raises that panic in the consumer
+    /// (`std::panic::resume_unwind` with the original payload), so the consumer's task
+    /// panics as the upstream did. If the upstream task is cancelled instead (its runtime
+    /// shut down), the stage ends after the items already sent.
+    ///
+    /// ```
+    /// use nimsync_scheduler::{Runtime, spawn};
+    /// use nimsync_streams::{StreamExt, iter};
+    /// let rt = Runtime::builder().workers(2).build().unwrap();
+    /// let err = rt.block_on(async {
+    ///     spawn(async {
+    ///         let failing = iter(0..10).map(|x| if x == 5 { panic!("bad item") } else { x });
+    ///         failing.spawn_stage(4).collect_vec().await
+    ///     })
+    ///     .await
+    ///     .unwrap_err()
+    /// });
+    /// assert_eq!(err.panic_message(), Some("bad item")); // the consumer task panicked
+    /// ```
     #[track_caller]
     fn spawn_stage(self, capacity: usize) -> SpawnStage<Self::Item>
     where

@@ -14,21 +14,27 @@
 //!
 //! **Inline by default.** Stages run on the consumer's task (one task for a whole
 //! pipeline, no hand-offs); `.spawn_stage(n)` is the explicit boundary that puts the
-//! upstream on its own scheduler task with a bounded channel in between.
+//! upstream on its own scheduler task with a bounded channel in between. That task is
+//! spawned when `spawn_stage` is called, on the runtime entered on that thread (the global
+//! default runtime when none is), so build a pipeline inside `block_on(async { .. })` or a
+//! task of the runtime it should use. A panic upstream of the boundary is re-raised in the
+//! consumer, never turned into a normal end of stream.
 //!
 //! ```
 //! use nimsync_scheduler::Runtime;
 //! use nimsync_streams::{StreamExt, iter};
 //!
 //! let rt = Runtime::builder().workers(2).build().unwrap();
-//! let batches = rt.block_on(
+//! // Built inside `block_on`, so `spawn_stage` spawns its task on `rt`.
+//! let batches = rt.block_on(async {
 //!     iter(0..10_000u64)
 //!         .map(|x| x * 3)
 //!         .filter(|x| x % 2 == 0)
-//!         .spawn_stage(256) // the steps above run on another worker
+//!         .spawn_stage(256) // the steps above run on their own task of `rt`
 //!         .batch(100)
-//!         .collect_vec(),
-//! );
+//!         .collect_vec()
+//!         .await
+//! });
 //! assert_eq!(batches.len(), 50);
 //! assert!(batches.iter().all(|b| b.len() == 100));
 //! ```

@@ -2,10 +2,17 @@
 //! through a bounded core channel of `n` slots — a pipeline boundary across workers. The
 //! upstream task waits when the channel is full (backpressure) and ends when the stage is
 //! dropped.
+//!
+//! The task is spawned by `spawn_stage` itself (not at the first poll), with
+//! `nimsync_scheduler::spawn`: on the runtime entered on the calling thread, or on the global
+//! default runtime when none is. When the channel ends (every sender gone), the stage awaits
+//! the task's outcome before it ends: a panic upstream is re-raised in the consumer with
+//! `resume_unwind` and its original payload, so it never looks like a normal end of stream.
 
 use std::fmt;
+use std::future::Future;
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, ready};
 
 use futures_core::Stream;
 use nimsync_core_channels::{Builder, mpsc};
@@ -17,7 +24,8 @@ use crate::error::{StageError, at_least_one};
 #[must_use = "streams do nothing unless polled"]
 pub struct SpawnStage<T: Send> {
     rx: mpsc::Receiver<T>,
-    task: JoinHandle<()>,
+    /// The upstream task, until its outcome has been taken (after the channel ended).
+    task: Option<JoinHandle<()>>,
 }
 
 impl<T: Send> fmt::Debug for SpawnStage<T> {
@@ -46,7 +54,10 @@ where
             }
         }
     });
-    Ok(SpawnStage { rx, task })
+    Ok(SpawnStage {
+        rx,
+        task: Some(task),
+    })
 }
 
 impl<T: Send> SpawnStage<T> {
@@ -65,12 +76,31 @@ impl<T: Send> Stream for SpawnStage<T> {
     type Item = T;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
-        Pin::new(&mut self.get_mut().rx).poll_next(cx)
+        let this = self.get_mut();
+        if let Some(item) = ready!(Pin::new(&mut this.rx).poll_next(cx)) {
+            return Poll::Ready(Some(item));
+        }
+        // Every sender is gone: the upstream task has finished, panicked or been cancelled
+        // (or is just finishing: its handle wakes us). Its outcome decides how the stage ends.
+        let Some(task) = this.task.as_mut() else {
+            return Poll::Ready(None); // outcome already taken: ended before
+        };
+        let outcome = ready!(Pin::new(task).poll(cx));
+        this.task = None;
+        match outcome.map_err(nimsync_scheduler::JoinError::try_into_panic) {
+            Ok(()) => Poll::Ready(None),
+            // The consumer panics as the upstream did, with the same payload.
+            Err(Ok(payload)) => std::panic::resume_unwind(payload),
+            // Cancelled (its runtime shut down): nothing more will come.
+            Err(Err(_cancelled)) => Poll::Ready(None),
+        }
     }
 }
 
 impl<T: Send> Drop for SpawnStage<T> {
     fn drop(&mut self) {
-        self.task.abort();
+        if let Some(task) = &self.task {
+            task.abort();
+        }
     }
 }

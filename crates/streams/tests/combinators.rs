@@ -157,6 +157,57 @@ fn into_channel_stops_when_the_receiver_goes() {
     assert!(block_on(iter(0..10).into_channel(tx)).is_err());
 }
 
+#[test]
+fn spawn_stage_reraises_an_upstream_panic_in_the_consumer() {
+    let rt = nimsync_scheduler::Builder::new_multi_thread()
+        .workers(2)
+        .build()
+        .unwrap();
+    let seen = Arc::new(AtomicUsize::new(0));
+    let counted = seen.clone();
+    // The consumer is a task of `rt` (spawned inside `block_on`), and so is the stage's
+    // upstream task; the consumer's `JoinError` shows how it ended.
+    let err = rt
+        .block_on(async move {
+            nimsync_scheduler::spawn(async move {
+                iter(0..10u32)
+                    .map(|x| {
+                        assert!(x != 5, "upstream failed at 5");
+                        x
+                    })
+                    .spawn_stage(4)
+                    .map(move |x| {
+                        counted.fetch_add(1, Ordering::SeqCst);
+                        x
+                    })
+                    .collect_vec()
+                    .await
+            })
+            .await
+        })
+        .expect_err("the upstream panic must not look like a normal end of stream");
+    assert!(err.is_panic(), "{err:?}");
+    assert_eq!(err.panic_message(), Some("upstream failed at 5"));
+    // The items sent before the panic are delivered first.
+    assert_eq!(seen.load(Ordering::SeqCst), 5);
+}
+
+#[test]
+fn spawn_stage_ends_normally_and_can_be_polled_after_its_end() {
+    let rt = nimsync_scheduler::Builder::new_multi_thread()
+        .workers(2)
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let mut s = iter(0..3u32).spawn_stage(2);
+        for want in 0..3 {
+            assert_eq!(s.next().await, Some(want));
+        }
+        assert_eq!(s.next().await, None);
+        assert_eq!(s.next().await, None); // the join handle is not polled again
+    });
+}
+
 /// A sink whose first flush is pending (it wakes itself at once).
 struct FlushPendingOnce {
     flushed_once: bool,

@@ -281,3 +281,41 @@ fn miad_reports_a_saturated_average_after_an_extreme_sample() {
     // The average is above `Duration`'s range in `f64`: reported saturated, not a panic.
     assert_eq!(m.smoothed_latency(), Some(Duration::MAX));
 }
+
+/// `n` samples of a steady 10 ms latency with the limit in use.
+fn steady(limiter: &ConcurrencyLimiter, n: usize) {
+    for _ in 0..n {
+        let l = limiter.limit();
+        limiter.record(Sample::success(Duration::from_millis(10), l));
+    }
+}
+
+#[test]
+fn a_drop_teaches_delay_based_limiters_no_latency_baseline() {
+    type Make = fn() -> Box<dyn Limiter>;
+    let algorithms: [(&str, Make); 2] = [
+        ("gradient", || Box::new(Gradient::default())),
+        ("vegas", || Box::new(Vegas::default())),
+    ];
+    for (name, make) in algorithms {
+        // A drop whose latency is unknown (zero), reported by hand or by a permit dropped
+        // at once: a congestion signal, not a new no-load latency.
+        for via_permit in [false, true] {
+            let limiter = ConcurrencyLimiter::new(make());
+            steady(&limiter, 200);
+            let before = limiter.limit();
+            if via_permit {
+                limiter.try_acquire().unwrap().dropped();
+            } else {
+                limiter.record(Sample::dropped(Duration::ZERO, limiter.limit()));
+            }
+            assert!(limiter.limit() < before, "{name}: a drop still backs off");
+            steady(&limiter, 200); // the same latency as before the drop
+            let after = limiter.limit();
+            assert!(
+                after >= before,
+                "{name} (via permit: {via_permit}): {before} -> {after} after one drop"
+            );
+        }
+    }
+}

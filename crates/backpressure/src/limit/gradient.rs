@@ -46,9 +46,10 @@ impl Default for GradientConfig {
 
 /// The gradient algorithm: `gradient = clamp(tolerance · rtt_noload / rtt, 0.5, 1)`,
 /// `estimate = limit · gradient + queue_size`, and the limit moves toward the estimate by
-/// `smoothing`. `rtt_noload` is the minimum latency seen, re-measured every
-/// `probe_interval` samples so a lasting shift is learnt. The limit never grows while less
-/// than half of it is in use; a drop uses the smallest gradient, 0.5. Under load it settles
+/// `smoothing`. `rtt_noload` is the minimum latency of the successful samples, re-measured
+/// every `probe_interval` samples so a lasting shift is learnt. The limit never grows while
+/// less than half of it is in use; a drop uses the smallest gradient, 0.5, and leaves
+/// `rtt_noload` alone (its latency is not a round trip). Under load it settles
 /// where latency is about `tolerance ×` the no-load latency (plus `queue_size` of headroom).
 ///
 /// ```
@@ -125,21 +126,23 @@ impl Limiter for Gradient {
             self.samples_since_probe = 0;
             self.rtt_noload = None;
         }
-        let noload = match self.rtt_noload {
-            Some(n) if n <= rtt => n,
-            _ => {
-                self.rtt_noload = Some(rtt);
-                rtt
-            }
-        };
-
         let limit = self.estimate;
-        if !sample.dropped && (sample.inflight as f64) < limit / 2.0 {
-            return self.limit(); // app-limited: the latency says nothing about capacity
-        }
         let gradient = if sample.dropped {
+            // A drop is congestion, not a latency: its latency (a timeout, or unknown and
+            // zero) must not become the no-load baseline, or every later sample would look
+            // congested until the next probe.
             0.5
         } else {
+            let noload = match self.rtt_noload {
+                Some(n) if n <= rtt => n,
+                _ => {
+                    self.rtt_noload = Some(rtt);
+                    rtt
+                }
+            };
+            if (sample.inflight as f64) < limit / 2.0 {
+                return self.limit(); // app-limited: the latency says nothing about capacity
+            }
             (c.tolerance * noload / rtt).clamp(0.5, 1.0)
         };
         let target = limit * gradient + c.queue_size as f64;

@@ -29,7 +29,9 @@ pub struct Sample {
     pub latency: Duration,
     /// Requests in flight when this one was admitted (itself included).
     pub inflight: usize,
-    /// The request was dropped, timed out or rejected downstream: a congestion signal.
+    /// The request was dropped, timed out or rejected downstream: a congestion signal. The
+    /// `latency` of a dropped sample is not a round trip (a timeout, a failure on the way,
+    /// or unknown), so no limiter learns a latency baseline from it.
     pub dropped: bool,
 }
 
@@ -49,7 +51,11 @@ impl Sample {
         }
     }
 
-    /// A dropped request.
+    /// A dropped request, after `latency` (as long as it was known: a
+    /// [`Permit`](crate::Permit) reports the time since its admission). The limiters react
+    /// to the drop as congestion; the delay-based ones ([`Gradient`], [`Vegas`]) do not take
+    /// its latency as their no-load latency, so a drop reported with a zero latency does not
+    /// make every later request look congested.
     ///
     /// ```
     /// use std::time::Duration;
@@ -70,7 +76,9 @@ impl Sample {
 /// [`ConcurrencyLimiter`](crate::ConcurrencyLimiter) drives.
 ///
 /// Implementations must keep the limit within their configured bounds and must not panic on
-/// any sample (latencies of zero or hours, `inflight` of zero included).
+/// any sample (latencies of zero or hours, `inflight` of zero included). A dropped sample is
+/// a congestion signal only: an implementation must not learn a latency baseline (a minimum
+/// or no-load latency) from it.
 ///
 /// ```
 /// use std::time::Duration;

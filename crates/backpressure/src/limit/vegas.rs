@@ -36,7 +36,8 @@ impl Default for VegasConfig {
     }
 }
 
-/// TCP Vegas for requests: the no-load latency is the minimum seen; the queue estimate is
+/// TCP Vegas for requests: the no-load latency is the minimum of the successful samples
+/// (a drop's latency is not a round trip and never lowers it); the queue estimate is
 /// `⌈limit · (1 − rtt_noload / rtt)⌉`. With `α = 3·log10(limit)`, `β = 6·log10(limit)` and
 /// `threshold = log10(limit)`: a queue at most `threshold` grows the limit by `β`, below `α`
 /// by `log10(limit)`, above `β` shrinks it by `log10(limit)`; a drop shrinks it too. The
@@ -106,23 +107,26 @@ impl Limiter for Vegas {
         self.samples_since_probe += 1;
         if self.samples_since_probe >= c.probe_multiplier.saturating_mul(self.limit()) {
             self.samples_since_probe = 0;
-            self.rtt_noload = None; // probe: the next sample sets a fresh minimum
+            self.rtt_noload = None; // probe: the next successful sample sets a fresh minimum
         }
-        let noload = match self.rtt_noload {
-            Some(n) if n <= rtt => n,
-            _ => {
-                self.rtt_noload = Some(rtt);
-                rtt
-            }
-        };
-
         let limit = self.estimate;
         let log = log10_at_least_one(limit);
         let next = if sample.dropped {
+            // A drop is congestion, not a latency: its latency (a timeout, or unknown and
+            // zero) must not become the no-load baseline, or every later sample would look
+            // queued until the next probe.
             limit - log
-        } else if (sample.inflight as f64) * 2.0 < limit {
-            return self.limit(); // app-limited
         } else {
+            let noload = match self.rtt_noload {
+                Some(n) if n <= rtt => n,
+                _ => {
+                    self.rtt_noload = Some(rtt);
+                    rtt
+                }
+            };
+            if (sample.inflight as f64) * 2.0 < limit {
+                return self.limit(); // app-limited
+            }
             let queue = (limit * (1.0 - noload / rtt)).ceil();
             let (alpha, beta, threshold) = (3.0 * log, 6.0 * log, log);
             if queue <= threshold {

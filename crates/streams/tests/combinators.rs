@@ -1,5 +1,6 @@
 //! Combinators against the obvious reference (iterators) with proptest, plus the edge cases:
-//! fairness of `merge`, bounded concurrency of `buffered`, cancellation of `take_until`.
+//! fairness of `merge`, bounded concurrency of `buffered`, cancellation of `take_until`, a
+//! panic across `spawn_stage`, a finished stream behind `into_sink`'s pending flush.
 
 use std::pin::Pin;
 use std::sync::Arc;

@@ -59,9 +59,15 @@ impl<T> Admitted<T> {
         self.value
     }
 
-    /// Reports a drop and returns the value.
+    /// Reports a drop and returns the value (see [`Permit::dropped`]).
     pub fn dropped(self) -> T {
         self.permit.dropped();
+        self.value
+    }
+
+    /// Reports a drop after `latency` and returns the value (see [`Permit::dropped_after`]).
+    pub fn dropped_after(self, latency: Duration) -> T {
+        self.permit.dropped_after(latency);
         self.value
     }
 }

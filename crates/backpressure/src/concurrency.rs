@@ -274,7 +274,10 @@ impl Permit {
         self.finish(Some(Sample::success(latency, self.inflight)));
     }
 
-    /// The request was dropped or timed out: a congestion signal.
+    /// The request was dropped or timed out: a congestion signal, with no latency (the
+    /// permit keeps no clock reading: admission stays a compare-and-swap). Every limiter
+    /// backs off on it; none learns a latency from it. Use
+    /// [`dropped_after`](Self::dropped_after) when the time spent is known.
     ///
     /// ```
     /// use nimsync_backpressure::{Aimd, AimdConfig, ConcurrencyLimiter};
@@ -285,6 +288,21 @@ impl Permit {
     /// ```
     pub fn dropped(mut self) {
         self.finish(Some(Sample::dropped(Duration::ZERO, self.inflight)));
+    }
+
+    /// The request was dropped or timed out after `latency` (e.g. the timeout that gave
+    /// up on it): a congestion signal that carries the time spent.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use nimsync_backpressure::{ConcurrencyLimiter, Vegas};
+    /// let limiter = ConcurrencyLimiter::new(Vegas::default());
+    /// let before = limiter.limit();
+    /// limiter.try_acquire().unwrap().dropped_after(Duration::from_millis(250));
+    /// assert!(limiter.limit() <= before);
+    /// ```
+    pub fn dropped_after(mut self, latency: Duration) {
+        self.finish(Some(Sample::dropped(latency, self.inflight)));
     }
 
     /// Releases the slot without a sample (the outcome says nothing about capacity).

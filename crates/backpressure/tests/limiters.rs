@@ -319,3 +319,17 @@ fn a_drop_teaches_delay_based_limiters_no_latency_baseline() {
         }
     }
 }
+
+#[test]
+fn a_drop_stays_out_of_miads_moving_average() {
+    let mut m = Miad::new(MiadConfig::default()).unwrap();
+    for _ in 0..50 {
+        m.update(&Sample::success(Duration::from_millis(9), 1));
+    }
+    let average = m.smoothed_latency();
+    let limit = m.limit();
+    // A drop after a long timeout: congestion (one step down), not a latency.
+    m.update(&Sample::dropped(Duration::from_secs(5), 1));
+    assert_eq!(m.smoothed_latency(), average);
+    assert!(m.limit() < limit);
+}

@@ -170,8 +170,13 @@ impl Limiter for Miad {
     }
 
     fn update(&mut self, sample: &Sample) -> usize {
+        if sample.dropped {
+            // Congestion, not a round trip: kept out of the moving average (a drop after a
+            // long timeout would inflate it, one with no latency deflate it).
+            return self.decrease();
+        }
         let avg = self.smooth(sample.latency);
-        if sample.dropped || avg > secs(self.config.target_latency) {
+        if avg > secs(self.config.target_latency) {
             return self.decrease();
         }
         if sample.inflight.saturating_mul(2) >= self.limit {

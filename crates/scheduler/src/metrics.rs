@@ -14,7 +14,7 @@
 //! assert!(m.total_polls() >= 1);
 //! ```
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 /// Live counters of one worker (internal).
@@ -29,6 +29,8 @@ pub(crate) struct WorkerMetrics {
     pub(crate) overflows: AtomicU64,
     /// Tasks of other shards this worker finished and whose registry removal it batched.
     pub(crate) deferred_removals: AtomicU64,
+    /// The core the worker is pinned to, plus one (0: not pinned).
+    pub(crate) pinned_core: AtomicUsize,
 }
 
 /// Snapshot of one worker's counters (cumulative since the runtime started).
@@ -51,6 +53,10 @@ pub struct WorkerStats {
     pub overflows: u64,
     /// Tasks in the local queue right now.
     pub local_queue_depth: usize,
+    /// The core this worker is pinned to ([`Builder::pin_cores`](crate::Builder::pin_cores)),
+    /// `None` when it is not: pinning off, no core for it in the placement, or the operating
+    /// system refused (e.g. a core outside the process's allowed CPU set).
+    pub pinned_core: Option<usize>,
 }
 
 /// Snapshot of a runtime's metrics.
@@ -86,6 +92,7 @@ impl WorkerMetrics {
             busy: Duration::from_nanos(self.busy_ns.load(Ordering::Relaxed)),
             overflows: self.overflows.load(Ordering::Relaxed),
             local_queue_depth,
+            pinned_core: self.pinned_core.load(Ordering::Relaxed).checked_sub(1),
         }
     }
 }

@@ -319,8 +319,13 @@ impl Runtime {
             let spawned = b.spawn(move || {
                 if cfg2.pin_cores
                     && let Some(id) = cfg2.placement.core_for_worker(i, cfg2.workers)
+                    && pin_current_thread(id)
                 {
-                    let _ = core_affinity::set_for_current(core_affinity::CoreId { id });
+                    // Reported in the metrics: a refused pin leaves the worker unpinned.
+                    h.inner.shared.workers[i]
+                        .metrics
+                        .pinned_core
+                        .store(id + 1, Ordering::Relaxed);
                 }
                 if let Some(f) = &cfg2.on_thread_start {
                     f();
@@ -657,6 +662,15 @@ fn take_core_or_wait(shared: &Shared, waker: &Waker) -> Option<Box<Core>> {
         waiters.push(waker.clone());
     }
     None
+}
+
+/// Pins the calling thread to core `id` if the process may run there: `false` (nothing
+/// done) otherwise. (`core_affinity` indexes a fixed-size CPU set with the id, which aborts
+/// the process for an id past its end, so a placement's answer is checked first.)
+fn pin_current_thread(id: usize) -> bool {
+    let allowed = core_affinity::get_core_ids().unwrap_or_default();
+    allowed.iter().any(|c| c.id == id)
+        && core_affinity::set_for_current(core_affinity::CoreId { id })
 }
 
 fn lock_std<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

@@ -541,14 +541,53 @@ fn thread_hooks_and_names() {
     assert_eq!(stops.load(Ordering::SeqCst), 2);
 }
 
-#[test]
-fn pin_cores_builds_and_runs() {
-    let rt = Runtime::builder()
+/// Builds a 2-worker runtime and waits (spinning, no sleep) until both workers started,
+/// so the metrics show whether they pinned themselves.
+fn started(builder: Builder) -> Runtime {
+    let up = Arc::new(AtomicUsize::new(0));
+    let u = up.clone();
+    let rt = builder
         .workers(2)
-        .pin_cores(true)
+        .on_thread_start(move || {
+            u.fetch_add(1, Ordering::SeqCst);
+        })
         .build()
         .unwrap();
+    while up.load(Ordering::SeqCst) < 2 {
+        std::thread::yield_now();
+    }
+    rt
+}
+
+fn pinned(rt: &Runtime) -> Vec<Option<usize>> {
+    rt.metrics().workers.iter().map(|w| w.pinned_core).collect()
+}
+
+#[test]
+fn pin_cores_builds_runs_and_reports_each_workers_core() {
+    let rt = started(Runtime::builder().pin_cores(true));
     assert_eq!(rt.block_on(async { spawn(async { 1 }).await.unwrap() }), 1);
+    let cores = core_affinity::get_core_ids().unwrap_or_default();
+    if cores.len() >= 2 {
+        // Round robin over the available cores.
+        assert_eq!(pinned(&rt), [Some(cores[0].id), Some(cores[1].id)]);
+    }
+    assert_eq!(pinned(&started(Runtime::builder())), [None, None]);
+}
+
+/// A placement naming a core no machine here has.
+struct NoSuchCore;
+impl nimsync_scheduler::Placement for NoSuchCore {
+    fn core_for_worker(&self, _: usize, _: usize) -> Option<usize> {
+        Some(1 << 20)
+    }
+}
+
+#[test]
+fn a_refused_pin_is_reported_as_unpinned() {
+    let rt = started(Runtime::builder().pin_cores(true).placement(NoSuchCore));
+    assert_eq!(pinned(&rt), [None, None]);
+    assert_eq!(rt.block_on(async { spawn(async { 2 }).await.unwrap() }), 2);
 }
 
 #[test]

@@ -22,7 +22,12 @@
 //!   whose last handle goes away meanwhile drops on the canceller's thread, after the lock
 //!   is released, and then takes the lock to remove its entry).
 //! * The whole subtree is marked first; then wakers are woken and callbacks run, with no
-//!   lock held (a callback panic is caught and re-raised once every callback has run).
+//!   lock held. A panicking callback (or waker) does not stop the others: the first panic is
+//!   caught and, once every callback has run, re-raised to an explicit canceller
+//!   ([`cancel`](Node::cancel)). A deadline's cancellation has no caller to report to (the
+//!   scheduler's timer fires it through the node's `Wake`, and a waker is called by arbitrary
+//!   code): it goes through [`cancel_quietly`](Node::cancel_quietly), which never unwinds and
+//!   drops the panic (the panic hook has reported it already).
 //! * A parent holds its children weakly; a child holds its parent strongly and removes its
 //!   entry (under the parent's lock, cancelled or not) when it is dropped, so a long-lived
 //!   parent with short-lived children does not grow (slab slots are reused).
@@ -208,12 +213,38 @@ impl Node {
     /// Returns whether this call did it (`false`: it was already cancelled). Callback panics
     /// are re-raised after the whole subtree is cancelled and every callback has run.
     pub(crate) fn cancel(&self, kind: usize, reason: Option<Arc<str>>) -> bool {
+        let (did, panic) = self.cancel_catching(kind, reason);
+        if let Some(p) = panic {
+            resume_unwind(p);
+        }
+        did
+    }
+
+    /// [`cancel`](Self::cancel) for a canceller with no caller to report a callback's panic
+    /// to (a deadline: the timer wakes the node, see `impl Wake`): never unwinds. Every
+    /// callback still runs; a panic is dropped once they have (the panic hook has reported
+    /// it when it happened).
+    pub(crate) fn cancel_quietly(&self, kind: usize, reason: Option<Arc<str>>) -> bool {
+        let (did, panic) = self.cancel_catching(kind, reason);
+        if let Some(p) = panic {
+            discard(p);
+        }
+        did
+    }
+
+    /// The cancel itself: marks the subtree, then wakes its wakers and runs its callbacks,
+    /// catching their panics. Returns whether this call did it and the first panic.
+    fn cancel_catching(
+        &self,
+        kind: usize,
+        reason: Option<Arc<str>>,
+    ) -> (bool, Option<Box<dyn Any + Send>>) {
         let prev = match self.mark(kind, reason) {
             Some(prev) => prev,
-            None => return false,
+            None => return (false, None),
         };
         if prev & HAS_ENTRIES == 0 {
-            return true;
+            return (true, None);
         }
         let mut nodes: Vec<Arc<Node>> = Vec::new();
         let mut actions: Vec<Entry> = Vec::new();
@@ -229,20 +260,19 @@ impl Node {
         }
         let mut panic: Option<Box<dyn Any + Send>> = None;
         for entry in actions {
-            match entry {
-                Entry::Waker(w) => w.wake(),
-                Entry::Callback(f) => {
-                    if let Err(p) = catch_unwind(AssertUnwindSafe(f)) {
-                        panic.get_or_insert(p);
-                    }
+            let run = match entry {
+                Entry::Waker(w) => catch_unwind(AssertUnwindSafe(|| w.wake())),
+                Entry::Callback(f) => catch_unwind(AssertUnwindSafe(f)),
+                Entry::Child(_) | Entry::Taken => Ok(()),
+            };
+            if let Err(p) = run {
+                match panic {
+                    None => panic = Some(p),
+                    Some(_) => discard(p),
                 }
-                Entry::Child(_) | Entry::Taken => {}
             }
         }
-        if let Some(p) = panic {
-            resume_unwind(p);
-        }
-        true
+        (true, panic)
     }
 
     /// Marks this node cancelled with `kind`; returns the state word it replaced, or `None`
@@ -311,14 +341,91 @@ impl Drop for Node {
     }
 }
 
+/// Drops a caught panic's payload; a payload whose own drop panics is dropped (leaked) inside
+/// `catch_unwind` too, so this never unwinds.
+fn discard(payload: Box<dyn Any + Send>) {
+    if let Err(again) = catch_unwind(AssertUnwindSafe(move || drop(payload))) {
+        std::mem::forget(again);
+    }
+}
+
 /// Waking a node's waker cancels it with `TIMEOUT`: the scheduler's timer fires a scope's
-/// deadline through this (see `scope.rs`).
+/// deadline through this (see `scope.rs`). A waker is called by arbitrary code (a timer, a
+/// worker loop), so this never unwinds: callbacks' panics are dropped
+/// ([`Node::cancel_quietly`]).
 impl std::task::Wake for Node {
     fn wake(self: Arc<Self>) {
-        self.cancel(TIMEOUT, None);
+        self.cancel_quietly(TIMEOUT, None);
     }
 
     fn wake_by_ref(self: &Arc<Self>) {
-        self.cancel(TIMEOUT, None);
+        self.cancel_quietly(TIMEOUT, None);
+    }
+}
+
+#[cfg(all(test, not(nimsync_loom)))]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicUsize as StdAtomicUsize;
+
+    /// A node's waker is called by arbitrary code (the scheduler's timer fires a deadline
+    /// through it): a panicking callback must not unwind out of `wake`, and the other
+    /// callbacks, in the node and its subtree, still run.
+    #[test]
+    fn waking_a_node_never_unwinds_and_runs_every_callback() {
+        for by_ref in [false, true] {
+            let node = Node::root(Frame::default());
+            let child = Node::child(&node, Frame::default());
+            let ran = Arc::new(StdAtomicUsize::new(0));
+            let callback = |ran: &Arc<StdAtomicUsize>| {
+                let r = ran.clone();
+                Entry::Callback(Box::new(move || {
+                    r.fetch_add(1, Ordering::SeqCst);
+                }))
+            };
+            node.register(callback(&ran)).ok().unwrap();
+            node.register(Entry::Callback(Box::new(|| panic!("callback bug"))))
+                .ok()
+                .unwrap();
+            child
+                .register(Entry::Callback(Box::new(|| panic!("second callback bug"))))
+                .ok()
+                .unwrap();
+            child.register(callback(&ran)).ok().unwrap();
+            let waker = Waker::from(node.clone());
+            let woken = catch_unwind(AssertUnwindSafe(|| {
+                if by_ref {
+                    waker.wake_by_ref();
+                } else {
+                    waker.wake();
+                }
+            }));
+            assert!(
+                woken.is_ok(),
+                "a callback's panic unwound out of Waker::wake"
+            );
+            assert_eq!(ran.load(Ordering::SeqCst), 2, "every other callback ran");
+            assert_eq!(node.kind(), TIMEOUT);
+            assert_eq!(child.kind(), PARENT);
+        }
+    }
+
+    /// An explicit cancel still re-raises the first callback panic, after every callback ran.
+    #[test]
+    fn an_explicit_cancel_re_raises_a_callback_panic() {
+        let node = Node::root(Frame::default());
+        let ran = Arc::new(StdAtomicUsize::new(0));
+        let r = ran.clone();
+        node.register(Entry::Callback(Box::new(|| panic!("callback bug"))))
+            .ok()
+            .unwrap();
+        node.register(Entry::Callback(Box::new(move || {
+            r.fetch_add(1, Ordering::SeqCst);
+        })))
+        .ok()
+        .unwrap();
+        let out = catch_unwind(AssertUnwindSafe(|| node.cancel(EXPLICIT, None)));
+        assert!(out.is_err());
+        assert_eq!(ran.load(Ordering::SeqCst), 1);
     }
 }

@@ -344,7 +344,8 @@ pub(crate) fn arm(node: &Arc<Node>, deadline: Instant) -> Option<Sleep> {
     let waker = Waker::from(node.clone());
     match Pin::new(&mut sleep).poll(&mut Context::from_waker(&waker)) {
         Poll::Ready(()) => {
-            node.cancel(TIMEOUT, None);
+            // A deadline, as when the timer fires: callbacks' panics are not raised here.
+            node.cancel_quietly(TIMEOUT, None);
             None
         }
         Poll::Pending => Some(sleep),

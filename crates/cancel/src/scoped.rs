@@ -93,7 +93,7 @@ impl Borrow<CancelScope> for OwnedScope {
         self.scope.get_or_init(|| {
             let (scope, _) = CancelScope::build_unarmed(self.deadline, false);
             if self.expired {
-                scope.token().node.cancel(TIMEOUT, None);
+                scope.token().node.cancel_quietly(TIMEOUT, None);
             }
             scope
         })

@@ -143,6 +143,13 @@ impl CancelToken {
     /// thread). If the token is already cancelled it runs now, on this thread. Dropping the
     /// returned [`OnCancel`] unregisters it (a callback already running is not waited for).
     ///
+    /// A panic in the callback never stops the cancellation: the rest of the tree is
+    /// cancelled and every other callback runs. It is then re-raised to an explicit
+    /// [`cancel`](Self::cancel) / [`cancel_with`](Self::cancel_with) call (the first panic, if
+    /// several). A deadline (a scope's, a `timeout`'s, or an enclosing one's) fires on the
+    /// scheduler's timer with no caller to report to: there the panic is dropped after the
+    /// panic hook has reported it, and nothing unwinds into the timer.
+    ///
     /// ```
     /// use std::sync::atomic::{AtomicBool, Ordering};
     /// use std::sync::Arc;

@@ -8,7 +8,7 @@ use nimsync_cancel::{
 };
 use nimsync_scheduler::{Builder, Runtime, now, sleep, spawn, task_context, yield_now};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 fn paused() -> Runtime {
@@ -52,6 +52,79 @@ fn deadline_fires_on_a_multi_threaded_runtime() {
         assert_eq!(r, Err(Cancelled::Timeout));
         assert!(scope.cancelled_caught());
     });
+}
+
+/// A deadline fires through the scheduler's timer, whose waker is the scope's node: a
+/// panicking `on_cancel` callback must not unwind out of the timer (into the scheduler), and
+/// the other callbacks, on the scope and under it, still run.
+#[test]
+fn a_panicking_callback_does_not_unwind_out_of_a_firing_deadline() {
+    let rt = paused();
+    let ran = Arc::new(AtomicUsize::new(0));
+    let counter = |ran: &Arc<AtomicUsize>| {
+        let r = ran.clone();
+        move || {
+            r.fetch_add(1, Ordering::SeqCst);
+        }
+    };
+    let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        rt.block_on(async {
+            let scope = CancelScope::with_timeout(Duration::from_millis(10));
+            let inner = scope.token().child();
+            let _a = scope.token().on_cancel(|| panic!("callback bug"));
+            let _b = scope.token().on_cancel(counter(&ran));
+            let _c = inner.on_cancel(counter(&ran));
+            // Not in `scope.run`: only the timer cancels the scope, while this task sleeps.
+            sleep(Duration::from_millis(20)).await;
+            assert_eq!(scope.token().reason(), Some(Cancelled::Timeout));
+            assert_eq!(inner.reason(), Some(Cancelled::Parent));
+            // A timeout whose future registered a panicking callback on its scope.
+            let t = timeout(Duration::from_millis(10), async {
+                let _p = current_token()
+                    .unwrap()
+                    .on_cancel(|| panic!("callback bug"));
+                std::future::pending::<()>().await
+            })
+            .await;
+            assert_eq!(t, Err(Cancelled::Timeout));
+            spawn(async { 7 }).await.unwrap()
+        })
+    }));
+    assert_eq!(
+        out.ok(),
+        Some(7),
+        "a callback's panic unwound out of the timer"
+    );
+    assert_eq!(ran.load(Ordering::SeqCst), 2, "the other callbacks ran");
+}
+
+/// The same on a worker thread: the worker that fires the timer survives it. (Before the
+/// fix the panic killed the only worker and `block_on` hung: the runtime runs on a thread of
+/// its own, and the channel's timeout only turns that hang into a failure.)
+#[test]
+fn a_panicking_callback_on_a_deadline_does_not_kill_the_worker() {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = Builder::new_multi_thread()
+            .workers(1)
+            .start_paused(true)
+            .build()
+            .unwrap();
+        let out = rt.block_on(async {
+            let t = spawn(async {
+                let scope = CancelScope::with_timeout(Duration::from_millis(10));
+                let _reg = scope.token().on_cancel(|| panic!("callback bug"));
+                scope.run(sleep(Duration::from_secs(1))).await
+            });
+            let r = t.await.unwrap();
+            (r, spawn(async { 1 }).await.unwrap())
+        });
+        let _ = tx.send(out);
+    });
+    let out = rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("block_on hung: the worker died in the timer");
+    assert_eq!(out, (Err(Cancelled::Timeout), 1));
 }
 
 #[test]

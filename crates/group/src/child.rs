@@ -144,9 +144,17 @@ where
             .expect("a finished run still has its scopes");
         let shared = &group.0;
         shared.count(outcome);
-        if (shared.on_done)(index, &result) == Reaction::CancelGroup {
-            shared.decide(index);
-        }
+        // User code (the policy's `on_done`, e.g. a `Supervise` report, and the `on_cancel`
+        // callbacks a policy's cancel runs, which re-raise their panics) must neither skip
+        // the slot's release (`index` is `DONE`: the drop would not release it either) nor
+        // replace this child's result: its panic is caught and dropped (the panic hook has
+        // reported it). A panicking `on_done` reacts as `Continue`; a cancel once started
+        // completes (see `Policy::on_done`).
+        let _ = catch_unwind(AssertUnwindSafe(|| {
+            if (shared.on_done)(index, &result) == Reaction::CancelGroup {
+                shared.decide(index);
+            }
+        }));
         shared.release_slot();
         Poll::Ready(Finished {
             result,

@@ -57,6 +57,12 @@ pub trait Policy<T, E>: Send + Sync + 'static {
 
     /// Called once per child as it finishes (on the thread that ran it), with its spawn
     /// index and result.
+    ///
+    /// A panic here (or in an `on_cancel` callback that the group's cancellation runs when
+    /// this returns [`Reaction::CancelGroup`]) is caught and dropped once the panic hook has
+    /// reported it: the child keeps its own result, its `max_tasks` slot is freed, and the
+    /// group goes on as if this had returned `Continue` (a cancellation already started
+    /// completes, and the child stays the decisive one).
     fn on_done(&self, index: usize, result: &Result<T, TaskError<E>>) -> Reaction;
 
     /// Builds the group's result from every child's result (spawn order), the index of the
@@ -106,7 +112,9 @@ pub struct CollectAll;
 /// Like [`CollectAll`], and every failure or panic is reported through the callback as it
 /// happens (spawn index, error); siblings keep running. The callback runs on the worker that
 /// ran the failed child, right after it ended and outside its cancel scope: a `checkpoint()`
-/// there sees no scope, and a task spawned from it is not cancelled with the group.
+/// there sees no scope, and a task spawned from it is not cancelled with the group. A panic
+/// in the callback is caught and dropped (after the panic hook reported it): the child's
+/// result stays its own error (see [`Policy::on_done`]).
 ///
 /// ```
 /// use std::sync::{Arc, Mutex};

@@ -1,7 +1,7 @@
 //! Policy tests: FailFast, CollectAll, Supervise, FirstSuccess; panics; spawn order; the
 //! body's errors; checkpoint() inside children; bounded groups and counters.
 
-use nimsync_cancel::{Cancelled, checkpoint};
+use nimsync_cancel::{Cancelled, checkpoint, current_token, timeout};
 use nimsync_group::{
     CollectAll, FailFast, FirstSuccess, GroupError, Supervise, TaskError, TaskGroup, TrySpawnError,
     task_group,
@@ -552,4 +552,75 @@ fn join_is_woken_by_the_last_child_of_each_batch() {
     finished
         .recv_timeout(Duration::from_secs(60))
         .expect("a join was never woken (or a round failed)");
+}
+
+/// A panicking policy callback (here a `Supervise` report) runs after the child's outcome is
+/// counted: it must still free the child's slot of a bounded group (the next spawn waited
+/// for ever) and leave the child's own result in place (it became the callback's panic).
+#[test]
+fn a_panicking_supervise_callback_frees_the_slot_and_keeps_the_result() {
+    let rt = paused(1);
+    rt.block_on(async {
+        let g = TaskGroup::with_max_tasks(
+            Supervise::new(|_, _: &TaskError<&str>| panic!("report bug")),
+            NonZeroUsize::new(1).unwrap(),
+        );
+        g.spawn(async { Err::<u8, _>("fails") }).await.unwrap();
+        // The failed child is over: its slot comes back (a paused clock: the timeout only
+        // fires if the spawn waits with nothing else to run).
+        let second = timeout(Duration::from_secs(1), g.spawn(async { Ok(2) })).await;
+        assert!(
+            matches!(second, Ok(Ok(()))),
+            "the failed child's slot was never released: {second:?}"
+        );
+        let handle = g.handle();
+        let results = g.join().await.unwrap();
+        assert!(
+            matches!(results[0], Err(TaskError::Failed("fails"))),
+            "{:?}",
+            results[0]
+        );
+        assert!(matches!(results[1], Ok(2)), "{:?}", results[1]);
+        assert_eq!(handle.running(), 0);
+        assert_eq!((handle.completed(), handle.failed()), (1, 1));
+    });
+}
+
+/// The policy's cancel runs the group's `on_cancel` callbacks, which re-raise their panics:
+/// the winner of a `FirstSuccess` group keeps its value, and a `FailFast` group's slot is
+/// freed, when one of them panics.
+#[test]
+fn a_panicking_on_cancel_callback_run_by_the_policy_keeps_the_decisive_result() {
+    let rt = paused(1);
+    let out = rt.block_on(task_group(FirstSuccess, |g| async move {
+        g.spawn(async {
+            let _reg = current_token().unwrap().on_cancel(|| panic!("on_cancel bug"));
+            std::future::pending::<()>().await;
+            Ok::<_, ()>("never")
+        })
+        .await?;
+        g.spawn(async {
+            sleep(Duration::from_secs(1)).await;
+            Ok("winner")
+        })
+        .await?;
+        Ok(())
+    }));
+    assert_eq!(out.unwrap(), "winner");
+
+    let out = rt.block_on(async {
+        let g = TaskGroup::with_max_tasks(FailFast, NonZeroUsize::new(1).unwrap());
+        let _reg = g.token().on_cancel(|| panic!("on_cancel bug"));
+        g.spawn(async { Err::<u8, _>("fails") }).await.unwrap();
+        let second = timeout(Duration::from_secs(1), g.spawn(async { Ok(2) })).await;
+        (second, g.join().await)
+    });
+    assert!(matches!(out.0, Ok(Ok(()))), "slot never released: {:?}", out.0);
+    match out.1 {
+        Err(GroupError::Task {
+            index: 0,
+            error: TaskError::Failed("fails"),
+        }) => {}
+        other => panic!("unexpected {other:?}"),
+    }
 }

@@ -12,6 +12,7 @@ use std::fmt;
 use std::future::Future;
 use std::num::NonZeroUsize;
 use std::ops::Deref;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -564,7 +565,9 @@ impl<T, E> fmt::Debug for GroupHandle<T, E> {
 ///   the group's token and aborts every child: from then on no child starts another poll (a
 ///   poll already running on another worker finishes), and each child's future is dropped
 ///   by the scheduler at its next scheduling point. A drop cannot `.await`, so it does not
-///   wait for that; the `no_orphans` tests check that every child is gone.
+///   wait for that; the `no_orphans` tests check that every child is gone. The drop does not
+///   panic: a panic of an `on_cancel` callback that the cancellation runs is dropped (after
+///   the panic hook reported it), and every child is aborted all the same.
 /// * It derefs to a [`GroupHandle`] for `spawn`, `try_spawn`, `cancel`, `token` and counters.
 ///
 /// ```
@@ -838,7 +841,13 @@ impl<T, E, P> Drop for TaskGroup<T, E, P> {
         }
         let shared = &self.handle.shared;
         let rest = shared.close();
-        shared.token.cancel_with("task group dropped before join");
+        // An `on_cancel` callback's panic (re-raised by the cancel) must not skip the aborts
+        // (the children would be orphaned), nor unwind out of a destructor (the scheduler
+        // may be dropping this group's task; during an unwind it would abort the process):
+        // it is dropped, after the panic hook has reported it.
+        let _ = catch_unwind(AssertUnwindSafe(|| {
+            shared.token.cancel_with("task group dropped before join")
+        }));
         for h in self.pending.by_ref().chain(rest) {
             h.abort();
         }

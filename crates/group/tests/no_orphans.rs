@@ -184,6 +184,43 @@ fn dropping_an_unjoined_group_aborts_every_child() {
     assert!(extra <= 2, "{extra} polls after the drop");
 }
 
+/// Dropping an unjoined group cancels its token, whose `on_cancel` callbacks re-raise their
+/// panics: the drop must neither panic (a destructor, maybe the scheduler's) nor skip the
+/// aborts (every child would be orphaned).
+#[test]
+fn dropping_a_group_whose_cancel_callback_panics_still_aborts_every_child() {
+    let rt = Runtime::current_thread();
+    let (live, _gone) = Live::new();
+    let l = live.clone();
+    rt.block_on(async move {
+        let g: TaskGroup<(), (), _> = TaskGroup::new(CollectAll);
+        let _reg = g.token().on_cancel(|| panic!("on_cancel bug"));
+        for _ in 0..3 {
+            let l = l.clone();
+            g.spawn(async move {
+                let _guard = l.enter();
+                // Not cancellation-aware: only the abort stops it.
+                nimsync_cancel::shield(std::future::pending::<()>()).await;
+                Ok(())
+            })
+            .await
+            .unwrap();
+        }
+        while l.now() < 3 {
+            yield_now().await;
+        }
+        let token = g.token().clone();
+        let dropped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(g)));
+        assert!(dropped.is_ok(), "the group's drop panicked");
+        assert!(token.is_cancelled());
+        // One thread: the aborted children are dropped at their next scheduling point.
+        while l.now() > 0 {
+            yield_now().await;
+        }
+    });
+    assert_eq!(live.now(), 0);
+}
+
 #[test]
 fn ten_thousand_children_in_nested_groups_with_random_failures() {
     let rt = paused(2);

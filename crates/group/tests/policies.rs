@@ -594,7 +594,9 @@ fn a_panicking_on_cancel_callback_run_by_the_policy_keeps_the_decisive_result() 
     let rt = paused(1);
     let out = rt.block_on(task_group(FirstSuccess, |g| async move {
         g.spawn(async {
-            let _reg = current_token().unwrap().on_cancel(|| panic!("on_cancel bug"));
+            let _reg = current_token()
+                .unwrap()
+                .on_cancel(|| panic!("on_cancel bug"));
             std::future::pending::<()>().await;
             Ok::<_, ()>("never")
         })
@@ -615,7 +617,11 @@ fn a_panicking_on_cancel_callback_run_by_the_policy_keeps_the_decisive_result() 
         let second = timeout(Duration::from_secs(1), g.spawn(async { Ok(2) })).await;
         (second, g.join().await)
     });
-    assert!(matches!(out.0, Ok(Ok(()))), "slot never released: {:?}", out.0);
+    assert!(
+        matches!(out.0, Ok(Ok(()))),
+        "slot never released: {:?}",
+        out.0
+    );
     match out.1 {
         Err(GroupError::Task {
             index: 0,

@@ -54,6 +54,7 @@ impl Hub {
                 shield: false,
                 deadline: parent.frame.deadline,
                 report_outer: true,
+                linked: false,
             },
         )
     }

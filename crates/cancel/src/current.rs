@@ -109,11 +109,11 @@ pub(crate) fn check_value(ctx: &TaskContextValue) -> Result<(), Cancelled> {
 pub(crate) fn check_chain(mut node: &Node) -> Result<(), Cancelled> {
     loop {
         if node.is_cancelled() {
-            if node.frame.report_outer
-                && node.kind() == PARENT
+            if ((node.frame.report_outer && node.kind() == PARENT) || node.cancelled_via_outer())
                 && let Some(outer) = &node.frame.outer
             {
-                // A child scope cancelled through its parent reports the parent's reason.
+                // A child scope cancelled through its parent reports the parent's reason, and
+                // a `with_cancel` scope cancelled through its enclosing scope that one's.
                 node = outer;
                 continue;
             }

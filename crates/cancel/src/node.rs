@@ -31,6 +31,10 @@
 //! * A parent holds its children weakly; a child holds its parent strongly and removes its
 //!   entry (under the parent's lock, cancelled or not) when it is dropped, so a long-lived
 //!   parent with short-lived children does not grow (slab slots are reused).
+//! * A `with_cancel` node has two parents ([`Node::linked_child`]): the caller's token (its
+//!   `parent`) and its enclosing scope (`frame.outer`), each with a `Child` entry for it.
+//!   Whichever is cancelled first marks it (the walk marks a node once: its CAS), and its
+//!   drop removes both entries.
 
 use crate::error::Cancelled;
 use crate::sync::{AtomicUsize, Mutex, Ordering, lock};
@@ -78,6 +82,10 @@ pub(crate) struct Frame {
     /// A [`ChildScopes`](crate::ChildScopes) child scope's node: when it is cancelled through its parent
     /// (kind `PARENT`), `checkpoint()` reports the parent's reason instead.
     pub(crate) report_outer: bool,
+    /// A `with_cancel` scope's node, also a child of `outer` (see [`Node::linked_child`]):
+    /// when it is cancelled through `outer` (its token is not cancelled), `checkpoint()`
+    /// reports `outer`'s reason.
+    pub(crate) linked: bool,
 }
 
 /// A node of the cancellation tree. `repr(C)` keeps `state` first (see the module docs).
@@ -91,7 +99,13 @@ pub(crate) struct Node {
     /// Active shielded scopes nested inside this one (in the same task or its children):
     /// while non-zero, a scope wrapper does not drop its future on cancellation.
     pub(crate) shields: std::sync::atomic::AtomicUsize,
+    /// A [`linked_child`](Self::linked_child): our key in the enclosing scope's
+    /// (`frame.outer`'s) slab, `NO_LINK` otherwise. Written once, right after creation.
+    link: std::sync::atomic::AtomicUsize,
 }
+
+/// `Node::link` of a node with no entry in its enclosing scope.
+const NO_LINK: usize = usize::MAX;
 
 impl Node {
     fn with(state: usize, parent: Option<(Arc<Node>, usize)>, frame: Frame) -> Node {
@@ -104,6 +118,7 @@ impl Node {
             parent,
             frame,
             shields: std::sync::atomic::AtomicUsize::new(0),
+            link: std::sync::atomic::AtomicUsize::new(NO_LINK),
         }
     }
 
@@ -123,6 +138,38 @@ impl Node {
             }
             None => Arc::new(Node::with(PARENT, None, frame)),
         }
+    }
+
+    /// A child of `parent` that is also a child of its enclosing scope, `frame.outer` (the
+    /// node of `with_cancel`, `frame.linked`): cancelled by whichever is cancelled first
+    /// (born cancelled if one already is), and removed from both when dropped.
+    pub(crate) fn linked_child(parent: &Arc<Node>, frame: Frame) -> Arc<Node> {
+        let node = Node::child(parent, frame);
+        if node.is_cancelled() {
+            return node;
+        }
+        if let Some(outer) = &node.frame.outer {
+            // The node exists (its `Weak` upgrades): a cancel of `outer` from here on reaches
+            // it through this entry, one before it makes `register` fail.
+            match outer.register(Entry::Child(Arc::downgrade(&node))) {
+                Ok(key) => node.link.store(key, std::sync::atomic::Ordering::Release),
+                Err(_) => {
+                    // No user code to run: nothing is registered on the node yet.
+                    node.cancel_quietly(PARENT, None);
+                }
+            }
+        }
+        node
+    }
+
+    /// Whether a [`linked_child`](Self::linked_child) was cancelled through its enclosing
+    /// scope and not through its token (whose reason, if it is cancelled too, comes first):
+    /// `checkpoint()` then reports the enclosing scope's reason.
+    pub(crate) fn cancelled_via_outer(&self) -> bool {
+        // Born cancelled through its token, it has no parent left: that is not this case.
+        self.frame.linked
+            && self.kind() == PARENT
+            && self.parent.as_ref().is_some_and(|(p, _)| !p.is_cancelled())
     }
 
     /// Whether the node is cancelled: one atomic load.
@@ -338,6 +385,13 @@ impl Drop for Node {
             let entry = parent.remove_child(*key);
             drop(entry);
         }
+        let link = *self.link.get_mut();
+        if link != NO_LINK
+            && let Some(outer) = &self.frame.outer
+        {
+            // The same for the entry of a linked child in its enclosing scope.
+            drop(outer.remove_child(link));
+        }
     }
 }
 
@@ -427,5 +481,60 @@ mod tests {
         let out = catch_unwind(AssertUnwindSafe(|| node.cancel(EXPLICIT, None)));
         assert!(out.is_err());
         assert_eq!(ran.load(Ordering::SeqCst), 1);
+    }
+
+    fn linked_frame(outer: &Arc<Node>) -> Frame {
+        Frame {
+            outer: Some(outer.clone()),
+            linked: true,
+            ..Frame::default()
+        }
+    }
+
+    fn entries(node: &Node) -> usize {
+        lock(&node.inner).entries.len()
+    }
+
+    /// A linked child is cancelled by either parent, and leaves both when dropped (cancelled
+    /// or not): no entry stays behind, no reference cycle keeps a parent alive.
+    #[test]
+    fn a_linked_child_is_cancelled_by_either_parent_and_leaves_both() {
+        for cancel_outer in [false, true] {
+            let token = Node::root(Frame::default());
+            let outer = Node::root(Frame::default());
+            let child = Node::linked_child(&token, linked_frame(&outer));
+            assert_eq!((entries(&token), entries(&outer)), (1, 1));
+            let by = if cancel_outer { &outer } else { &token };
+            by.cancel(EXPLICIT, None);
+            assert_eq!(child.kind(), PARENT);
+            assert_eq!(child.cancelled_via_outer(), cancel_outer);
+            drop(child);
+            assert_eq!((entries(&token), entries(&outer)), (0, 0));
+            assert_eq!(
+                (Arc::strong_count(&token), Arc::strong_count(&outer)),
+                (1, 1)
+            );
+        }
+        // Born cancelled through either: no entry at all.
+        for cancel_outer in [false, true] {
+            let token = Node::root(Frame::default());
+            let outer = Node::root(Frame::default());
+            let by = if cancel_outer { &outer } else { &token };
+            by.cancel(EXPLICIT, None);
+            let child = Node::linked_child(&token, linked_frame(&outer));
+            assert_eq!(child.kind(), PARENT);
+            assert_eq!(child.cancelled_via_outer(), cancel_outer);
+            // Only the live token holds an entry (a cancelled parent takes no new child).
+            assert_eq!(
+                (entries(&token), entries(&outer)),
+                (usize::from(cancel_outer), 0)
+            );
+            drop(child);
+            assert_eq!((entries(&token), entries(&outer)), (0, 0));
+            assert_eq!(
+                (Arc::strong_count(&token), Arc::strong_count(&outer)),
+                (1, 1)
+            );
+        }
     }
 }

@@ -1,7 +1,7 @@
 //! `CancelScope`: a token bound to the task's scope chain, with an optional deadline fired by
 //! the scheduler's timer, shielding, and Trio-style `cancel_called` / `cancelled_caught`.
 
-use crate::current::current_node;
+use crate::current::{check_chain, current_node};
 use crate::error::Cancelled;
 use crate::node::{Frame, Node, PARENT, TIMEOUT};
 use crate::scoped::{OwnedScope, Run, Scoped, Timeout};
@@ -171,7 +171,8 @@ impl CancelScope {
         }
     }
 
-    /// The scope of `with_cancel`: a child of `token` whose enclosing scope is the current one.
+    /// The scope of `with_cancel`: a child of `token` and of the current scope (its
+    /// enclosing one), cancelled by either (see `Node::linked_child`).
     pub(crate) fn linked_to(token: &CancelToken) -> CancelScope {
         let current = current_node();
         let frame = Frame {
@@ -179,9 +180,10 @@ impl CancelScope {
             outer: current,
             shield: false,
             report_outer: false,
+            linked: true,
         };
         CancelScope {
-            token: CancelToken::from_node(Node::child(&token.node, frame)),
+            token: CancelToken::from_node(Node::linked_child(&token.node, frame)),
             linked: Some(token.clone()),
             timer: None,
             caught: AtomicBool::new(false),
@@ -292,13 +294,22 @@ impl CancelScope {
         Scoped::new(OwnedScope::built(self), fut)
     }
 
-    /// The reason to report for this scope's cancellation.
+    /// The reason to report for this scope's cancellation. A `with_cancel` scope cancelled
+    /// through a parent reports its token's reason if the token is cancelled, else the
+    /// enclosing scope's (the token first when both are).
     pub(crate) fn report(&self) -> Cancelled {
         let node = &self.token.node;
         if node.kind() == PARENT
-            && let Some(r) = self.linked.as_ref().and_then(CancelToken::reason)
+            && let Some(linked) = &self.linked
         {
-            return r;
+            if let Some(r) = linked.reason() {
+                return r;
+            }
+            if let Some(outer) = &node.frame.outer
+                && let Err(r) = check_chain(outer)
+            {
+                return r;
+            }
         }
         node.reason().unwrap_or(Cancelled::Parent)
     }
@@ -330,6 +341,7 @@ pub(crate) fn scope_node(
         shield,
         deadline: effective,
         report_outer: false,
+        linked: false,
     };
     match (&current, shield) {
         (Some(parent), false) => Node::child(parent, frame),

@@ -44,6 +44,12 @@ pub trait ScopeSource: Borrow<CancelScope> + sealed::Sealed {
     fn deadline_to_arm(&self) -> Option<Instant> {
         None
     }
+
+    /// An owned scope not built yet (of any kind): what `Debug` shows instead of building it.
+    #[doc(hidden)]
+    fn not_built(&self) -> Option<&OwnedScope> {
+        None
+    }
 }
 
 impl sealed::Sealed for &CancelScope {}
@@ -53,6 +59,8 @@ impl ScopeSource for &CancelScope {}
 /// something inside asks for it (`current_token()`, a nested scope, a spawned task), when the
 /// future is still pending after its first poll, or by [`Scoped::scope`]. A timeout whose
 /// future finishes in its first poll with nobody asking builds none: no token node, no timer.
+/// A `with_cancel`'s scope is built at its first poll (or by [`Scoped::scope`]), so its
+/// enclosing scope is the one current there, as for a `timeout`.
 ///
 /// ```
 /// use std::time::Duration;
@@ -60,11 +68,21 @@ impl ScopeSource for &CancelScope {}
 /// let _: &nimsync_cancel::OwnedScope = t.owned_scope();
 /// ```
 pub struct OwnedScope {
-    /// A timeout's own deadline (`None`: beyond the clock's range, or not a timeout).
-    deadline: Option<Instant>,
-    /// The deadline had passed when the timeout was made: the scope is built cancelled.
-    expired: bool,
+    /// What to build the scope from.
+    source: Source,
     scope: OnceLock<CancelScope>,
+}
+
+/// What an [`OwnedScope`] builds its scope from.
+enum Source {
+    /// A timeout's own deadline (`None`: beyond the clock's range, or a scope given built),
+    /// and whether it had passed when the timeout was made (the scope is built cancelled).
+    Deadline {
+        deadline: Option<Instant>,
+        expired: bool,
+    },
+    /// `with_cancel`'s token: the scope is linked to it and to the enclosing scope.
+    Linked(CancelToken),
 }
 
 impl OwnedScope {
@@ -72,17 +90,36 @@ impl OwnedScope {
     #[inline]
     fn timeout(now: Instant, deadline: Option<Instant>) -> OwnedScope {
         OwnedScope {
-            deadline,
-            expired: deadline.is_some_and(|d| now >= d),
+            source: Source::Deadline {
+                deadline,
+                expired: deadline.is_some_and(|d| now >= d),
+            },
+            scope: OnceLock::new(),
+        }
+    }
+
+    /// `with_cancel`'s scope, built at the first poll.
+    fn linked(token: &CancelToken) -> OwnedScope {
+        OwnedScope {
+            source: Source::Linked(token.clone()),
             scope: OnceLock::new(),
         }
     }
 
     pub(crate) fn built(scope: CancelScope) -> OwnedScope {
         OwnedScope {
-            deadline: None,
-            expired: false,
+            source: Source::Deadline {
+                deadline: None,
+                expired: false,
+            },
             scope: OnceLock::from(scope),
+        }
+    }
+
+    fn deadline(&self) -> Option<Instant> {
+        match self.source {
+            Source::Deadline { deadline, .. } => deadline,
+            Source::Linked(_) => None,
         }
     }
 }
@@ -90,12 +127,15 @@ impl OwnedScope {
 impl Borrow<CancelScope> for OwnedScope {
     /// The scope, built now if it was not (enclosed by the current scope).
     fn borrow(&self) -> &CancelScope {
-        self.scope.get_or_init(|| {
-            let (scope, _) = CancelScope::build_unarmed(self.deadline, false);
-            if self.expired {
-                scope.token().node.cancel_quietly(TIMEOUT, None);
+        self.scope.get_or_init(|| match &self.source {
+            Source::Deadline { deadline, expired } => {
+                let (scope, _) = CancelScope::build_unarmed(*deadline, false);
+                if *expired {
+                    scope.token().node.cancel_quietly(TIMEOUT, None);
+                }
+                scope
             }
-            scope
+            Source::Linked(token) => CancelScope::linked_to(token),
         })
     }
 }
@@ -103,15 +143,20 @@ impl Borrow<CancelScope> for OwnedScope {
 impl sealed::Sealed for OwnedScope {}
 impl ScopeSource for OwnedScope {
     fn unbuilt(&self) -> Option<&OwnedScope> {
-        // An expired timeout builds its (cancelled) scope at its first poll.
-        match self.scope.get() {
-            None if !self.expired => Some(self),
+        // An expired timeout builds its (cancelled) scope at its first poll, and so does
+        // `with_cancel` (its node is a child of its token: no lazy marker).
+        match (&self.source, self.scope.get()) {
+            (Source::Deadline { expired: false, .. }, None) => Some(self),
             _ => None,
         }
     }
 
     fn deadline_to_arm(&self) -> Option<Instant> {
-        self.deadline
+        self.deadline()
+    }
+
+    fn not_built(&self) -> Option<&OwnedScope> {
+        self.scope.get().is_none().then_some(self)
     }
 }
 
@@ -121,7 +166,8 @@ impl fmt::Debug for OwnedScope {
             Some(scope) => scope.fmt(f),
             None => f
                 .debug_struct("OwnedScope")
-                .field("deadline", &self.deadline)
+                .field("deadline", &self.deadline())
+                .field("linked", &matches!(self.source, Source::Linked(_)))
                 .field("built", &false)
                 .finish(),
         }
@@ -180,8 +226,9 @@ impl<S: ScopeSource, F: Future> Scoped<S, F> {
         }
     }
 
-    /// The scope the future runs in. A timeout's scope is built by this call if it was not
-    /// yet (see [`OwnedScope`]); it is then enclosed by the scope current at this call.
+    /// The scope the future runs in. A timeout's or `with_cancel`'s scope is built by this
+    /// call if it was not yet (see [`OwnedScope`]); it is then enclosed by the scope current
+    /// at this call.
     ///
     /// ```
     /// let t = nimsync_cancel::timeout(std::time::Duration::from_secs(1), async {});
@@ -218,7 +265,7 @@ fn first_poll<F: Future>(
         restore(prev);
         return None;
     }
-    let marker = LazyScope::take(owned.deadline, prev);
+    let marker = LazyScope::take(owned.deadline(), prev);
     drop(set_task_context(Some(marker.clone())));
     let polled = fut.poll(cx);
     drop(set_task_context(None));
@@ -325,7 +372,7 @@ impl<S: ScopeSource, F: Future> Future for Scoped<S, F> {
 impl<S: ScopeSource, F> fmt::Debug for Scoped<S, F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut d = f.debug_struct("Scoped");
-        match self.scope.unbuilt() {
+        match self.scope.not_built() {
             Some(owned) => d.field("scope", owned),
             None => d.field("scope", self.scope.borrow()),
         };
@@ -381,6 +428,11 @@ pub fn timeout_at<F: Future>(deadline: Instant, fut: F) -> Timeout<F> {
 /// Runs `fut` until `token` is cancelled: `Err` with the token's reason (or the enclosing
 /// scope's, since `fut` also runs inside the current scope) if that happens first.
 ///
+/// The scope `fut` runs in is cancelled by both `token` and the enclosing scope (the one
+/// current where this future is first polled, as for [`timeout`]): tokens, scopes and task
+/// groups created inside are reached by either, e.g. by a `timeout` around the
+/// `with_cancel`. When both are cancelled, the token's reason is the one reported.
+///
 /// ```
 /// use nimsync_cancel::{with_cancel, CancelToken, Cancelled};
 /// let rt = nimsync_scheduler::Runtime::current_thread();
@@ -393,7 +445,7 @@ pub fn timeout_at<F: Future>(deadline: Instant, fut: F) -> Timeout<F> {
 /// });
 /// ```
 pub fn with_cancel<F: Future>(token: &CancelToken, fut: F) -> Timeout<F> {
-    Scoped::new(OwnedScope::built(CancelScope::linked_to(token)), fut)
+    Scoped::new(OwnedScope::linked(token), fut)
 }
 
 pin_project! {
@@ -466,6 +518,7 @@ impl<F: Future> Future for Shield<F> {
                 shield: true,
                 deadline: None,
                 report_outer: false,
+                linked: false,
             });
             count_shield(&node, true);
             node

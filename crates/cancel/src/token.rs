@@ -67,6 +67,7 @@ impl CancelToken {
                 shield: false,
                 deadline: f.deadline,
                 report_outer: false,
+                linked: false,
             },
         ))
     }

@@ -3,8 +3,8 @@
 //! child scopes (`ChildScopes`).
 
 use nimsync_cancel::{
-    CancelScope, CancelToken, Cancelled, ChildScopes, RunChild, checkpoint, current_token, shield,
-    timeout, timeout_at, with_cancel,
+    CancelScope, CancelToken, Cancelled, ChildScopes, RunChild, checkpoint, current_token, hold,
+    shield, timeout, timeout_at, with_cancel,
 };
 use nimsync_scheduler::{Builder, Runtime, now, sleep, spawn, task_context, yield_now};
 use std::sync::Arc;
@@ -630,5 +630,200 @@ fn a_task_run_in_an_occupied_slot_installs_its_scope_around_each_poll() {
         assert_eq!(slot, Some(5));
         parent.cancel();
         assert!(inner.is_cancelled());
+    });
+}
+
+/// The first of `a` and `b` to finish (polled in that order).
+async fn first_of<A: std::future::Future, B: std::future::Future>(
+    a: A,
+    b: B,
+) -> Result<A::Output, B::Output> {
+    let mut a = std::pin::pin!(a);
+    let mut b = std::pin::pin!(b);
+    std::future::poll_fn(|cx| {
+        if let std::task::Poll::Ready(v) = a.as_mut().poll(cx) {
+            return std::task::Poll::Ready(Ok(v));
+        }
+        b.as_mut().poll(cx).map(Err)
+    })
+    .await
+}
+
+/// Polls `fut` once (it must stay pending).
+async fn poll_once<F: std::future::Future + Unpin>(fut: &mut F) {
+    std::future::poll_fn(|cx| {
+        assert!(std::pin::Pin::new(&mut *fut).poll(cx).is_pending());
+        std::task::Poll::Ready(())
+    })
+    .await
+}
+
+/// `with_cancel`'s scope is cancelled by its token and by its enclosing scope: a `timeout`
+/// around it reaches the scopes, tokens (and task groups) created inside. Before, the
+/// `with_cancel` node was a child of its token only, and the inner scope waited an hour.
+#[test]
+fn a_timeout_reaches_scopes_created_inside_with_cancel() {
+    let rt = paused();
+    rt.block_on(async {
+        let token = CancelToken::new();
+        let t0 = now();
+        let out = timeout(Duration::from_secs(1), async {
+            with_cancel(&token, async {
+                let inner = CancelScope::new(); // e.g. a task group's token
+                // Winds down by itself once cancelled (as a joining group does).
+                hold(async {
+                    let woke =
+                        first_of(inner.token().cancelled(), sleep(Duration::from_secs(3600))).await;
+                    (
+                        woke.is_ok(),
+                        now() - t0,
+                        inner.token().reason(),
+                        checkpoint(),
+                    )
+                })
+                .await
+            })
+            .await
+        })
+        .await;
+        let (woken, after, inner_reason, seen) = out.unwrap().unwrap();
+        assert!(woken, "the inner scope never saw the timeout");
+        assert_eq!(after, Duration::from_secs(1));
+        assert_eq!(inner_reason, Some(Cancelled::Parent));
+        assert_eq!(
+            seen,
+            Err(Cancelled::Timeout),
+            "checkpoint reports the timeout"
+        );
+        assert!(!token.is_cancelled(), "cancellation flows down only");
+    });
+}
+
+/// `with_cancel` builds its scope at its first poll, like `timeout`: made as the argument of
+/// a `timeout` (so before the timeout is entered), it is still enclosed by it, and a shield
+/// inside it keeps the timeout from dropping it.
+#[test]
+fn with_cancel_made_as_a_timeout_argument_is_enclosed_by_it() {
+    let rt = paused();
+    rt.block_on(async {
+        let token = CancelToken::new();
+        let t0 = now();
+        let out = timeout(
+            Duration::from_secs(1),
+            with_cancel(&token, async {
+                shield(sleep(Duration::from_secs(2))).await;
+                checkpoint()
+            }),
+        )
+        .await;
+        assert_eq!(out, Ok(Ok(Err(Cancelled::Timeout))));
+        assert_eq!(
+            now() - t0,
+            Duration::from_secs(2),
+            "the shield ran to its end"
+        );
+
+        // Built outside any scope, polled inside one: that one encloses it.
+        let scope = CancelScope::new();
+        let fut = with_cancel(&token, async { current_token().unwrap() });
+        let inner = scope.run(fut).await.unwrap().unwrap();
+        scope.cancel();
+        assert!(inner.is_cancelled());
+    });
+}
+
+/// What a `with_cancel` reports when it stops: its token's reason, or its enclosing scope's
+/// when only that one is cancelled (also when it was cancelled before the first poll); the
+/// token's when both are. (Each wait is bounded by an hour of paused time: before the fix
+/// the enclosing scope's cancellation did not stop a `with_cancel` at all.)
+#[test]
+fn with_cancel_reports_its_token_first_then_its_enclosing_scope() {
+    let rt = paused();
+    let hour = || sleep(Duration::from_secs(3600));
+    rt.block_on(async {
+        // The enclosing scope only, after the first poll.
+        let outer = CancelScope::new();
+        let token = CancelToken::new();
+        let out = outer
+            .run(async {
+                let mut f = Box::pin(hold(with_cancel(&token, std::future::pending::<()>())));
+                poll_once(&mut f).await;
+                outer.token().cancel_with("outer");
+                (first_of(f, hour()).await, checkpoint())
+            })
+            .await;
+        let outer_reason = Cancelled::Explicit(Some("outer".into()));
+        assert_eq!(
+            out,
+            Ok((Ok(Err(outer_reason.clone())), Err(outer_reason.clone())))
+        );
+
+        // The enclosing scope cancelled before the first poll: born cancelled through it.
+        let outer = CancelScope::new();
+        let out = outer
+            .run(async {
+                let f = hold(with_cancel(&token, async { unreachable!("not polled") }));
+                outer.token().cancel_with("outer");
+                first_of(f, hour()).await
+            })
+            .await;
+        assert_eq!(out, Ok(Ok(Err(outer_reason.clone()))));
+
+        // Both: the token's reason.
+        let outer = CancelScope::new();
+        let out = outer
+            .run(async {
+                let mut f = Box::pin(hold(with_cancel(&token, std::future::pending::<()>())));
+                poll_once(&mut f).await;
+                outer.token().cancel_with("outer");
+                token.cancel_with("token");
+                first_of(f, hour()).await
+            })
+            .await;
+        assert_eq!(out, Ok(Ok(Err(Cancelled::Explicit(Some("token".into()))))));
+    });
+}
+
+/// A `with_cancel` scope has two parents (its token and its enclosing scope); when it ends
+/// it leaves both, cancelled or not, so neither grows.
+#[test]
+fn with_cancel_leaves_its_token_and_its_enclosing_scope() {
+    let rt = paused();
+    rt.block_on(async {
+        let outer = CancelScope::new();
+        let token = CancelToken::new();
+        outer
+            .run(async {
+                for _ in 0..100 {
+                    let t = with_cancel(&token, async { current_token().unwrap() })
+                        .await
+                        .unwrap();
+                    assert_eq!(
+                        (outer.token().registrations(), token.registrations()),
+                        (1, 1)
+                    );
+                    drop(t);
+                    assert_eq!(
+                        (outer.token().registrations(), token.registrations()),
+                        (0, 0)
+                    );
+                }
+            })
+            .await
+            .unwrap();
+        // Cancelled through the enclosing scope, then dropped: the token has no entry left.
+        let kept = outer
+            .run(async {
+                with_cancel(&token, async { current_token().unwrap() })
+                    .await
+                    .unwrap()
+            })
+            .await
+            .unwrap();
+        outer.cancel();
+        assert!(kept.is_cancelled() && !token.is_cancelled());
+        assert_eq!(token.registrations(), 1);
+        drop(kept);
+        assert_eq!(token.registrations(), 0);
     });
 }

@@ -221,6 +221,53 @@ fn dropping_a_group_whose_cancel_callback_panics_still_aborts_every_child() {
     assert_eq!(live.now(), 0);
 }
 
+/// A task group inside `with_cancel` inside `timeout`: the timeout cancels the group's
+/// children (its token is a child of the `with_cancel` scope, which the timeout reaches) and
+/// the group waits for them. Before, the children ran their hour to the end.
+#[test]
+fn a_timeout_around_with_cancel_cancels_a_group_inside() {
+    let rt = paused(2);
+    let (live, _gone) = Live::new();
+    let l = live.clone();
+    let (out, took) = rt.block_on(async move {
+        let shutdown = nimsync_cancel::CancelToken::new();
+        let t0 = nimsync_scheduler::now();
+        let out = timeout(
+            Duration::from_secs(1),
+            nimsync_cancel::with_cancel(
+                &shutdown,
+                task_group(CollectAll, move |g| async move {
+                    for _ in 0..10 {
+                        let l = l.clone();
+                        g.spawn(async move {
+                            let _guard = l.enter();
+                            sleep(Duration::from_secs(3600)).await;
+                            Ok::<(), ()>(())
+                        })
+                        .await?;
+                    }
+                    Ok(())
+                }),
+            ),
+        )
+        .await;
+        (out, nimsync_scheduler::now() - t0)
+    });
+    assert_eq!(
+        took,
+        Duration::from_secs(1),
+        "the children were not cancelled"
+    );
+    let results = out.unwrap().unwrap().unwrap();
+    assert_eq!(results.len(), 10);
+    assert!(
+        results
+            .iter()
+            .all(|r| r.as_ref().is_err_and(TaskError::is_cancelled))
+    );
+    assert_eq!(live.now(), 0);
+}
+
 #[test]
 fn ten_thousand_children_in_nested_groups_with_random_failures() {
     let rt = paused(2);

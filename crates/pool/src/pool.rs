@@ -256,7 +256,9 @@ impl<M: Manager> Pool<M> {
     }
 
     /// Guards held longer than the [`leak_threshold`](Builder::leak_threshold) (empty when
-    /// none is set), oldest first, with where they were acquired.
+    /// none is set), oldest first, with where they were acquired. It only looks: every leak
+    /// listed here is still reported (once) to the [`on_leak`](Builder::on_leak) handler by
+    /// the next [`maintain`](Self::maintain) pass, and stays listed until its guard is dropped.
     pub fn leaks(&self) -> Vec<LeakReport> {
         self.collect_leaks(false)
     }
@@ -275,7 +277,10 @@ impl<M: Manager> Pool<M> {
                 if held_for < limit || (mark && c.reported) {
                     return None;
                 }
-                c.reported = true;
+                // Only the reaper's pass marks a leak as reported: `leaks()` just looks.
+                if mark {
+                    c.reported = true;
+                }
                 Some(LeakReport {
                     object_id: id,
                     held_for,

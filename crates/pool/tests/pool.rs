@@ -553,3 +553,26 @@ fn detach_takes_the_connection_out() {
         drop(c);
     });
 }
+
+#[test]
+fn looking_at_leaks_does_not_stop_their_report() {
+    paused().block_on(async {
+        let reports = Arc::new(Mutex::new(Vec::new()));
+        let r = Arc::clone(&reports);
+        let pool = Pool::builder(TestManager::default())
+            .leak_threshold(Duration::from_secs(10))
+            .on_leak(move |rep| r.lock().unwrap().push(rep.object_id))
+            .build()
+            .unwrap();
+        let held = pool.get().await.unwrap();
+        sleep(Duration::from_secs(11)).await;
+        // `leaks()` (e.g. a debug endpoint) only looks: the next pass still reports it, once.
+        assert_eq!(pool.leaks().len(), 1);
+        assert_eq!(pool.leaks().len(), 1);
+        pool.maintain().await;
+        pool.maintain().await;
+        assert_eq!(*reports.lock().unwrap(), vec![Object::id(&held)]);
+        assert_eq!(pool.status().leaks_reported, 1);
+        assert_eq!(pool.leaks().len(), 1, "still listed after the report");
+    });
+}

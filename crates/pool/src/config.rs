@@ -141,7 +141,10 @@ impl<M: Manager> Builder<M> {
     }
 
     /// Upper bound of a whole checkout by [`Pool::get`]: waiting, creating and checking
-    /// (default none). [`Pool::get_timeout`] overrides it per call.
+    /// (default none). [`Pool::get_timeout`] overrides it per
+    /// call. [`Duration::ZERO`] means "try once without waiting": every checkout is polled
+    /// once and fails with [`PoolError::Timeout`](crate::PoolError::Timeout) unless that
+    /// completes it (see [`Pool::get_timeout`] for what can).
     pub fn acquire_timeout(mut self, d: Duration) -> Self {
         self.cfg.acquire_timeout = Some(d);
         self

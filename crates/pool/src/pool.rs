@@ -14,6 +14,7 @@ use std::future::Future;
 use std::panic::Location;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
+use std::task::Poll;
 use std::time::Duration;
 
 /// A snapshot of a pool (see [`Pool::status`]).
@@ -134,6 +135,14 @@ impl<M: Manager> Pool<M> {
 
     /// Like [`get`](Self::get) with an explicit timeout for this checkout.
     ///
+    /// [`Duration::ZERO`] means "try once without waiting": the checkout is polled once and
+    /// fails with [`PoolError::Timeout`] unless it completes at once: an idle connection
+    /// whose health check ([`Manager::is_valid`], if [`test_on_checkout`](Builder::test_on_checkout))
+    /// answers without waiting, or a free slot whose [`Manager::create`] does. A manager
+    /// whose check or create waits (the SQLite manager runs both on a blocking thread) never
+    /// completes at once, and a connection abandoned in its health check is destroyed, as on
+    /// any timeout: there use a short non-zero timeout, or turn `test_on_checkout` off.
+    ///
     /// ```
     /// use std::time::Duration;
     /// use nimsync_pool::{Pool, PoolError};
@@ -150,6 +159,8 @@ impl<M: Manager> Pool<M> {
     ///     let r = pool.get_timeout(Duration::from_secs(1)).await;
     ///     assert!(matches!(r, Err(PoolError::Timeout)));
     ///     assert_eq!(pool.status().waiters, 0);
+    ///     drop(_held);
+    ///     assert!(pool.get_timeout(Duration::ZERO).await.is_ok()); // idle one ready: no wait
     /// });
     /// ```
     #[track_caller]
@@ -202,6 +213,14 @@ impl<M: Manager> Pool<M> {
             let work = checkout(Arc::clone(&inner), location);
             match limit {
                 None => work.await,
+                // "Try once without waiting": `timeout` would not poll at all.
+                Some(Duration::ZERO) => match poll_once(work).await {
+                    Some(r) => r,
+                    None => {
+                        bump(&inner.counters.timeouts);
+                        Err(PoolError::Timeout)
+                    }
+                },
                 Some(d) => match timeout(d, work).await {
                     Ok(r) => r,
                     Err(c) => {
@@ -431,6 +450,17 @@ impl<M: Manager> Pool<M> {
     pub fn manager(&self) -> &M {
         &self.inner.manager
     }
+}
+
+/// Polls `fut` once: its output if that poll completes it, else `None` (`fut` is dropped
+/// before this returns, so its guards give back whatever it held).
+async fn poll_once<F: Future>(fut: F) -> Option<F::Output> {
+    let mut fut = std::pin::pin!(fut);
+    std::future::poll_fn(|cx| match fut.as_mut().poll(cx) {
+        Poll::Ready(out) => Poll::Ready(Some(out)),
+        Poll::Pending => Poll::Ready(None),
+    })
+    .await
 }
 
 /// Background maintenance: fill to `min_idle` at once, then every `every`; ends when the

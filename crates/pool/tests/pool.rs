@@ -576,3 +576,58 @@ fn looking_at_leaks_does_not_stop_their_report() {
         assert_eq!(pool.leaks().len(), 1, "still listed after the report");
     });
 }
+
+#[test]
+fn a_zero_timeout_tries_once_without_waiting() {
+    paused().block_on(async {
+        let m = TestManager::default();
+        let pool = Pool::builder(m.clone()).max_size(1).build().unwrap();
+        let t0 = now();
+        // A free slot and a create that completes at once.
+        let c = pool.get_timeout(Duration::ZERO).await.unwrap();
+        // Nothing free: fails at once, no waiter left behind.
+        let r = pool.get_timeout(Duration::ZERO).await;
+        assert!(matches!(r, Err(PoolError::Timeout)), "{r:?}");
+        drop(c);
+        // An idle connection ready (health check answers at once).
+        assert_eq!(pool.get_timeout(Duration::ZERO).await.unwrap().id, 0);
+        assert_eq!(now(), t0, "never waited");
+        // A create that waits: given up, its slot freed.
+        drop(Object::detach(pool.get().await.unwrap()));
+        m.knobs.yield_in_create.store(true, Ordering::SeqCst);
+        let r = pool.get_timeout(Duration::ZERO).await;
+        assert!(matches!(r, Err(PoolError::Timeout)), "{r:?}");
+        let st = pool.status();
+        assert_eq!((st.size, st.waiters, st.timeouts), (0, 0, 2), "{st:?}");
+
+        // The same through the builder: accepted, and `get` tries once.
+        let pool = Pool::builder(TestManager::default())
+            .max_size(1)
+            .acquire_timeout(Duration::ZERO)
+            .build()
+            .unwrap();
+        let c = pool.get().await.unwrap();
+        assert!(matches!(pool.get().await, Err(PoolError::Timeout)));
+        drop(c);
+        assert_eq!(pool.get().await.unwrap().id, 0);
+        assert_eq!(now(), t0);
+    });
+}
+
+#[test]
+fn a_zero_timeout_does_not_overtake_waiters() {
+    paused().block_on(async {
+        let pool = Pool::builder(TestManager::default())
+            .max_size(1)
+            .build()
+            .unwrap();
+        let held = pool.get().await.unwrap();
+        let p = pool.clone();
+        let waiter = spawn(async move { p.get().await.map(|c| c.id) });
+        settle().await;
+        drop(held); // granted to the waiter, which has not run yet
+        let r = pool.get_timeout(Duration::ZERO).await;
+        assert!(matches!(r, Err(PoolError::Timeout)), "{r:?}");
+        assert_eq!(waiter.await.unwrap().unwrap(), 0);
+    });
+}

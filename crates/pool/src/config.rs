@@ -140,8 +140,8 @@ impl<M: Manager> Builder<M> {
         self
     }
 
-    /// Upper bound of a whole checkout by [`Pool::get`]: waiting, creating and checking
-    /// (default none). [`Pool::get_timeout`] overrides it per
+    /// Upper bound of a whole checkout by [`Pool::get`] and [`Pool::get_with_cancel`]:
+    /// waiting, creating and checking (default none). [`Pool::get_timeout`] overrides it per
     /// call. [`Duration::ZERO`] means "try once without waiting": every checkout is polled
     /// once and fails with [`PoolError::Timeout`](crate::PoolError::Timeout) unless that
     /// completes it (see [`Pool::get_timeout`] for what can).

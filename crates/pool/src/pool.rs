@@ -171,8 +171,8 @@ impl<M: Manager> Pool<M> {
         self.get_inner(Some(limit), Location::caller())
     }
 
-    /// Like [`get`](Self::get), abandoned with [`PoolError::Cancelled`] when `token` is
-    /// cancelled first.
+    /// Like [`get`](Self::get) (the configured [`acquire_timeout`](Builder::acquire_timeout)
+    /// applies too), abandoned with [`PoolError::Cancelled`] when `token` is cancelled first.
     ///
     /// ```
     /// use nimsync_cancel::{CancelToken, Cancelled};
@@ -198,7 +198,7 @@ impl<M: Manager> Pool<M> {
         &self,
         token: &CancelToken,
     ) -> impl Future<Output = Result<Object<M>, PoolError<M::Error>>> + Send + 'static {
-        let work = checkout(Arc::clone(&self.inner), Location::caller());
+        let work = self.get_inner(self.inner.cfg.acquire_timeout, Location::caller());
         let fut = with_cancel(token, work);
         async move { fut.await.map_err(PoolError::from_cancelled)? }
     }

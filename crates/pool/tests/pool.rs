@@ -631,3 +631,35 @@ fn a_zero_timeout_does_not_overtake_waiters() {
         assert_eq!(waiter.await.unwrap().unwrap(), 0);
     });
 }
+
+#[test]
+fn get_with_cancel_applies_the_acquire_timeout() {
+    paused().block_on(async {
+        let pool = Pool::builder(TestManager::default())
+            .max_size(1)
+            .acquire_timeout(Duration::from_secs(1))
+            .build()
+            .unwrap();
+        let _held = pool.get().await.unwrap();
+        let token = CancelToken::new();
+        let t0 = now();
+        let r = nimsync_cancel::timeout(Duration::from_secs(60), pool.get_with_cancel(&token))
+            .await
+            .expect("still waiting after 60 s: the acquire timeout was ignored");
+        assert!(matches!(r, Err(PoolError::Timeout)), "{r:?}");
+        assert_eq!(now() - t0, Duration::from_secs(1));
+        let st = pool.status();
+        assert_eq!((st.waiters, st.timeouts), (0, 1));
+        // The token still wins when it fires first.
+        let t = token.clone();
+        spawn(async move {
+            sleep(Duration::from_millis(100)).await;
+            t.cancel_with("stop");
+        });
+        let r = pool.get_with_cancel(&token).await;
+        assert!(
+            matches!(r, Err(PoolError::Cancelled(Cancelled::Explicit(Some(_))))),
+            "{r:?}"
+        );
+    });
+}

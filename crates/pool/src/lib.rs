@@ -46,6 +46,10 @@
 //!   panicking, no [`Operation`] left uncompleted (a user cancelled mid-operation), not
 //!   [tainted](Object::taint), [`Manager::has_broken`] false, within max lifetime.
 //!   Otherwise [`Manager::destroy`] runs and a fresh connection replaces it on demand.
+//!   A panic in the manager's code (`create`, `is_valid`, `has_broken`, `destroy`) or in the
+//!   leak handler never costs a slot either: the slot is freed first, then the panic goes on
+//!   to whoever made the call (the dropping thread, the checkout, `close`, `maintain`; the
+//!   background reaper survives it). See the [`Object`] docs.
 //! * **Health**: [`Manager::is_valid`] on checkout, idle timeout, max lifetime.
 //! * **Observable**: [`Pool::status`] (size, idle, in use, waiters, counters) and leak
 //!   detection: [`Pool::leaks`] lists guards held past

@@ -14,17 +14,30 @@
 //! 3. [`Manager::has_broken`] returns `false`;
 //! 4. the connection is within its [`max_lifetime`](crate::Builder::max_lifetime) and the
 //!    pool is not closed.
+//!
+//! The slot is held by a guard (`HeldSlot`) while the drop runs the manager's code, so a
+//! panic there still frees it (see "Panics in the manager's code" on [`Object`]).
 
 use crate::manager::Manager;
-use crate::state::{Checkout, IdleConn, Inner, Meta, bump};
+use crate::state::{Checkout, HeldSlot, IdleConn, Inner, Meta, bump, resume};
 use std::fmt;
 use std::ops::{Deref, DerefMut};
-use std::panic::Location;
+use std::panic::{AssertUnwindSafe, Location, catch_unwind};
 use std::sync::Arc;
 use std::time::Instant;
 
 /// A checked-out connection; derefs to `M::Connection` and returns it to the pool on drop
 /// (the exact return rule is in the [crate docs](crate#what-it-guarantees)).
+///
+/// # Panics in the manager's code
+///
+/// Dropping a guard runs the manager's code ([`Manager::has_broken`], maybe
+/// [`Manager::destroy`]) while a guard holds the slot, so a panic there never costs the pool
+/// a slot. If `has_broken` panics, the connection counts as broken: it is destroyed, its slot
+/// freed, then the panic goes on in the dropping thread. If `destroy` panics, the slot is
+/// freed and the panic goes on. (A guard dropped while its thread already unwinds calls no
+/// `has_broken`; a `destroy` that panics then aborts the process, as any panic in a
+/// destructor during unwinding does.)
 ///
 /// ```
 /// # use nimsync_pool::{Manager, Pool};
@@ -184,17 +197,28 @@ impl<M: Manager> Drop for Object<M> {
         let Some(mut conn) = self.conn.take() else {
             return; // detached
         };
-        let inner = &self.inner;
+        let inner = &*self.inner;
         inner.lock().checked_out.remove(&self.id);
+        // Held across the manager's code below: a panic there still frees the slot.
+        let slot = HeldSlot::new(inner);
         let now = inner.now();
+        let mut panic = None;
         let discard = self.tainted
             || std::thread::panicking()
-            || inner.manager.has_broken(&mut conn)
+            || match catch_unwind(AssertUnwindSafe(|| inner.manager.has_broken(&mut conn))) {
+                Ok(broken) => broken,
+                Err(p) => {
+                    panic = Some(p); // judged broken; re-raised once it is destroyed
+                    true
+                }
+            }
             || inner.expired(&self.meta, now, false);
         if discard {
             inner.destroy(conn);
-            inner.release_slot();
+            drop(slot);
+            resume(panic);
         } else {
+            slot.keep();
             let mut meta = self.meta;
             meta.last_used = now;
             inner.return_idle(IdleConn { conn, meta });

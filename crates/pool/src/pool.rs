@@ -6,15 +6,16 @@ use crate::error::PoolError;
 use crate::leak::{LeakReport, default_leak_handler};
 use crate::manager::Manager;
 use crate::object::Object;
-use crate::state::{IdleConn, Inner, Meta, bump};
+use crate::state::{IdleConn, Inner, Meta, PanicPayload, bump, resume};
 use nimsync_cancel::{CancelToken, timeout, with_cancel};
 use nimsync_scheduler::Handle;
 use std::fmt;
 use std::future::Future;
-use std::panic::Location;
+use std::panic::{AssertUnwindSafe, Location, catch_unwind};
+use std::pin::Pin;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
-use std::task::Poll;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 /// A snapshot of a pool (see [`Pool::status`]).
@@ -321,6 +322,11 @@ impl<M: Manager> Pool<M> {
     /// idle timeout (keeping `min_idle`) or max lifetime, creates connections up to
     /// `min_idle`, and reports new leaks once each. Returns how many connections it created.
     ///
+    /// A panic in [`Manager::destroy`] or in the leak handler is re-raised when the pass is
+    /// done (every other connection destroyed, every slot freed, every leak reported); one
+    /// in [`Manager::create`] at once, its slot freed. The background reaper survives such
+    /// a pass (the panic hook reports it) and runs the next one as usual.
+    ///
     /// ```
     /// # use nimsync_pool::Pool;
     /// # struct M;
@@ -357,10 +363,8 @@ impl<M: Manager> Pool<M> {
             st.idle = kept;
             evicted
         };
-        for conn in evicted {
-            inner.destroy(conn);
-            inner.release_slot();
-        }
+        // A panicking `destroy` (or leak handler) is re-raised at the end of the pass.
+        let mut panic = inner.discard_all(evicted);
         let mut created = 0;
         loop {
             {
@@ -396,16 +400,22 @@ impl<M: Manager> Pool<M> {
         let leaks = self.collect_leaks(true);
         for leak in &leaks {
             bump(&inner.counters.leaks_reported);
-            match &inner.cfg.on_leak {
+            let report = || match &inner.cfg.on_leak {
                 Some(f) => f(leak),
                 None => default_leak_handler(leak),
+            };
+            if let Err(p) = catch_unwind(AssertUnwindSafe(report)) {
+                panic.get_or_insert(p);
             }
         }
+        resume(panic);
         created
     }
 
     /// Closes the pool: idle connections are destroyed now, checked-out ones when returned;
-    /// waiting and future checkouts fail with [`PoolError::Closed`].
+    /// waiting and future checkouts fail with [`PoolError::Closed`]. A panic in
+    /// [`Manager::destroy`] is re-raised here once every idle connection is destroyed and
+    /// every slot freed.
     ///
     /// ```
     /// # use nimsync_pool::{Pool, PoolError};
@@ -432,13 +442,10 @@ impl<M: Manager> Pool<M> {
             let wakers: Vec<_> = st.waiting.values().cloned().collect();
             (idle, wakers)
         };
-        for ic in idle {
-            self.inner.destroy(ic.conn);
-            self.inner.release_slot();
-        }
         for w in wakers {
             w.wake();
         }
+        resume(self.inner.discard_all(idle.into_iter().map(|ic| ic.conn)));
     }
 
     /// Whether [`close`](Self::close) was called.
@@ -472,8 +479,26 @@ async fn reaper<M: Manager>(weak: Weak<Inner<M>>, every: Duration) {
         if pool.is_closed() {
             return;
         }
-        pool.maintain().await;
+        // A pass that panics (the manager's code, the leak handler) has been reported by the
+        // panic hook and left the pool consistent; the next pass runs as usual.
+        let _ = CatchUnwind(Box::pin(pool.maintain())).await;
         drop(pool);
         nimsync_scheduler::sleep(every).await;
+    }
+}
+
+/// Runs a future, turning a panic in its `poll` into an `Err` (the reaper must outlive one).
+struct CatchUnwind<F>(Pin<Box<F>>);
+
+impl<F: Future> Future for CatchUnwind<F> {
+    type Output = Result<F::Output, PanicPayload>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let fut = self.0.as_mut();
+        match catch_unwind(AssertUnwindSafe(|| fut.poll(cx))) {
+            Ok(Poll::Ready(out)) => Poll::Ready(Ok(out)),
+            Ok(Poll::Pending) => Poll::Pending,
+            Err(p) => Poll::Ready(Err(p)),
+        }
     }
 }

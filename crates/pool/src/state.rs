@@ -8,12 +8,17 @@
 //!   freed slot or returned connection is handed straight to the oldest waiter (`granted`),
 //!   so newcomers never overtake (FIFO) and a hand-off to a waiter that has gone away is
 //!   passed on by the waiter's `Drop`.
+//! * The manager's code (`has_broken`, `destroy`, ...) runs outside the lock, while the slot
+//!   of the connection it handles is held by a guard ([`HeldSlot`], or the checkout's
+//!   `Slot`): a panic there unwinds through the guard, which frees the slot.
 
 use crate::config::{Config, QueueMode};
 use crate::manager::Manager;
 use nimsync_scheduler::Handle;
+use std::any::Any;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::panic::Location;
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::task::Waker;
@@ -164,8 +169,7 @@ impl<M: Manager> Inner<M> {
         let mut st = self.lock();
         if st.closed {
             drop(st);
-            self.destroy(ic.conn);
-            self.release_slot();
+            self.discard(ic.conn);
             return;
         }
         match st.waiting.pop_first() {
@@ -190,5 +194,68 @@ impl<M: Manager> Inner<M> {
     pub(crate) fn destroy(&self, conn: M::Connection) {
         bump(&self.counters.destroyed);
         self.manager.destroy(conn);
+    }
+
+    /// Destroys a connection and frees its slot, even if [`Manager::destroy`] panics (the
+    /// panic then goes on, after the slot is freed).
+    pub(crate) fn discard(&self, conn: M::Connection) {
+        let _slot = HeldSlot::new(self);
+        self.destroy(conn);
+    }
+
+    /// [`discard`](Self::discard)s every connection, even if `destroy` panics for some: each
+    /// slot is freed, and the first panic is returned for the caller to resume once its own
+    /// bookkeeping is done (see [`resume`]).
+    pub(crate) fn discard_all(
+        &self,
+        conns: impl IntoIterator<Item = M::Connection>,
+    ) -> Option<PanicPayload> {
+        let mut first = None;
+        for conn in conns {
+            if let Err(p) = catch_unwind(AssertUnwindSafe(|| self.discard(conn))) {
+                first.get_or_insert(p);
+            }
+        }
+        first
+    }
+}
+
+/// What a caught panic carries.
+pub(crate) type PanicPayload = Box<dyn Any + Send + 'static>;
+
+/// Resumes a panic caught in the manager's code, unless this thread is already unwinding
+/// (the panic hook has reported it; raising a second panic there would abort the process).
+pub(crate) fn resume(panic: Option<PanicPayload>) {
+    if let Some(p) = panic
+        && !std::thread::panicking()
+    {
+        resume_unwind(p);
+    }
+}
+
+/// A slot counted in `size` whose connection is out of the pool's lock for a moment (being
+/// judged by `has_broken`, destroyed): freed when this guard drops, also while unwinding
+/// from a panic in the manager's code, unless [`keep`](Self::keep) says the connection went
+/// back to the pool with its slot.
+pub(crate) struct HeldSlot<'a, M: Manager> {
+    inner: Option<&'a Inner<M>>,
+}
+
+impl<'a, M: Manager> HeldSlot<'a, M> {
+    pub(crate) fn new(inner: &'a Inner<M>) -> Self {
+        HeldSlot { inner: Some(inner) }
+    }
+
+    /// The slot stays taken (its connection is back in the idle queue or with a waiter).
+    pub(crate) fn keep(mut self) {
+        self.inner = None;
+    }
+}
+
+impl<M: Manager> Drop for HeldSlot<'_, M> {
+    fn drop(&mut self) {
+        if let Some(inner) = self.inner.take() {
+            inner.release_slot();
+        }
     }
 }

@@ -663,3 +663,111 @@ fn get_with_cancel_applies_the_acquire_timeout() {
         );
     });
 }
+
+/// Drops `value`, returning whether that panicked.
+fn drop_panics<T>(value: T) -> bool {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(value))).is_err()
+}
+
+#[test]
+fn a_panicking_has_broken_frees_the_slot_then_panics() {
+    paused().block_on(async {
+        let m = TestManager::default();
+        let pool = Pool::builder(m.clone()).max_size(1).build().unwrap();
+        let conn = pool.get().await.unwrap();
+        m.knobs.panic_in_has_broken.store(true, Ordering::SeqCst);
+        assert!(
+            drop_panics(conn),
+            "the panic goes on to the dropping thread"
+        );
+        let st = pool.status();
+        assert_eq!(
+            (st.size, st.in_use, st.idle, st.destroyed),
+            (0, 0, 0, 1),
+            "judged broken: destroyed, slot freed: {st:?}"
+        );
+        assert_eq!(m.live(), 0);
+        m.knobs.panic_in_has_broken.store(false, Ordering::SeqCst);
+        let again = pool.get_timeout(Duration::from_secs(5)).await;
+        assert_eq!(again.map(|c| c.id).ok(), Some(1), "the only slot is usable");
+    });
+}
+
+#[test]
+fn a_panicking_destroy_frees_the_slot_then_panics() {
+    paused().block_on(async {
+        let m = TestManager::default();
+        let pool = Pool::builder(m.clone()).max_size(1).build().unwrap();
+        let mut conn = pool.get().await.unwrap();
+        Object::taint(&mut conn);
+        m.knobs.panic_in_destroy.store(true, Ordering::SeqCst);
+        assert!(drop_panics(conn));
+        let st = pool.status();
+        assert_eq!((st.size, st.in_use, st.destroyed), (0, 0, 1), "{st:?}");
+        // A guard returned to a closed pool is destroyed too: same rule.
+        let conn = pool.get_timeout(Duration::from_secs(5)).await.unwrap();
+        pool.close();
+        assert!(drop_panics(conn));
+        assert_eq!(pool.status().size, 0);
+        assert_eq!(m.live(), 0);
+    });
+}
+
+#[test]
+fn close_destroys_every_idle_connection_before_a_destroy_panic_goes_on() {
+    paused().block_on(async {
+        let m = TestManager::default();
+        let pool = Pool::builder(m.clone()).max_size(3).build().unwrap();
+        drop(futures_all(&pool, 3).await);
+        let held = pool.get().await.unwrap();
+        assert_eq!(pool.status().idle, 2);
+        m.knobs.panic_in_destroy.store(true, Ordering::SeqCst);
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| pool.close()));
+        assert!(r.is_err(), "the panic goes on to the caller of close");
+        let st = pool.status();
+        assert_eq!((st.size, st.idle, st.destroyed), (1, 0, 2), "{st:?}");
+        assert_eq!(m.live(), 1, "only the checked-out one is left");
+        m.knobs.panic_in_destroy.store(false, Ordering::SeqCst);
+        drop(held);
+        assert_eq!((pool.status().size, m.live()), (0, 0));
+    });
+}
+
+#[test]
+fn a_panicking_destroy_in_maintain_frees_slots_and_spares_the_reaper() {
+    use futures_lite::FutureExt;
+    paused().block_on(async {
+        let m = TestManager::default();
+        let pool = Pool::builder(m.clone())
+            .max_size(4)
+            .idle_timeout(Duration::from_secs(10))
+            .reaper_interval(Duration::from_secs(60))
+            .build()
+            .unwrap();
+        drop(futures_all(&pool, 2).await);
+        sleep(Duration::from_secs(11)).await;
+        m.knobs.panic_in_destroy.store(true, Ordering::SeqCst);
+        // A direct pass: both expired connections destroyed, then the panic goes on.
+        let r = std::panic::AssertUnwindSafe(pool.maintain())
+            .catch_unwind()
+            .await;
+        assert!(r.is_err());
+        assert_eq!((pool.status().size, m.live()), (0, 0));
+        // The reaper's pass at t = 60 s panics the same way; the one at 120 s still runs.
+        drop(futures_all(&pool, 2).await); // t = 11 s
+        sleep(Duration::from_secs(50)).await; // the reaper ran at t = 60 s
+        assert_eq!(
+            (pool.status().size, m.live()),
+            (0, 0),
+            "evicted at t = 60 s"
+        );
+        m.knobs.panic_in_destroy.store(false, Ordering::SeqCst);
+        drop(pool.get().await.unwrap()); // t = 61 s
+        sleep(Duration::from_secs(60)).await; // t = 121 s: the reaper ran at 120 s
+        assert_eq!(
+            (pool.status().size, m.live()),
+            (0, 0),
+            "the reaper still runs"
+        );
+    });
+}

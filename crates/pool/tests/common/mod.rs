@@ -36,6 +36,10 @@ pub struct Knobs {
     pub invalid: AtomicBool,
     pub fail_create: AtomicBool,
     pub yield_in_create: AtomicBool,
+    /// `has_broken` panics.
+    pub panic_in_has_broken: AtomicBool,
+    /// `destroy` panics (after dropping the connection).
+    pub panic_in_destroy: AtomicBool,
 }
 
 #[derive(Clone, Default)]
@@ -79,7 +83,17 @@ impl Manager for TestManager {
     }
 
     fn has_broken(&self, conn: &mut Conn) -> bool {
+        if self.knobs.panic_in_has_broken.load(Ordering::SeqCst) {
+            panic!("has_broken panicked (test knob)");
+        }
         conn.dirty
+    }
+
+    fn destroy(&self, conn: Conn) {
+        drop(conn);
+        if self.knobs.panic_in_destroy.load(Ordering::SeqCst) {
+            panic!("destroy panicked (test knob)");
+        }
     }
 }
 

@@ -53,6 +53,10 @@ impl From<rusqlite::Error> for SqliteError {
     }
 }
 
+/// The longest [`SqliteManager::busy_timeout`]: `i32::MAX` milliseconds (about 24.8 days),
+/// the most SQLite's `sqlite3_busy_timeout` can take.
+pub const MAX_BUSY_TIMEOUT: Duration = Duration::from_millis(i32::MAX as u64);
+
 /// Opens connections to one SQLite database file.
 ///
 /// Defaults: read-write, create if missing, WAL journal, `synchronous = NORMAL`, a 5 s busy
@@ -116,9 +120,18 @@ impl SqliteManager {
         self
     }
 
-    /// How long a statement waits for another connection's lock (default 5 s).
+    /// How long a statement waits for another connection's lock (default 5 s). SQLite takes
+    /// it in milliseconds as a C `int`, so it is capped at [`MAX_BUSY_TIMEOUT`] (`i32::MAX`
+    /// ms, about 24.8 days): a longer one ([`Duration::MAX`] included) means that cap.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use nimsync_pool::sqlite::{MAX_BUSY_TIMEOUT, SqliteManager};
+    /// let m = SqliteManager::file("db.sqlite").busy_timeout(Duration::MAX);
+    /// assert!(format!("{m:?}").contains(&format!("{MAX_BUSY_TIMEOUT:?}")));
+    /// ```
     pub fn busy_timeout(mut self, d: Duration) -> Self {
-        self.busy_timeout = d;
+        self.busy_timeout = d.min(MAX_BUSY_TIMEOUT);
         self
     }
 

@@ -258,3 +258,28 @@ fn connections_opened_at_once_on_a_new_database_all_succeed() {
         });
     }
 }
+
+/// SQLite takes the busy timeout as an `int` of milliseconds; a longer one is capped instead
+/// of panicking in rusqlite on the blocking thread (and so in every checkout).
+#[test]
+fn a_busy_timeout_beyond_sqlites_range_is_capped() {
+    let db = TempDb::new("busy");
+    let rt = Runtime::builder().workers(1).build().unwrap();
+    for busy in [Duration::from_secs(30 * 86_400), Duration::MAX] {
+        let manager = SqliteManager::file(&db.0).busy_timeout(busy);
+        let got = rt.block_on(async {
+            let pool = Pool::builder(manager).max_size(1).build().unwrap();
+            spawn(async move {
+                let conn = pool.get().await.map_err(|e| e.to_string())?;
+                conn.call(|c| c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0)))
+                    .await
+                    .map_err(|e| e.to_string())
+            })
+            .await
+        });
+        match got {
+            Ok(r) => assert_eq!(r, Ok(1), "busy timeout {busy:?}"),
+            Err(e) => panic!("checkout panicked with busy timeout {busy:?}: {e:?}"),
+        }
+    }
+}

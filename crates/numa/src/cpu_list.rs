@@ -1,37 +1,45 @@
 //! Linux CPU-list syntax (`0-3,8,10-11`), as found in sysfs files such as `node0/cpulist`.
 
+/// The largest CPU number [`parse_cpu_list`] accepts: 2^20 − 1, far above any kernel's
+/// `NR_CPUS` (8192 on x86-64), so a list is at most 8 MiB of output however it is written.
+const MAX_CPU: usize = (1 << 20) - 1;
+
 /// Parses a Linux CPU list (`"0-3,8"` → `[0, 1, 2, 3, 8]`), sorted and without duplicates.
-/// An empty or all-whitespace string is the empty list. Returns `None` on malformed input.
+/// An empty or all-whitespace string is the empty list. Returns `None` on malformed input,
+/// including a CPU number above 2^20 − 1 (no kernel has that many CPUs).
 ///
 /// ```
 /// use nimsync_numa::parse_cpu_list;
 /// assert_eq!(parse_cpu_list("0-3,8\n"), Some(vec![0, 1, 2, 3, 8]));
 /// assert_eq!(parse_cpu_list(""), Some(vec![]));
 /// assert_eq!(parse_cpu_list("3-1"), None);
+/// assert_eq!(parse_cpu_list("0-18446744073709551615"), None);
 /// ```
 pub fn parse_cpu_list(text: &str) -> Option<Vec<usize>> {
     let text = text.trim();
-    let mut cpus = Vec::new();
     if text.is_empty() {
-        return Some(cpus);
+        return Some(Vec::new());
     }
+    let cpu = |s: &str| s.trim().parse::<usize>().ok().filter(|&c| c <= MAX_CPU);
+    let mut ranges = Vec::new();
     for part in text.split(',') {
         let part = part.trim();
-        match part.split_once('-') {
-            Some((lo, hi)) => {
-                let lo: usize = lo.trim().parse().ok()?;
-                let hi: usize = hi.trim().parse().ok()?;
-                if lo > hi {
-                    return None;
-                }
-                cpus.extend(lo..=hi);
-            }
-            None => cpus.push(part.parse().ok()?),
+        let (lo, hi) = match part.split_once('-') {
+            Some((lo, hi)) => (cpu(lo)?, cpu(hi)?),
+            None => (cpu(part)?, cpu(part)?),
+        };
+        if lo > hi {
+            return None;
         }
+        ranges.push((lo, hi));
     }
-    cpus.sort_unstable();
-    cpus.dedup();
-    Some(cpus)
+    // One bit per CPU up to the highest: overlapping ranges cost nothing extra.
+    let top = ranges.iter().map(|&(_, hi)| hi).max().unwrap_or(0);
+    let mut set = vec![false; top + 1];
+    for (lo, hi) in ranges {
+        set[lo..=hi].fill(true);
+    }
+    Some((0..=top).filter(|&c| set[c]).collect())
 }
 
 /// Formats CPUs as a Linux CPU list (`[0, 1, 2, 5]` → `"0-2,5"`); the input must be sorted.
@@ -81,6 +89,17 @@ mod tests {
         assert_eq!(parse_cpu_list("a"), None);
         assert_eq!(parse_cpu_list("1-"), None);
         assert_eq!(parse_cpu_list("1,,2"), None);
+    }
+
+    #[test]
+    fn rejects_cpu_numbers_beyond_the_bound() {
+        assert_eq!(parse_cpu_list("0-18446744073709551615"), None);
+        assert_eq!(parse_cpu_list("18446744073709551615"), None);
+        assert_eq!(parse_cpu_list("1048576"), None);
+        assert_eq!(parse_cpu_list("1048575").map(|v| v.len()), Some(1));
+        // Repeated huge ranges: bounded by the highest CPU, not by the text.
+        let many = vec!["0-1048575"; 64].join(",");
+        assert_eq!(parse_cpu_list(&many).map(|v| v.len()), Some(1 << 20));
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //! and how far apart two workers are (the scheduler's thieves try nearer victims first).
 //!
 //! Worker distance = 2 × the SLIT distance between the workers' nodes, plus 1 when their CPUs
-//! do not share an L3 cache: same L3 < same node < nearer node < farther node. It implements
+//! do not share an L3 cache: same L3 < same node < nearer node < farther node (saturating at
+//! `u32::MAX`, so node distances above 2^31 − 1 all rank as farthest). It implements
 //! [`nimsync_scheduler::Placement`]; pinning happens only with `Builder::pin_cores(true)`
 //! (through `core_affinity`).
 
@@ -185,7 +186,9 @@ impl NumaPlacement {
         let (a, a_l3) = self.info(from);
         let (b, b_l3) = self.info(to);
         let shared_l3 = a_l3 != usize::MAX && a_l3 == b_l3;
-        2 * self.topology.distance_by_index(a, b) + u32::from(!shared_l3)
+        // In u64, saturated: a topology may carry any positive u32 distance.
+        let d = 2 * u64::from(self.topology.distance_by_index(a, b)) + u64::from(!shared_l3);
+        u32::try_from(d).unwrap_or(u32::MAX)
     }
 }
 

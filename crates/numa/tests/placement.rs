@@ -102,6 +102,26 @@ fn same_l3_is_nearer_than_same_node() {
 }
 
 #[test]
+fn large_distances_saturate_instead_of_overflowing() {
+    // Validation accepts any positive u32 distance; 2 × SLIT + 1 must not overflow.
+    let topo = Topology::builder()
+        .node(0, [0])
+        .node(1, [1])
+        .node(2, [2])
+        .distance(0, 1, 1_000_000_000)
+        .distance(0, 2, 3_000_000_000)
+        .distance(1, 2, u32::MAX)
+        .build()
+        .unwrap();
+    let p = NumaPlacement::spread(&topo);
+    assert_eq!(p.worker_distance(0, 1, 3), 2_000_000_001);
+    assert_eq!(p.worker_distance(0, 2, 3), u32::MAX);
+    assert_eq!(p.worker_distance(1, 2, 3), u32::MAX);
+    assert_eq!(p.worker_distance(0, 0, 3), 2 * 10);
+    assert_eq!(p.distance(2, 0), u32::MAX);
+}
+
+#[test]
 fn per_node_with_fewer_workers_than_nodes() {
     let topo = Topology::uniform(4, 2).unwrap();
     let p = NumaPlacement::per_node(&topo);

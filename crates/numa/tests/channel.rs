@@ -421,3 +421,32 @@ fn unknown_nodes_are_errors() {
     );
     assert!(NumaLocalChannel::<u8>::partitioned(&topo, 0).is_err());
 }
+
+#[test]
+fn recv_timeout_beyond_the_clock_waits_without_a_deadline() {
+    use nimsync_core_channels::RecvTimeoutError;
+    let one = Topology::uniform(1, 1).unwrap();
+    let two = Topology::uniform(2, 1).unwrap();
+    // One node: forwarded to the plain channel.
+    let (tx, rx) = NumaLocalChannel::<u8>::partitioned(&one, 4).unwrap();
+    tx.try_send(1).unwrap();
+    assert_eq!(rx.recv_timeout(Duration::MAX), Ok(1));
+    // Several nodes: the select over every shard, woken by a send from another thread.
+    let (tx, rx) = NumaLocalChannel::<u8>::partitioned(&two, 4).unwrap();
+    let rx0 = rx.on_node(0).unwrap();
+    let t = std::thread::spawn(move || tx.on_node(1).unwrap().send_blocking(2).unwrap());
+    assert_eq!(rx0.recv_timeout(Duration::MAX), Ok(2));
+    t.join().unwrap();
+    assert_eq!(
+        rx0.recv_timeout(Duration::MAX),
+        Err(RecvTimeoutError::Closed)
+    );
+    // Replicated: the home shard only.
+    let (tx, rx) = NumaLocalChannel::<u8>::replicated(&two, 4).unwrap();
+    tx.try_send(3).unwrap();
+    assert_eq!(rx.on_node(1).unwrap().recv_timeout(Duration::MAX), Ok(3));
+    // A single-consumer mode (`&mut self`).
+    let (tx, mut rx) = NumaLocalChannel::<u8>::mpsc(&two, 4).unwrap();
+    tx.on_node(1).unwrap().try_send(4).unwrap();
+    assert_eq!(rx.recv_timeout(Duration::MAX), Ok(4));
+}

@@ -249,7 +249,9 @@ macro_rules! receiver_ops {
                 }
             }
 
-            /// Like [`recv_blocking`](Self::recv_blocking), giving up after `timeout`.
+            /// Like [`recv_blocking`](Self::recv_blocking), giving up after `timeout`. A
+            /// timeout beyond the clock's range ([`Duration::MAX`]) waits without a deadline,
+            /// as core-channels' `recv_timeout` does.
             ///
             /// ```
             /// use nimsync_core_channels::RecvTimeoutError;
@@ -259,9 +261,17 @@ macro_rules! receiver_ops {
             /// assert_eq!(rx.recv_timeout(Duration::from_millis(1)), Err(RecvTimeoutError::Timeout));
             /// ```
             pub fn recv_timeout(&$($m)? self, timeout: Duration) -> Result<T, RecvTimeoutError> {
-                let deadline = Instant::now() + timeout;
+                if self.shards.is_single() {
+                    return (&$($m)? self.shards.first).recv_timeout(timeout);
+                }
+                let Some(deadline) = Instant::now().checked_add(timeout) else {
+                    // No instant that far ahead: no deadline at all.
+                    return self
+                        .recv_blocking_sharded()
+                        .map_err(|RecvError| RecvTimeoutError::Closed);
+                };
                 if self.select.is_none() {
-                    let home = if self.shards.is_single() { 0 } else { self.home() };
+                    let home = self.home();
                     return self.shards[home].recv_deadline(deadline);
                 }
                 loop {

@@ -284,6 +284,45 @@ fn replicated_blocking_send_waits_for_every_shard() {
     sender.join().unwrap().unwrap();
 }
 
+/// Replicated + `Block` stops when one node's shard stays full: that is the documented
+/// contract (every node needs a draining receiver), and the sender names the node.
+#[test]
+fn replicated_block_needs_a_draining_receiver_on_every_node() {
+    use nimsync_core_channels::Policy;
+    let topo = Topology::uniform(2, 1).unwrap();
+    let (tx, rx) = NumaLocalChannel::<u32>::replicated(&topo, 2).unwrap();
+    let rx0 = rx.on_node(0).unwrap();
+    drop(rx); // nobody has node 1 as home any more
+    for i in 0..2 {
+        tx.try_send(i).unwrap();
+        assert_eq!(rx0.try_recv(), Ok(i));
+    }
+    // Node 1's shard is full: every send is refused, and the sender names the node.
+    assert_eq!(tx.try_send(2), Err(TrySendError::Full(2)));
+    assert_eq!(tx.full_nodes(), vec![1]);
+    // A receiver on node 1 drains it: sends flow again.
+    let rx1 = rx0.on_node(1).unwrap();
+    assert_eq!((rx1.try_recv(), rx1.try_recv()), (Ok(0), Ok(1)));
+    assert!(tx.full_nodes().is_empty());
+    tx.try_send(2).unwrap();
+    assert_eq!((rx0.try_recv(), rx1.try_recv()), (Ok(2), Ok(2)));
+
+    // A non-`Block` policy never stops on an unread node.
+    let (tx, rx) = NumaLocalChannel::<u32>::builder(&topo)
+        .capacity(2)
+        .policy(Policy::DropOldest)
+        .replicated()
+        .unwrap();
+    let rx0 = rx.on_node(0).unwrap();
+    drop(rx);
+    for i in 0..10 {
+        tx.try_send(i).unwrap();
+        assert_eq!(rx0.try_recv(), Ok(i));
+    }
+    assert_eq!(tx.full_nodes(), vec![1]);
+    assert_eq!(tx.stats().nodes[1].dropped, 8);
+}
+
 #[test]
 fn stats_count_remote_operations() {
     let topo = Topology::uniform(2, 1).unwrap();

@@ -79,6 +79,29 @@ pub enum Strategy {
     /// `Block` policy a send reserves room in every shard before writing any copy, so it is
     /// all or nothing; with the other policies no shard refuses a value (each applies its
     /// policy to its copy). A close racing with a send may still drop copies on some shards.
+    ///
+    /// **Every node needs a draining receiver under `Block`.** A send needs room on every
+    /// shard, so a single node whose shard stays full (no receiver has that node as home,
+    /// or its receivers stopped) stops every replicated send once its `capacity` is used
+    /// up: `try_send` returns `Full` ([`NumaSender::full_nodes`] names the node),
+    /// `send` and `send_blocking` wait until that shard is drained. Give every node of the
+    /// topology a receiver that keeps receiving (bound with
+    /// [`on_node`](NumaReceiver::on_node), or following a thread that runs there), build
+    /// the channel on the topology of the nodes that consume, or pick a non-`Block` policy
+    /// (`DropOldest` keeps the newest copies on an unread node and never stops a send). The
+    /// channel cannot skip a node by itself: a receiver that follows its thread can move to
+    /// any node at any time, so no shard is ever known to be unread.
+    ///
+    /// ```
+    /// use nimsync_core_channels::TrySendError;
+    /// let topo = nimsync_numa::Topology::uniform(2, 1).unwrap();
+    /// let (tx, rx) = nimsync_numa::NumaLocalChannel::<u8>::replicated(&topo, 1).unwrap();
+    /// let rx0 = rx.on_node(0).unwrap();
+    /// tx.try_send(1).unwrap();
+    /// assert_eq!(rx0.try_recv(), Ok(1)); // node 0 drains; nobody reads node 1
+    /// assert_eq!(tx.try_send(2), Err(TrySendError::Full(2)));
+    /// assert_eq!(tx.full_nodes(), vec![1]); // the node holding every send up
+    /// ```
     Replicated,
 }
 

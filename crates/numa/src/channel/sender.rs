@@ -156,6 +156,27 @@ impl<T: Send + 'static, M: Mode> NumaSender<T, M> {
         self.len() == 0
     }
 
+    /// The nodes whose shard is full right now (a snapshot), in node order. When a send is
+    /// refused with `Full` these are the nodes holding it up; for a replicated channel under
+    /// `Block`, a node listed here again and again has no receiver draining it (see
+    /// [`Strategy::Replicated`]).
+    ///
+    /// ```
+    /// let topo = nimsync_numa::Topology::uniform(2, 1).unwrap();
+    /// let (tx, _rx) = nimsync_numa::NumaLocalChannel::<u8>::partitioned(&topo, 1).unwrap();
+    /// assert!(tx.full_nodes().is_empty());
+    /// tx.on_node(1).unwrap().try_send(1).unwrap();
+    /// assert_eq!(tx.full_nodes(), vec![1]);
+    /// ```
+    pub fn full_nodes(&self) -> Vec<usize> {
+        self.shards
+            .iter()
+            .enumerate()
+            .filter(|(_, shard)| shard.is_full())
+            .map(|(i, _)| self.shared.nodes.id_at(i))
+            .collect()
+    }
+
     /// Local/remote counters and per-node counts.
     pub fn stats(&self) -> NumaStats {
         NumaStats::collect(&self.shared, &self.shards)
@@ -169,7 +190,9 @@ macro_rules! sender_ops {
         impl<T: Send + 'static> NumaSender<T, $mode> {
             /// Sends without waiting: `Full` if the target shard (for a replicated channel:
             /// any shard) has no room, `Closed` if the channel is closed; the value comes back
-            /// in both.
+            /// in both. After `Full`, [`full_nodes`](NumaSender::full_nodes) says which node's
+            /// shard is full (a replicated channel needs a draining receiver on every node:
+            /// see [`Strategy::Replicated`]).
             ///
             /// ```
             /// use nimsync_core_channels::TrySendError;

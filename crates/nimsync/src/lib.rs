@@ -10,7 +10,10 @@
 //!
 //! ## A first program
 //!
-//! ```
+// Doc examples run only with the features they use (`cargo test` with fewer features
+// must build; rustdoc shows them as plain code then).
+#![cfg_attr(all(feature = "macros", feature = "channels"), doc = "```")]
+#![cfg_attr(not(all(feature = "macros", feature = "channels")), doc = "```ignore")]
 //! use nimsync::prelude::*;
 //!
 //! #[nimsync::main]
@@ -40,7 +43,8 @@
 //!
 //! Without the macro, [`block_on`] runs a future on the global runtime (built on first use):
 //!
-//! ```
+#![cfg_attr(feature = "scheduler", doc = "```")]
+#![cfg_attr(not(feature = "scheduler"), doc = "```ignore")]
 //! let v = nimsync::block_on(async { nimsync::spawn(async { 6 * 7 }).await.unwrap() });
 //! assert_eq!(v, 42);
 //! ```

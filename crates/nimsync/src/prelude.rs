@@ -1,6 +1,10 @@
 //! The everyday names of every enabled layer: `use nimsync::prelude::*;`.
 //!
-//! ```
+#![cfg_attr(all(feature = "channels", feature = "scheduler"), doc = "```")]
+#![cfg_attr(
+    not(all(feature = "channels", feature = "scheduler")),
+    doc = "```ignore"
+)]
 //! use nimsync::prelude::*;
 //!
 //! let (mut tx, mut rx) = spsc::<u32>(4);

@@ -1,5 +1,5 @@
-//! One smoke test per layer the facade re-exports (under its feature), plus the top-level
-//! shortcuts and the prelude.
+//! One smoke test per layer the facade re-exports (under its feature, and `scheduler` for
+//! those that run on it through the facade), plus the top-level shortcuts and the prelude.
 
 #[cfg(feature = "channels")]
 #[test]
@@ -63,7 +63,7 @@ async fn test_macro_through_the_facade() {
     assert_eq!(h.await.unwrap(), 3);
 }
 
-#[cfg(feature = "cancel")]
+#[cfg(all(feature = "cancel", feature = "scheduler"))]
 #[test]
 fn cancel_layer_and_top_level_timeout() {
     use std::time::Duration;
@@ -86,7 +86,7 @@ fn cancel_layer_and_top_level_timeout() {
     assert!(child.is_cancelled());
 }
 
-#[cfg(feature = "group")]
+#[cfg(all(feature = "group", feature = "scheduler"))]
 #[test]
 fn group_layer_and_top_level_task_group() {
     let rt = nimsync::scheduler::Runtime::builder()
@@ -113,7 +113,7 @@ fn numa_layer() {
     assert!(!topo.nodes().is_empty());
 }
 
-#[cfg(feature = "streams")]
+#[cfg(all(feature = "streams", feature = "scheduler"))]
 #[test]
 fn streams_layer() {
     use nimsync::streams::StreamExt;
@@ -125,7 +125,7 @@ fn streams_layer() {
     assert_eq!(evens, [0, 2, 4, 6, 8]);
 }
 
-#[cfg(feature = "backpressure")]
+#[cfg(all(feature = "backpressure", feature = "scheduler"))]
 #[test]
 fn backpressure_layer() {
     let (tx, mut rx) = nimsync::backpressure::credit_channel::<&str>(4, 1).unwrap();
@@ -136,7 +136,7 @@ fn backpressure_layer() {
     });
 }
 
-#[cfg(feature = "actors")]
+#[cfg(all(feature = "actors", feature = "scheduler"))]
 mod actor_fixture {
     use nimsync::actors::{Actor, Context, Reply};
 
@@ -162,7 +162,7 @@ mod actor_fixture {
     }
 }
 
-#[cfg(feature = "actors")]
+#[cfg(all(feature = "actors", feature = "scheduler"))]
 #[test]
 fn actors_layer() {
     use actor_fixture::{Msg, Sum};
@@ -178,7 +178,7 @@ fn actors_layer() {
     assert_eq!(total, 10);
 }
 
-#[cfg(all(feature = "actors", feature = "supervision"))]
+#[cfg(all(feature = "actors", feature = "supervision", feature = "scheduler"))]
 #[test]
 fn supervision_layer() {
     use actor_fixture::{Msg, Sum};
@@ -194,7 +194,7 @@ fn supervision_layer() {
     });
 }
 
-#[cfg(feature = "telemetry")]
+#[cfg(all(feature = "telemetry", feature = "scheduler"))]
 #[test]
 fn telemetry_layer() {
     use nimsync::telemetry::{Telemetry, Tracing};
@@ -223,7 +223,7 @@ fn telemetry_layer() {
     );
 }
 
-#[cfg(feature = "pool")]
+#[cfg(all(feature = "pool", feature = "scheduler"))]
 #[test]
 fn pool_layer() {
     struct Numbers;

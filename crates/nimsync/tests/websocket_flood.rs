@@ -1,6 +1,11 @@
 //! The WebSocket flood example at test size: 20 000 messages over loopback arrive exactly once.
 
-#![cfg(all(feature = "net", feature = "actors", feature = "channels"))]
+#![cfg(all(
+    feature = "net",
+    feature = "actors",
+    feature = "channels",
+    feature = "scheduler"
+))]
 
 #[path = "../examples/websocket_flood.rs"]
 mod websocket_flood;

@@ -57,7 +57,7 @@
 //! | [`scheduler`] | `nimsync-scheduler` | `scheduler` | L1 | work-stealing runtime, timers, blocking pool |
 //! | [`cancel`] | `nimsync-cancel` | `cancel` | L2 | cancel tokens, scopes, deadlines, timeouts |
 //! | [`group`] | `nimsync-group` | `group` | L3 | task groups with error policies |
-//! | [`numa`] | `nimsync-numa` | `numa` | L3 | topology, placement, NUMA-local channels |
+//! | [`numa`] | `nimsync-numa` | `numa` (+ `hwloc`, off by default) | L3 | topology, placement, NUMA-local channels, hwloc detection and memory binding |
 //! | [`streams`] | `nimsync-streams` | `streams` | L4 | bounded stream stages |
 //! | [`backpressure`] | `nimsync-backpressure` | `backpressure` | L4 | credits, adaptive limits, rate limits |
 //! | [`pool`] | `nimsync-pool` | `pool` (+ `sqlite`, off by default) | L4 | leak-free connection pool, SQLite manager |

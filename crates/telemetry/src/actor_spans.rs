@@ -54,21 +54,35 @@ use nimsync_supervision::{RestartHook, RestartInfo};
 use opentelemetry::trace::{Span as _, Status, TraceContextExt, Tracer};
 use opentelemetry::{Context, KeyValue};
 
-use crate::trace::frames::{is_empty_context, with_frame};
+use crate::trace::frames::{is_empty_context, trim_thread_frame, with_frame};
+
+/// The attribute (`true`) on a span that an actor handler left open when it ended (ended
+/// then, with an error status).
+pub(crate) const ABANDONED: &str = "nimsync.span.abandoned";
 
 /// The sender's context, carried in the message's envelope.
 struct Sent(Context);
 
 /// What `on_handle_start` opened in the actor task's frame, closed by `on_handle_end`.
-enum Scope {
+struct Scope {
+    kind: ScopeKind,
+    /// The frame's depth when the message started: where its scope entry is (everything the
+    /// handler leaves open above it is ended as abandoned at the end).
+    depth: u32,
+}
+
+enum ScopeKind {
     /// An `actor.handle` span (ended at the end).
     Span,
     /// A pass-through for a span the sampler would drop (nothing to end).
     Pass,
-    /// The sender's context made current without a span (not ended: it is the sender's).
+    /// The sender's context made current without a span (not ended: it is the sender's), or
+    /// an empty context for an untraced message.
     Context,
+    /// An untraced message in a frame that carries nothing: no entry pushed, the handler runs
+    /// in the (empty) context as it is.
+    Bare,
 }
-
 /// The hooks (stateless: the running frame says which tracer and which span kinds apply).
 struct ActorTracing;
 
@@ -113,16 +127,37 @@ impl MessageHooks for ActorTracing {
             |frame| {
                 let tracing = frame.tracing()?.clone();
                 if !tracing.actor_spans {
-                    let cx = sent?;
-                    frame.push_span(cx);
-                    return Some(Scope::Context);
+                    let depth = frame.depth();
+                    let Some(cx) = sent else {
+                        if frame.carries_nothing() {
+                            return Some(Scope {
+                                kind: ScopeKind::Bare,
+                                depth,
+                            });
+                        }
+                        // An untraced message is handled in no context, not in the one the
+                        // actor's task happens to carry (e.g. the span it was spawned in).
+                        frame.push_scope(Context::new());
+                        return Some(Scope {
+                            kind: ScopeKind::Context,
+                            depth,
+                        });
+                    };
+                    frame.push_scope(cx);
+                    return Some(Scope {
+                        kind: ScopeKind::Context,
+                        depth,
+                    });
                 }
                 // The message's parent is its sender (a root span when it had no context).
                 let parent = sent.unwrap_or_default();
                 if tracing.drops_child_of(&parent) {
                     // Keep the sender's (unsampled) trace id current, create nothing.
-                    frame.push_span(parent);
-                    return Some(Scope::Pass);
+                    let depth = frame.push_scope(parent);
+                    return Some(Scope {
+                        kind: ScopeKind::Pass,
+                        depth,
+                    });
                 }
                 let mut span = tracing.tracer.start_with_context("actor.handle", &parent);
                 span.set_attributes([
@@ -131,8 +166,11 @@ impl MessageHooks for ActorTracing {
                     KeyValue::new("nimsync.message.type", info.message_type),
                     KeyValue::new("nimsync.message.priority", info.priority),
                 ]);
-                frame.push_span(parent.with_span(span));
-                Some(Scope::Span)
+                let depth = frame.push_scope(parent.with_span(span));
+                Some(Scope {
+                    kind: ScopeKind::Span,
+                    depth,
+                })
             },
         )
         .flatten()?;
@@ -148,11 +186,24 @@ impl MessageHooks for ActorTracing {
         let Some(scope) = scope.and_then(|s| s.downcast::<Scope>().ok()) else {
             return;
         };
-        // The handler closes what it opens, so the innermost entry is ours.
-        let Some(Some(cx)) = with_frame(|| None, |frame| frame.pop_span()).flatten() else {
+        // Unwind to the message's depth: the handler may have left spans open (a spanned
+        // sub-future dropped by a timeout or a `select`, a panic, a kill).
+        let pushed = !matches!(scope.kind, ScopeKind::Bare);
+        let Some((cx, abandoned)) =
+            with_frame(|| None, |frame| frame.end_scope(scope.depth, pushed)).flatten()
+        else {
             return;
         };
-        if let Scope::Span = scope {
+        // Ended after the frames' borrow (an exporter may run on `end`).
+        for cx in abandoned {
+            let span = cx.span();
+            span.set_attribute(KeyValue::new(ABANDONED, true));
+            span.set_status(Status::error(
+                "abandoned: left open when its actor handler ended",
+            ));
+            span.end();
+        }
+        if let (ScopeKind::Span, Some(cx)) = (&scope.kind, &cx) {
             let span = cx.span();
             span.set_attribute(KeyValue::new(
                 "nimsync.handle.outcome",
@@ -163,7 +214,9 @@ impl MessageHooks for ActorTracing {
             }
             span.end();
         }
-        // `Scope::Context` / `Scope::Pass`: the sender's context, not ours to end.
+        // `Context` / `Pass`: the sender's context, not ours to end.
+        drop(cx);
+        trim_thread_frame();
     }
 }
 

@@ -221,3 +221,289 @@ fn restart_spans_carry_the_child_and_the_reason_only_when_on() {
         .collect();
     assert_eq!(names, ["request"]);
 }
+
+// Message scopes: what a handler leaves behind is closed with its message (regression tests
+// of the 6th review: the scope used to be popped by position, so a span left open by the
+// handler kept the sender's context current in the actor's task).
+
+fn status_is_error(s: &SpanData) -> bool {
+    matches!(s.status, opentelemetry::trace::Status::Error { .. })
+}
+
+/// Leaves spans open in `handle` in the ways a handler can.
+struct Leaky;
+
+enum LeakyMsg {
+    /// Opens a span and panics inside it (e.g. a failing call).
+    CrashInSpan,
+    /// Polls a spanned sub-operation once and drops it (a timeout firing, a `select`).
+    GiveUp,
+    /// Opens a span and returns across an await without ending it.
+    Forget,
+    /// Ends "the innermost span" without having opened one: `end_span`'s answer.
+    EndSpan(Reply<bool>),
+    /// Sets a baggage entry and returns.
+    Baggage,
+    /// The span context and the baggage entry `tenant` current in `handle`.
+    Current(Reply<(SpanContext, Option<String>)>),
+}
+
+impl Actor for Leaky {
+    type Msg = LeakyMsg;
+    async fn handle(&mut self, msg: LeakyMsg, _: &mut Context<Self>) {
+        match msg {
+            LeakyMsg::CrashInSpan => {
+                start_span("db");
+                panic!("boom inside a span");
+            }
+            LeakyMsg::GiveUp => {
+                let mut op = Box::pin(async {
+                    start_span("slow call");
+                    std::future::pending::<()>().await;
+                    end_span();
+                });
+                std::future::poll_fn(|cx| {
+                    let _ = op.as_mut().poll(cx);
+                    std::task::Poll::Ready(())
+                })
+                .await;
+                drop(op);
+            }
+            LeakyMsg::Forget => {
+                start_span("forgotten");
+                // Ends in a later poll, with the span still open.
+                nimsync_scheduler::yield_now().await;
+            }
+            LeakyMsg::EndSpan(r) => {
+                r.send(end_span());
+            }
+            LeakyMsg::Baggage => {
+                nimsync_telemetry::set_baggage("tenant", "acme");
+            }
+            LeakyMsg::Current(r) => {
+                use opentelemetry::baggage::BaggageExt;
+                let cx = nimsync_telemetry::current_context();
+                let tenant = cx.baggage().get("tenant").map(|v| v.to_string());
+                r.send((current_span_context(), tenant));
+            }
+        }
+    }
+}
+
+fn supervised_leaky() -> nimsync_actors::ActorRef<nimsync_supervision::Supervisor> {
+    SupervisorSpec::new(Strategy::OneForOne)
+        .intensity(Intensity {
+            max_restarts: 10,
+            period: Duration::from_secs(60),
+        })
+        .child(ChildSpec::new("leaky", || Leaky))
+        .spawn()
+        .unwrap()
+}
+
+#[test]
+fn a_span_left_open_by_a_panicking_handler_is_ended_and_the_senders_context_does_not_leak() {
+    for actor_spans in [false, true] {
+        let t = Telemetry::builder()
+            .tracing(Tracing::ratio(1.0).actor_spans(actor_spans))
+            .build()
+            .unwrap();
+        let (request, seen, spans_then) = runtime(&t).block_on(async {
+            let t = t.clone();
+            spawn(async move {
+                let sup = supervised_leaky();
+                let child = sup.child::<Leaky>("leaky").await.unwrap().unwrap();
+                let first = child.ask(LeakyMsg::Current).await.unwrap().0;
+                // A root `actor.handle` span with actor spans, nothing without.
+                assert_eq!(first.is_valid(), actor_spans);
+                let request = start_span("request");
+                child.tell(LeakyMsg::CrashInSpan).await.unwrap();
+                end_span();
+                // Handled by the restarted child (same task, same mailbox), from an
+                // untraced sender: nothing is current.
+                let seen = child.ask(LeakyMsg::Current).await.unwrap().0;
+                // The crashed message is over: its spans are ended.
+                let spans_then = t.finished_spans();
+                sup.stop_and_wait().await;
+                (request, seen, spans_then)
+            })
+            .await
+            .unwrap()
+        });
+        // Without actor spans nothing is current; with them, a root `actor.handle` span.
+        assert!(
+            seen.is_valid() == actor_spans && seen.trace_id() != request.trace_id(),
+            "actor_spans({actor_spans}): an untraced message after the restart is handled in \
+             {seen:?} (the crashed message's sender span was {request:?})"
+        );
+        let db = span(&spans_then, "db");
+        assert_eq!(attr(db, "nimsync.span.abandoned"), Some(Value::Bool(true)));
+        assert!(status_is_error(db));
+        assert_eq!(attr(db, "nimsync.handle.outcome"), None);
+        if actor_spans {
+            let handle = spans_then
+                .iter()
+                .find(|s| s.name == "actor.handle" && s.span_context.span_id() == db.parent_span_id)
+                .expect("the crashed message's actor.handle span is ended");
+            assert_eq!(
+                attr(handle, "nimsync.handle.outcome"),
+                Some(Value::from("panicked"))
+            );
+            assert_eq!(handle.parent_span_id, request.span_id());
+        } else {
+            assert_eq!(db.parent_span_id, request.span_id());
+        }
+    }
+}
+
+#[test]
+fn spans_of_an_abandoned_sub_operation_are_ended_with_the_message() {
+    let t = Telemetry::builder()
+        .tracing(Tracing::ratio(1.0))
+        .build()
+        .unwrap();
+    let (request, seen) = runtime(&t).block_on(async {
+        spawn(async {
+            let actor = spawn_actor(Leaky);
+            let request = start_span("request");
+            actor.tell(LeakyMsg::GiveUp).await.unwrap();
+            actor.tell(LeakyMsg::Forget).await.unwrap();
+            end_span();
+            let seen = actor.ask(LeakyMsg::Current).await.unwrap().0;
+            actor.stop_and_wait().await;
+            (request, seen)
+        })
+        .await
+        .unwrap()
+    });
+    assert!(
+        !seen.is_valid(),
+        "an untraced message is handled in {seen:?} (an earlier sender's span {request:?})"
+    );
+    let spans = t.finished_spans();
+    for name in ["slow call", "forgotten"] {
+        let s = span(&spans, name);
+        assert_eq!(s.parent_span_id, request.span_id(), "{name}");
+        assert_eq!(
+            attr(s, "nimsync.span.abandoned"),
+            Some(Value::Bool(true)),
+            "{name}"
+        );
+        assert!(status_is_error(s), "{name}");
+    }
+    // Ended by its sender, not by a handler.
+    assert_eq!(
+        attr(span(&spans, "request"), "nimsync.span.abandoned"),
+        None
+    );
+}
+
+#[test]
+fn end_span_in_a_handler_does_not_end_the_senders_span() {
+    for actor_spans in [false, true] {
+        let t = Telemetry::builder()
+            .tracing(Tracing::ratio(1.0).actor_spans(actor_spans))
+            .build()
+            .unwrap();
+        let t2 = t.clone();
+        let (ended, early, seen, request) = runtime(&t).block_on(async move {
+            spawn(async move {
+                let actor = spawn_actor(Leaky);
+                let request = start_span("request");
+                let ended = actor.ask(LeakyMsg::EndSpan).await.unwrap();
+                let early = t2.finished_spans().iter().any(|s| s.name == "request");
+                let seen = actor.ask(LeakyMsg::Current).await.unwrap().0;
+                end_span();
+                actor.stop_and_wait().await;
+                (ended, early, seen, request)
+            })
+            .await
+            .unwrap()
+        });
+        assert!(
+            !ended,
+            "actor_spans({actor_spans}): end_span() ended something"
+        );
+        assert!(
+            !early,
+            "actor_spans({actor_spans}): the sender's span ended early"
+        );
+        assert_eq!(seen.trace_id(), request.trace_id());
+        let spans = t.finished_spans();
+        if actor_spans {
+            let handles: Vec<&SpanData> =
+                spans.iter().filter(|s| s.name == "actor.handle").collect();
+            assert_eq!(handles.len(), 2);
+            for h in handles {
+                assert_eq!(h.parent_span_id, request.span_id());
+                assert_eq!(
+                    attr(h, "nimsync.handle.outcome"),
+                    Some(Value::from("completed"))
+                );
+            }
+        } else {
+            assert_eq!(seen, request);
+        }
+    }
+}
+
+#[test]
+fn an_untraced_message_is_not_handled_in_the_context_the_actor_was_spawned_in() {
+    let t = Telemetry::builder()
+        .tracing(Tracing::ratio(1.0))
+        .build()
+        .unwrap();
+    let (boot, seen, request, traced) = runtime(&t).block_on(async {
+        spawn(async {
+            let boot = start_span("boot");
+            let actor = spawn_actor(Leaky);
+            end_span();
+            // The sender has no span: nothing is carried with the message.
+            let seen = actor.ask(LeakyMsg::Current).await.unwrap().0;
+            let request = start_span("request");
+            let traced = actor.ask(LeakyMsg::Current).await.unwrap().0;
+            end_span();
+            actor.stop_and_wait().await;
+            (boot, seen, request, traced)
+        })
+        .await
+        .unwrap()
+    });
+    assert!(
+        !seen.is_valid(),
+        "an untraced message is handled inside the `boot` span that spawned the actor \
+         (seen {seen:?}, boot {boot:?})"
+    );
+    assert_eq!(traced, request);
+}
+
+#[test]
+fn baggage_set_by_a_handler_stays_with_its_message() {
+    let t = Telemetry::builder()
+        .tracing(Tracing::ratio(1.0))
+        .build()
+        .unwrap();
+    runtime(&t).block_on(async {
+        spawn(async {
+            // An actor spawned with nothing to carry, and one spawned inside a span.
+            let plain = spawn_actor(Leaky);
+            start_span("boot");
+            let booted = spawn_actor(Leaky);
+            end_span();
+            for actor in [&plain, &booted] {
+                actor.tell(LeakyMsg::Baggage).await.unwrap();
+                let (_, tenant) = actor.ask(LeakyMsg::Current).await.unwrap();
+                assert_eq!(tenant, None, "the baggage of an earlier message leaked");
+                start_span("request");
+                actor.tell(LeakyMsg::Baggage).await.unwrap();
+                end_span();
+                let (_, tenant) = actor.ask(LeakyMsg::Current).await.unwrap();
+                assert_eq!(tenant, None, "the baggage of an earlier message leaked");
+            }
+            plain.stop_and_wait().await;
+            booted.stop_and_wait().await;
+        })
+        .await
+        .unwrap();
+    });
+}

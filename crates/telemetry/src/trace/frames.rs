@@ -42,13 +42,26 @@ use opentelemetry::{Context, ContextGuard};
 use std::cell::RefCell;
 use std::sync::{Arc, OnceLock};
 
-/// A span opened by `start_span` that replaced the current context.
+/// What an entry of [`TraceState::open`] is.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum EntryKind {
+    /// A span opened by `start_span`: ending it ends the span.
+    Span,
+    /// A pass-through made explicit by `set_baggage`: nothing to end.
+    Explicit,
+    /// An actor message's scope (the sender's context or an `actor.handle` span), opened by
+    /// `on_handle_start` and closed only by `on_handle_end`: `end_span` stops at it (returns
+    /// `false`), so a handler cannot end its sender's span or the message's scope.
+    Scope,
+}
+
+/// An entry that replaced the current context: a span opened by `start_span`, a pass-through
+/// made explicit, or an actor message's scope.
 #[derive(Clone)]
 pub(crate) struct OpenSpan {
     /// The context current before it, restored when it ends.
     restore: Context,
-    /// Whether ending it ends a span (`false`: a pass-through made explicit by `set_baggage`).
-    ends_span: bool,
+    kind: EntryKind,
     /// Pass-through spans that were open just below it (restored when it ends).
     passes_below: u32,
 }
@@ -330,17 +343,30 @@ impl Frame {
 
     /// Opens a span whose context `cx` becomes current.
     pub(crate) fn push_span(&mut self, cx: Context) {
+        self.push_entry(cx, EntryKind::Span);
+    }
+
+    /// Opens an actor message's scope with `cx` current (see [`EntryKind::Scope`]); returns
+    /// its depth, for [`end_scope`](Self::end_scope).
+    pub(crate) fn push_scope(&mut self, cx: Context) -> u32 {
+        self.push_entry(cx, EntryKind::Scope)
+    }
+
+    /// Pushes an entry making `cx` current. Returns the entry's depth (its index in `open`).
+    fn push_entry(&mut self, cx: Context, kind: EntryKind) -> u32 {
         let passes_below = std::mem::take(&mut self.passes);
         // Detach the old context before attaching the new one, so the stack stays ordered.
         drop(self.guard.take());
         let state = self.state_mut(true);
         let restore = std::mem::replace(&mut state.current, cx);
+        let depth = u32::try_from(state.open.len()).unwrap_or(NO_REVERT);
         state.open.push(OpenSpan {
             restore,
-            ends_span: true,
+            kind,
             passes_below,
         });
         self.reattach();
+        depth
     }
 
     /// Opens a pass-through span (the current context stays as it is).
@@ -348,13 +374,27 @@ impl Frame {
         self.passes += 1;
     }
 
-    /// Closes the innermost span: `None` when nothing is open, `Some(None)` for a
-    /// pass-through, `Some(Some(cx))` with the context of a span to end.
+    /// Closes the innermost span: `None` when nothing is open (or the innermost entry is an
+    /// actor message's scope, which only [`end_scope`](Self::end_scope) closes), `Some(None)`
+    /// for a pass-through, `Some(Some(cx))` with the context of a span to end.
     pub(crate) fn pop_span(&mut self) -> Option<Option<Context>> {
         if self.passes > 0 {
             self.passes -= 1;
             return Some(None);
         }
+        match self.state().open.last() {
+            None => return None,
+            Some(entry) if entry.kind == EntryKind::Scope => return None,
+            Some(_) => {}
+        }
+        let (kind, ended) = self.pop_entry()?;
+        Some((kind == EntryKind::Span).then_some(ended))
+    }
+
+    /// Pops the innermost entry of `open` (pass-throughs above it are forgotten: the caller
+    /// checked there are none, or abandons them), restoring the context current before it.
+    /// Returns its kind and the context it ends.
+    fn pop_entry(&mut self) -> Option<(EntryKind, Context)> {
         if self.state().open.is_empty() {
             return None;
         }
@@ -370,7 +410,67 @@ impl Frame {
             self.revert_at = NO_REVERT;
         }
         self.reattach();
-        Some(entry.ends_span.then_some(ended))
+        Some((entry.kind, ended))
+    }
+
+    /// Whether this frame carries nothing that an actor message's scope would have to hide
+    /// (no pass-through, nothing open, an empty current context): an untraced message is
+    /// then handled in it as it is (see [`end_scope`](Self::end_scope) with `scope: false`).
+    pub(crate) fn carries_nothing(&self) -> bool {
+        self.passes == 0 && self.state().open.is_empty() && is_empty_context(&self.state().current)
+    }
+
+    /// The depth of `open` (where an entry pushed now would go).
+    pub(crate) fn depth(&self) -> u32 {
+        u32::try_from(self.state().open.len()).unwrap_or(NO_REVERT)
+    }
+
+    /// Ends an actor message's scope (from `on_handle_end`): unwinds the frame to `depth`,
+    /// whatever the handler left open (a span of a sub-future dropped by a timeout or a
+    /// `select`, a panic, a kill), then, with `scope`, pops the scope entry pushed at that
+    /// depth by [`push_scope`](Self::push_scope). Returns the scope entry's context (`None`
+    /// without `scope`) and the contexts of the spans left open above it, innermost first,
+    /// for the caller to end (after the frames' borrow). `None` when there is no such scope
+    /// (nothing is changed then).
+    pub(crate) fn end_scope(
+        &mut self,
+        depth: u32,
+        scope: bool,
+    ) -> Option<(Option<Context>, Vec<Context>)> {
+        let depth = usize::try_from(depth).ok()?;
+        let open = &self.state().open;
+        let ours = if scope {
+            open.get(depth).is_some_and(|e| e.kind == EntryKind::Scope)
+        } else {
+            open.len() >= depth
+        };
+        if !ours {
+            return None;
+        }
+        let keep = depth + usize::from(scope);
+        let mut abandoned = Vec::new();
+        // Pass-throughs above the innermost entry: abandoned, nothing to end (those below an
+        // entry are restored by its pop and dropped by the next one).
+        self.passes = 0;
+        while self.state().open.len() > keep {
+            match self.pop_entry() {
+                Some((EntryKind::Span, cx)) => abandoned.push(cx),
+                Some(_) => {}
+                None => break,
+            }
+        }
+        if !scope {
+            self.passes = 0;
+            // Baggage the handler set in place (`set_baggage` with nothing open): the frame
+            // carried nothing before the message, and carries nothing after it.
+            if !is_empty_context(&self.state().current) {
+                self.state_mut(false).current = Context::new();
+                self.reattach();
+            }
+            return Some((None, abandoned));
+        }
+        let (_, cx) = self.pop_entry()?;
+        Some((Some(cx), abandoned))
     }
 
     /// Makes `cx` current in place of the current context (baggage changes); pass-through
@@ -383,7 +483,7 @@ impl Frame {
             let restore = state.current.clone();
             state.open.push(OpenSpan {
                 restore,
-                ends_span: false,
+                kind: EntryKind::Explicit,
                 passes_below: 0,
             });
         }

@@ -741,3 +741,145 @@ fn many_children_of_one_poll_all_start_in_the_spawners_context() {
         assert_eq!(nested, root);
     }
 }
+
+// Spans opened with the helpers inside a context made current with OpenTelemetry's own API
+// (regression tests of the 6th review: `start_span` ignored it, and `end_span` re-attached the
+// task's context over it).
+
+/// A library instrumented with plain OpenTelemetry (its own provider).
+fn library_tracer() -> opentelemetry_sdk::trace::SdkTracer {
+    use opentelemetry::trace::TracerProvider as _;
+    opentelemetry_sdk::trace::SdkTracerProvider::builder()
+        .build()
+        .tracer("lib")
+}
+
+fn otel_current() -> opentelemetry::trace::SpanContext {
+    use opentelemetry::trace::TraceContextExt;
+    opentelemetry::Context::current()
+        .span()
+        .span_context()
+        .clone()
+}
+
+#[test]
+fn start_and_end_span_inside_an_opentelemetry_scope_keep_that_scope() {
+    use opentelemetry::trace::{TraceContextExt, Tracer};
+    let t = telemetry(Tracing::ratio(1.0));
+    let lib = library_tracer();
+    let (task, lib_span, seen, after, mine, after_scope) = runtime(&t).block_on(async move {
+        spawn(async move {
+            let task = start_span("task");
+            let (lib_span, seen, after, mine) = lib.in_span("lib.op", |cx| {
+                let lib_span = cx.span().span_context().clone();
+                let seen = nimsync_telemetry::current_span_context();
+                let mine = start_span("mine");
+                assert_eq!(otel_current(), mine);
+                assert!(end_span());
+                (lib_span, seen, otel_current(), mine)
+            });
+            let after_scope = otel_current();
+            end_span();
+            (task, lib_span, seen, after, mine, after_scope)
+        })
+        .await
+        .unwrap()
+    });
+    assert_eq!(
+        seen, lib_span,
+        "current_span_context() inside the library's scope"
+    );
+    assert_eq!(
+        after, lib_span,
+        "after a balanced start_span/end_span the library's span is current again"
+    );
+    assert_eq!(
+        after_scope, task,
+        "the task's span is current after the scope"
+    );
+    let spans = t.finished_spans();
+    let mine_data = span(&spans, "mine");
+    assert_eq!(mine_data.span_context, mine);
+    assert_eq!(
+        mine_data.parent_span_id,
+        lib_span.span_id(),
+        "a span started inside the library's scope is its child"
+    );
+}
+
+#[test]
+fn an_opentelemetry_scope_closed_before_end_span_leaves_the_tasks_context_current() {
+    use opentelemetry::trace::{TraceContextExt, Tracer};
+    let t = telemetry(Tracing::ratio(1.0));
+    let lib = library_tracer();
+    let (task, lib_span, mine, during, after) = runtime(&t).block_on(async move {
+        spawn(async move {
+            let task = start_span("task");
+            let lib_cx = opentelemetry::Context::current_with_span(lib.start("lib.op"));
+            let lib_span = lib_cx.span().span_context().clone();
+            let scope = lib_cx.attach();
+            let mine = start_span("mine");
+            // Out of order: the library's scope ends while "mine" is open.
+            drop(scope);
+            let during = otel_current();
+            end_span();
+            let after = otel_current();
+            end_span();
+            (task, lib_span, mine, during, after)
+        })
+        .await
+        .unwrap()
+    });
+    assert_eq!(during, mine);
+    assert_eq!(after, task);
+    let spans = t.finished_spans();
+    assert_eq!(span(&spans, "mine").parent_span_id, lib_span.span_id());
+    assert_eq!(span(&spans, "task").parent_span_id, SpanId::INVALID);
+}
+
+#[test]
+fn a_pass_through_under_an_opentelemetry_scope_leaves_that_scope_current() {
+    use opentelemetry::trace::{SpanContext, TraceContextExt, TraceFlags, TraceState};
+    // Known edge (design doc): in a task of an unsampled trace that has changed nothing yet in
+    // its poll, `start_span` takes the pass-through fast path, which keeps to the task's
+    // context (it does not look at OpenTelemetry's); it attaches nothing, so the scope stays
+    // current and a balanced `end_span` leaves it so.
+    let t = telemetry(Tracing::ratio(0.0));
+    let foreign = SpanContext::new(
+        TraceId::from(0x77u128),
+        SpanId::from(0x7u64),
+        TraceFlags::SAMPLED,
+        true,
+        TraceState::default(),
+    );
+    let (root, inner, during, after) = runtime(&t).block_on(async move {
+        spawn(async move {
+            let root = start_span("root");
+            let child = spawn(async move {
+                let scope = opentelemetry::Context::current()
+                    .with_remote_span_context(foreign)
+                    .attach();
+                let inner = start_span("inner");
+                let during = otel_current();
+                assert!(end_span());
+                let after = otel_current();
+                drop(scope);
+                (inner, during, after)
+            });
+            let (inner, during, after) = child.await.unwrap();
+            end_span();
+            (root, inner, during, after)
+        })
+        .await
+        .unwrap()
+    });
+    assert!(root.is_valid() && !root.is_sampled());
+    assert_eq!(
+        inner.trace_id(),
+        root.trace_id(),
+        "a pass-through of the task's trace"
+    );
+    assert_eq!(during.trace_id(), TraceId::from(0x77u128));
+    assert_eq!(after.trace_id(), TraceId::from(0x77u128));
+    assert!(t.finished_spans().is_empty());
+}

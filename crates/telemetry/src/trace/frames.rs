@@ -199,7 +199,7 @@ pub(crate) struct Frame {
     alt: Option<Arc<TaskTrace>>,
     /// The frame's own state once it differs from `original`'s (or when there is none); boxed
     /// to keep frames small (they are moved on every poll).
-    own: Option<Box<TraceState>>,
+    own: Option<Box<Own>>,
     /// Pass-through spans open above the last entry of the state's `open`.
     passes: u32,
     /// `own` was copied from `original` by opening a span at this depth: closing it returns
@@ -211,7 +211,39 @@ pub(crate) struct Frame {
     pinned: bool,
     /// `original` is the frame's own reference: the task kept its hook data.
     retained: bool,
+    /// The frame's *base* attach: the context current when the frame was pushed (or when it
+    /// last had to be replaced, see [`Frame::pop_entry`]). Spans opened during this poll are
+    /// attached on top of it, with their own guards ([`Own::guards`]).
     guard: Option<ContextGuard>,
+}
+
+/// A frame's own state (see [`Frame::own`]).
+#[derive(Default)]
+struct Own {
+    state: TraceState,
+    /// The guards of the contexts attached by [`Frame::push_span`] during this poll, on top of
+    /// the frame's base attach: one for each of the innermost entries of `state.open`
+    /// (the last `guards.len()` ones), innermost last. Ending such an entry drops its guard
+    /// only, so OpenTelemetry's stack gets back whatever was current below it, including a
+    /// context attached meanwhile with OpenTelemetry's own API (`Tracer::in_span`,
+    /// `Context::attach`), which is not replaced.
+    guards: Vec<ContextGuard>,
+}
+
+impl Own {
+    fn new(state: TraceState) -> Box<Own> {
+        Box::new(Own {
+            state,
+            guards: Vec::new(),
+        })
+    }
+
+    /// Drops the guards, innermost first.
+    fn detach(&mut self) {
+        while let Some(guard) = self.guards.pop() {
+            drop(guard);
+        }
+    }
 }
 
 impl Frame {
@@ -253,7 +285,7 @@ impl Frame {
             tracing,
             original: None,
             alt: None,
-            own: Some(Box::new(TraceState::new(Context::current(), None))),
+            own: Some(Own::new(TraceState::new(Context::current(), None))),
             passes: 0,
             revert_at: NO_REVERT,
             child: None,
@@ -302,9 +334,17 @@ impl Frame {
     /// The frame's trace state.
     pub(crate) fn state(&self) -> &TraceState {
         match (&self.own, &self.original) {
-            (Some(own), _) => own,
+            (Some(own), _) => &own.state,
             (None, Some(original)) => &original.state,
             (None, None) => empty_state(),
+        }
+    }
+
+    /// The identity of the frame's current context (cached in the borrowed `TaskTrace`).
+    pub(crate) fn current_id(&self) -> ContextId {
+        match (&self.own, &self.original) {
+            (None, Some(original)) => original.current_id,
+            _ => ContextId::of(&self.state().current),
         }
     }
 
@@ -318,9 +358,9 @@ impl Frame {
         }
     }
 
-    /// The frame's state for writing (copied from `original` on first use; `opening` records
-    /// that the copy is made to open a span, so closing it can drop the copy again).
-    fn state_mut(&mut self, opening: bool) -> &mut TraceState {
+    /// The frame's own state, copied from `original` on first use (`opening` records that the
+    /// copy is made to open a span, so closing it can drop the copy again).
+    fn own_mut(&mut self, opening: bool) -> &mut Own {
         if self.own.is_none() {
             let state = self
                 .original
@@ -330,13 +370,23 @@ impl Frame {
             if opening && self.original.is_some() {
                 self.revert_at = u32::try_from(state.open.len()).unwrap_or(NO_REVERT);
             }
-            self.own = Some(Box::new(state));
+            self.own = Some(Own::new(state));
         }
         self.own.get_or_insert_with(Box::default)
     }
 
-    /// Re-attaches the (changed) current context to OpenTelemetry's stack.
+    /// The frame's state for writing (see [`own_mut`](Self::own_mut)).
+    fn state_mut(&mut self, opening: bool) -> &mut TraceState {
+        &mut self.own_mut(opening).state
+    }
+
+    /// Replaces the base attach with the (changed) current context, dropping any guard
+    /// attached on top of it first (innermost first).
     fn reattach(&mut self) {
+        if let Some(own) = &mut self.own {
+            own.detach();
+        }
+        drop(self.guard.take());
         self.guard = Some(self.state().current.clone().attach());
         self.child = None;
     }
@@ -352,20 +402,22 @@ impl Frame {
         self.push_entry(cx, EntryKind::Scope)
     }
 
-    /// Pushes an entry making `cx` current. Returns the entry's depth (its index in `open`).
+    /// Pushes an entry making `cx` current, attached on top of what is current now (the
+    /// frame's context, or one attached over it with OpenTelemetry's own API): ending it drops
+    /// that attach only. Returns the entry's depth (its index in `open`).
     fn push_entry(&mut self, cx: Context, kind: EntryKind) -> u32 {
         let passes_below = std::mem::take(&mut self.passes);
-        // Detach the old context before attaching the new one, so the stack stays ordered.
-        drop(self.guard.take());
-        let state = self.state_mut(true);
-        let restore = std::mem::replace(&mut state.current, cx);
-        let depth = u32::try_from(state.open.len()).unwrap_or(NO_REVERT);
-        state.open.push(OpenSpan {
+        let guard = cx.clone().attach();
+        let own = self.own_mut(true);
+        let restore = std::mem::replace(&mut own.state.current, cx);
+        let depth = u32::try_from(own.state.open.len()).unwrap_or(NO_REVERT);
+        own.state.open.push(OpenSpan {
             restore,
             kind,
             passes_below,
         });
-        self.reattach();
+        own.guards.push(guard);
+        self.child = None;
         depth
     }
 
@@ -398,18 +450,30 @@ impl Frame {
         if self.state().open.is_empty() {
             return None;
         }
-        drop(self.guard.take());
-        let state = self.state_mut(false);
-        let entry = state.open.pop()?;
-        let ended = std::mem::replace(&mut state.current, entry.restore);
-        let depth = u32::try_from(state.open.len()).unwrap_or(NO_REVERT);
+        let own = self.own_mut(false);
+        let entry = own.state.open.pop()?;
+        let ended = std::mem::replace(&mut own.state.current, entry.restore);
+        let depth = u32::try_from(own.state.open.len()).unwrap_or(NO_REVERT);
+        // Opened during this poll: dropping its guard gives OpenTelemetry's stack back what
+        // was current below it (the context now current, or one attached over it meanwhile
+        // with OpenTelemetry's own API, left in place). Opened in an earlier poll: the base
+        // attach holds it and is replaced.
+        let guarded = own.guards.pop();
+        let reattach = guarded.is_none();
+        drop(guarded);
         self.passes = entry.passes_below;
         if self.revert_at != NO_REVERT && self.revert_at == depth {
-            // Back where the poll started: the task's hook data is up to date again.
+            // Back where the poll started: the task's hook data is up to date again (and the
+            // base attach holds its context).
+            debug_assert!(self.own.as_ref().is_none_or(|o| o.guards.is_empty()));
             self.own = None;
             self.revert_at = NO_REVERT;
         }
-        self.reattach();
+        if reattach {
+            self.reattach();
+        } else {
+            self.child = None;
+        }
         Some((entry.kind, ended))
     }
 
@@ -476,7 +540,6 @@ impl Frame {
     /// Makes `cx` current in place of the current context (baggage changes); pass-through
     /// spans open above it become explicit so that ending them restores the old context.
     pub(crate) fn replace_current(&mut self, cx: Context) {
-        drop(self.guard.take());
         let passes = std::mem::take(&mut self.passes);
         let state = self.state_mut(false);
         for _ in 0..passes {
@@ -488,6 +551,7 @@ impl Frame {
             });
         }
         state.current = cx;
+        // One base attach for the whole state (any attach on top of it is dropped first).
         self.reattach();
     }
 
@@ -502,8 +566,11 @@ impl Frame {
         self.passes == 0 && self.state().is_empty()
     }
 
-    /// Detaches the frame's context (its guard).
+    /// Detaches the frame's contexts (its guards, innermost first).
     pub(crate) fn detach(mut self) -> Frame {
+        if let Some(own) = &mut self.own {
+            own.detach();
+        }
         drop(self.guard.take());
         self
     }
@@ -519,12 +586,22 @@ impl Frame {
         let tracing = self.tracing().cloned()?;
         let passes = self.passes;
         let state = match (self.own, self.original) {
-            (Some(own), _) => *own,
+            (Some(own), _) => own.state,
             (None, Some(original)) => original.state.clone(),
             (None, None) => TraceState::default(),
         };
         Some(Arc::new(TaskTrace::with_passes(tracing, state, passes)))
     }
+}
+
+/// OpenTelemetry's current context when it is not `frame`'s: one attached over the frame's
+/// with OpenTelemetry's own API (`Tracer::in_span`, `Context::attach`), which then is the
+/// parent of a span the general `start_span` path opens. Compared by identity
+/// ([`ContextId`]), as `spawn` does. (Not looked at by the pass-through fast path, which keeps
+/// to the frame's context: see the design doc's known edges.)
+pub(crate) fn foreign_current(frame: &Frame) -> Option<Context> {
+    let own = frame.current_id();
+    Context::map_current(|cx| (ContextId::of(cx) != own).then(|| cx.clone()))
 }
 
 /// Whether `cx` carries nothing to propagate (no span, no baggage).
@@ -586,6 +663,9 @@ impl Drop for Frames {
     /// they attached stay on that stack and are dropped with it.
     fn drop(&mut self) {
         for frame in &mut self.stack {
+            if let Some(own) = &mut frame.own {
+                std::mem::forget(std::mem::take(&mut own.guards));
+            }
             if let Some(guard) = frame.guard.take() {
                 std::mem::forget(guard);
             }

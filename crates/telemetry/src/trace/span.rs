@@ -20,7 +20,7 @@
 //! ```
 
 use crate::telemetry::global_tracing;
-use crate::trace::frames::{self, Fast, peek_frame, with_frame};
+use crate::trace::frames::{self, ContextId, Fast, peek_frame, with_frame};
 use opentelemetry::baggage::BaggageExt;
 use opentelemetry::trace::{Span as _, SpanContext, TraceContextExt, Tracer};
 use opentelemetry::{Context, Key, KeyValue, StringValue, Value};
@@ -29,6 +29,14 @@ use std::borrow::Cow;
 /// Starts a span named `name` as a child of the current context and makes it current (for the
 /// rest of the running task, or on this thread), until [`end_span`]. Returns its span context
 /// (invalid when no telemetry is installed; not sampled when the sampler dropped it).
+///
+/// The current context is the running task's, or one made current over it with
+/// OpenTelemetry's own API (`Tracer::in_span`, `Context::attach`), which is then the parent;
+/// the matching `end_span` makes that context current again. Known edges (see
+/// `docs/design/telemetry.md`): in a task whose trace is not sampled, a span started with
+/// nothing opened yet in the poll is a pass-through of the task's trace even under such a
+/// context; and a span opened in an earlier poll and ended under such a context re-attaches
+/// the task's context over it for the rest of the poll.
 ///
 /// Under a parent that is not sampled (parent-based sampling, the default) no span is created
 /// at all, since the sampler would drop it: the parent's context stays current and is
@@ -79,13 +87,27 @@ fn start_span_with_parent_opt(name: Cow<'static, str>, parent: Option<&Context>)
     }
     with_frame(global_tracing, |frame| {
         let tracing = frame.tracing()?;
-        if parent.is_none() && frame.drops_children(tracing) {
+        // A context attached over the frame's with OpenTelemetry's own API (`Tracer::in_span`,
+        // `Context::attach`) is the parent (the rule `spawn` follows too).
+        let foreign = match parent {
+            None => frames::foreign_current(frame),
+            Some(_) => None,
+        };
+        let drops = match (parent, &foreign) {
+            (Some(_), _) => false,
+            (None, Some(cx)) => tracing.drops_child_of(cx),
+            (None, None) => frame.drops_children(tracing),
+        };
+        if drops {
             // The sampler would drop it: a pass-through, the parent's context stays current.
-            let sc = frame.state().current.span().span_context().clone();
+            let current = foreign.as_ref().unwrap_or(&frame.state().current);
+            let sc = current.span().span_context().clone();
             frame.push_pass();
             return Some(sc);
         }
-        let parent_cx = parent.unwrap_or(&frame.state().current);
+        let parent_cx = parent
+            .or(foreign.as_ref())
+            .unwrap_or(&frame.state().current);
         let span = tracing.tracer.start_with_context(name, parent_cx);
         let sc = span.span_context().clone();
         let cx = parent_cx.with_span(span);
@@ -97,7 +119,10 @@ fn start_span_with_parent_opt(name: Cow<'static, str>, parent: Option<&Context>)
 }
 
 /// Ends the innermost span opened by [`start_span`] in the running task (or on this thread)
-/// and makes its parent current again. Returns `false` when there is no such span.
+/// and makes its parent current again. Returns `false` when there is no such span. In an
+/// actor's handler only the spans the handler opened can be ended: the sender's span (and the
+/// message's `actor.handle` span) are not its to end; spans a handler leaves open are ended
+/// when it returns (see [`Tracing::actor_spans`](crate::Tracing::actor_spans)).
 ///
 /// ```
 /// assert!(!nimsync_telemetry::end_span());
@@ -166,15 +191,22 @@ pub fn set_baggage(key: impl Into<Key>, value: impl Into<StringValue>) -> bool {
     .unwrap_or(false)
 }
 
-/// The current context: the running task's (instrumented runtime), this thread's, or
-/// OpenTelemetry's own current context.
+/// The current context: the running task's (instrumented runtime) or this thread's, unless a
+/// context was made current over it with OpenTelemetry's own API; otherwise OpenTelemetry's
+/// own current context.
 ///
 /// ```
 /// use opentelemetry::trace::TraceContextExt;
 /// assert!(!nimsync_telemetry::current_context().has_active_span());
 /// ```
 pub fn current_context() -> Context {
-    peek_frame(|f| f.state().current.clone()).unwrap_or_else(Context::current)
+    match peek_frame(|f| (f.current_id(), f.state().current.clone())) {
+        // A context attached over the frame's with OpenTelemetry's own API wins.
+        Some((id, cx)) => {
+            Context::map_current(|c| (ContextId::of(c) != id).then(|| c.clone())).unwrap_or(cx)
+        }
+        None => Context::current(),
+    }
 }
 
 /// The span context of the current span (invalid when there is none).

@@ -101,13 +101,32 @@ impl Metrics {
         self
     }
 
-    /// Whether to install the recorder as the process-wide `metrics` recorder (default
-    /// `true`; building fails if another one is installed). Off, only this telemetry's
-    /// sources and histograms reach it.
+    /// Whether to make the recorder the process-wide `metrics` recorder while this telemetry
+    /// lives (default `true`; building fails with
+    /// [`BuildError::RecorderInstalled`](crate::BuildError::RecorderInstalled) if another
+    /// recorder was installed first, or while another telemetry holds it). Off, only this
+    /// telemetry's sources and histograms reach it.
+    ///
+    /// The `metrics` facade cannot uninstall a recorder, so the first telemetry with global
+    /// metrics installs a forwarding recorder for the rest of the process and points it at
+    /// its own; dropping the telemetry (its last clone) clears it: handles registered
+    /// through the facade afterwards (`metrics::counter!` and the like) are no-ops, and
+    /// records made after the drop with histogram handles taken before it are dropped, so
+    /// nothing piles up without the sampler's upkeep. A new telemetry with global metrics
+    /// can then be built and takes the forwarder over (handles taken before it are not
+    /// redirected: take them again, as the macros do at every call).
     ///
     /// ```
-    /// let m = nimsync_telemetry::Metrics::prometheus().global(false);
+    /// use nimsync_telemetry::{Metrics, Telemetry};
+    /// let m = Metrics::prometheus().global(false);
     /// # let _ = m;
+    /// let t = Telemetry::builder().metrics(Metrics::prometheus()).build().unwrap();
+    /// metrics::counter!("jobs_total").increment(1);
+    /// assert!(t.render_prometheus().unwrap().contains("jobs_total 1"));
+    /// drop(t); // the global recorder forwards nowhere now
+    /// metrics::counter!("jobs_total").increment(1); // a no-op
+    /// let t = Telemetry::builder().metrics(Metrics::prometheus()).build().unwrap();
+    /// assert!(!t.render_prometheus().unwrap().contains("jobs_total"));
     /// ```
     pub fn global(mut self, on: bool) -> Metrics {
         self.global = on;

@@ -40,7 +40,9 @@ fn main() {
     assert_eq!(query.parent_span_id, request.span_context.span_id());
     println!("span \"query\" is a child of \"request\" across spawn");
 
-    let latency = telemetry.latency_histogram("query_seconds", f64::INFINITY, 1);
+    let latency = telemetry
+        .latency_histogram("query_seconds", f64::INFINITY, 1)
+        .unwrap();
     latency.record(std::time::Duration::from_micros(420));
     telemetry.publish_now();
     let text = telemetry.render_prometheus().unwrap();

@@ -18,6 +18,9 @@ pub enum BuildError {
     /// A histogram bucket list is empty, not finite or not increasing.
     #[error("histogram buckets must be finite, increasing and non-empty")]
     Buckets,
+    /// A metric name is empty (the Prometheus exposition would be unparseable).
+    #[error("a metric name must not be empty")]
+    EmptyMetricName,
     /// Another `metrics` recorder is already installed process-wide.
     #[error("a global `metrics` recorder is already installed")]
     RecorderInstalled,

@@ -71,7 +71,7 @@
 //! let query = spans.iter().find(|s| s.name == "query").unwrap();
 //! assert_eq!(query.parent_span_id, request.span_context.span_id());
 //!
-//! let latency = telemetry.latency_histogram("query_seconds", f64::INFINITY, 1);
+//! let latency = telemetry.latency_histogram("query_seconds", f64::INFINITY, 1).unwrap();
 //! latency.record(std::time::Duration::from_micros(420));
 //! telemetry.publish_now();
 //! let text = telemetry.render_prometheus().unwrap();

@@ -131,7 +131,9 @@ fn parse(text: &str) -> (HashMap<String, String>, Vec<Sample>) {
 #[test]
 fn prometheus_text_has_histograms_with_buckets_and_labelled_sources() {
     let t = metrics_only();
-    let h = t.latency_histogram("request_seconds", f64::INFINITY, 1);
+    let h = t
+        .latency_histogram("request_seconds", f64::INFINITY, 1)
+        .unwrap();
     for us in 1..=1000u64 {
         h.record(Duration::from_micros(us));
     }
@@ -564,4 +566,18 @@ fn children_running_drops_temporary_children_ended_by_a_group_restart() {
         value(&after, "nimsync_supervisor_restarts_total", &group),
         1.0
     );
+}
+
+#[test]
+fn an_empty_latency_histogram_name_is_an_error() {
+    let t = metrics_only();
+    assert!(matches!(
+        t.latency_histogram("", f64::INFINITY, 1),
+        Err(nimsync_telemetry::BuildError::EmptyMetricName)
+    ));
+    let off = Telemetry::builder().build().unwrap();
+    assert!(off.latency_histogram("", f64::INFINITY, 1).is_err());
+    // Nothing registered: the exposition stays parseable.
+    let text = t.render_prometheus().unwrap();
+    assert!(!text.contains("# TYPE  "), "{text}");
 }

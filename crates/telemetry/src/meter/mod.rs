@@ -32,6 +32,7 @@ pub use layers::SupervisorMetrics;
 pub(crate) use recorder::MetricsState;
 pub use sources::{ChannelSample, MetricSource};
 
+use crate::error::BuildError;
 use crate::telemetry::Telemetry;
 use nimsync_backpressure::ConcurrencyLimiter;
 use nimsync_scheduler::Handle;
@@ -289,26 +290,34 @@ impl Telemetry {
 
     /// A latency histogram registered with this telemetry's recorder (Prometheus buckets)
     /// with in-process quantiles; see [`LatencyHistogram::sampled`] for `max_rate` /
-    /// `keep_one_in` (pass `f64::INFINITY`, 1 to record everything).
+    /// `keep_one_in` (pass `f64::INFINITY`, 1 to record everything). Without metrics it keeps
+    /// the in-process quantiles only. Once the telemetry is dropped, its Prometheus half drops
+    /// what it records (nothing would render or drain it); the quantiles go on.
+    ///
+    /// An empty `name` is [`BuildError::EmptyMetricName`](crate::BuildError::EmptyMetricName).
     ///
     /// ```
     /// let t = nimsync_telemetry::Telemetry::builder()
     ///     .metrics(nimsync_telemetry::Metrics::prometheus().global(false)).build().unwrap();
-    /// let h = t.latency_histogram("ask_seconds", f64::INFINITY, 1);
+    /// let h = t.latency_histogram("ask_seconds", f64::INFINITY, 1).unwrap();
     /// h.record(std::time::Duration::from_micros(3));
     /// assert!(t.render_prometheus().unwrap().contains("ask_seconds_bucket"));
+    /// assert!(t.latency_histogram("", f64::INFINITY, 1).is_err());
     /// ```
     pub fn latency_histogram(
         &self,
         name: impl Into<metrics::SharedString>,
         max_rate: f64,
         keep_one_in: u64,
-    ) -> LatencyHistogram {
+    ) -> Result<LatencyHistogram, BuildError> {
         let name = name.into();
+        if name.is_empty() {
+            return Err(BuildError::EmptyMetricName);
+        }
         let handle = match self.metrics_state() {
             Some(m) => m.with_recorder(|| metrics::histogram!(name)),
             None => metrics::Histogram::noop(),
         };
-        LatencyHistogram::with_handle(handle, max_rate, keep_one_in)
+        Ok(LatencyHistogram::with_handle(handle, max_rate, keep_one_in))
     }
 }

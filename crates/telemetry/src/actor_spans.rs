@@ -11,9 +11,18 @@
 //!   sender's current context (nothing when it carries no span and no baggage); while the
 //!   handler of that message runs, that context is current in the actor's task, so spans it
 //!   starts are children of the sender's span and baggage comes along.
+//!   A message sent with no context is handled in none, whatever the actor's task carries
+//!   (e.g. the span it was spawned in).
+//! * **One scope per message:** what a handler leaves open when it ends (a spanned sub-future
+//!   dropped by a timeout or a `select`, a panic, a kill while it waits) is closed with it:
+//!   such spans are ended with the attribute `nimsync.span.abandoned = true` and an error
+//!   status, and the next message starts clean. [`end_span`](crate::end_span) in a handler
+//!   ends only what the handler opened (it returns `false` rather than end the sender's
+//!   span).
 //! * **`actor.handle` spans** ([`Tracing::actor_spans`](crate::Tracing::actor_spans), off by
 //!   default): one span per handled message, a child of the sender's context (a root when the
-//!   sender had none), with the actor's type and id, the message type and the outcome.
+//!   sender had none), with the actor's type and id, the message type and the outcome
+//!   (`nimsync.handle.outcome`: completed, panicked, killed; on this span only).
 //! * **`supervisor.restart` spans** ([`Tracing::restart_spans`](crate::Tracing::restart_spans),
 //!   off by default): one span per restart decision, in the supervisor's current context,
 //!   with the child's name and id, the exit reason, the attempt, the children restarted and

@@ -98,6 +98,8 @@ impl Tracing {
 
     /// Automatic `actor.handle` spans, one per handled actor message, children of the
     /// sender's span (default off; the sender's context is carried into `handle` either way).
+    /// Either way, spans a handler leaves open are ended when it ends, with the attribute
+    /// `nimsync.span.abandoned = true` and an error status.
     ///
     /// ```
     /// let t = nimsync_telemetry::Tracing::ratio(0.01).actor_spans(true);

@@ -6,7 +6,11 @@
 //! the first [`start_span`](crate::start_span) outside any task). Its [`TraceState`] holds the
 //! current [`Context`] (attached to OpenTelemetry's thread-local stack, so `Context::current()`
 //! and the SDK see it) and the parents of the spans opened in it, so `end_span` can restore
-//! them. After a poll that changed nothing, the task's context is left attached for the next
+//! them. A span opened during a poll is attached on top of what is current with a guard of
+//! its own, and ending it drops that guard only (a context attached meanwhile with
+//! OpenTelemetry's own API stays as it is). Actor messages push a *scope* entry that
+//! `end_span` does not cross, closed by the actor hooks with whatever the handler left open
+//! above it. After a poll that changed nothing, the task's context is left attached for the next
 //! poll on the thread if that task is in the same context (released otherwise, and by the
 //! scheduler's `on_idle` hook when the thread stops polling tasks).
 //!

@@ -20,7 +20,11 @@
 //! A mutex-guarded `VecDeque` beside the ring, used by the `Overflow` policy (values beyond
 //! capacity) and by [`Permit`](crate::Permit)s that lose a race for the last slot. While it
 //! holds values every send goes to it too, so per-producer FIFO order is kept; receivers take
-//! from the ring first, then from the spill. The fast path only reads one counter of it.
+//! from the ring first, then from the spill. A receive that found the ring empty takes the
+//! spill's lock and tries the ring once more before popping the spill: a producer publishes
+//! a value in the ring before it takes that lock to spill a later one, so the second pop
+//! sees it (a value claimed in the ring and still being written makes the receive answer
+//! `Empty` instead; see `take_spilled_locked`). The fast path only reads one counter of it.
 
 use core::marker::PhantomData;
 use std::collections::VecDeque;
@@ -217,16 +221,23 @@ impl<T: Send, Q: Queue<T>> Chan<T, Q> {
                 rx.not_full.notify_one_after_claim();
                 Ok(value)
             }
-            Pop::Empty => take_spilled(&*self.ring).ok_or(TryRecvError::Empty),
+            Pop::Empty => {
+                // SAFETY: forwarded contract (this consumer's cursor).
+                unsafe { take_spilled(&*self.ring, &self.cursor) }.ok_or(TryRecvError::Empty)
+            }
             Pop::Closed => closed(),
         }
     }
 
     /// [`RawChan::try_recv`]'s answer once the ring is closed and drained: a spilled value,
     /// or `Closed`.
+    ///
+    /// # Safety
+    /// As for [`RawChan::try_recv`].
     #[inline(always)]
-    pub(crate) fn recv_closed(&self) -> Result<T, TryRecvError> {
-        take_spilled(&*self.ring).ok_or(TryRecvError::Closed)
+    pub(crate) unsafe fn recv_closed(&self) -> Result<T, TryRecvError> {
+        // SAFETY: forwarded contract.
+        unsafe { take_spilled(&*self.ring, &self.cursor) }.ok_or(TryRecvError::Closed)
     }
 }
 
@@ -367,7 +378,7 @@ impl<T: Send, Q: Queue<T>> RawChan<T> for Chan<T, Q> {
 
     #[inline(always)]
     unsafe fn try_recv(&self) -> Result<T, TryRecvError> {
-        // SAFETY: forwarded contract.
+        // SAFETY: forwarded contract (also for `recv_closed`, called in its place).
         unsafe { self.try_recv_or(|| self.recv_closed()) }
     }
 
@@ -382,18 +393,10 @@ impl<T: Send, Q: Queue<T>> RawChan<T> for Chan<T, Q> {
         }
         // SAFETY: forwarded contract.
         match unsafe { self.ring.pop_batch(&self.cursor, out, max) } {
-            Ok(0) | Err(()) if max > 0 => {
+            Ok(0) | Err(()) => {
                 let closed = self.is_closed();
-                let mut n = 0;
-                while n < max {
-                    match take_spilled(&*self.ring) {
-                        Some(v) => {
-                            out.push(v);
-                            n += 1;
-                        }
-                        None => break,
-                    }
-                }
+                // SAFETY: forwarded contract.
+                let n = unsafe { take_spilled_batch(&*self.ring, &self.cursor, out, max) };
                 // Re-check after the spill: a closed, drained channel reports `Err`.
                 if n == 0 && closed && self.len() == 0 {
                     return Err(());
@@ -401,12 +404,9 @@ impl<T: Send, Q: Queue<T>> RawChan<T> for Chan<T, Q> {
                 Ok(n)
             }
             Ok(n) => {
-                if n > 0 {
-                    self.ring.rx().not_full.notify_n_after_claim(n);
-                }
+                self.ring.rx().not_full.notify_n_after_claim(n);
                 Ok(n)
             }
-            Err(()) => Err(()),
         }
     }
 
@@ -718,20 +718,49 @@ fn spill<T, Q: Queue<T>>(q: &Q, value: T) -> Result<(), T> {
     Ok(())
 }
 
-/// Takes the oldest spilled value, if any (after the ring was found empty). The check is
-/// inlined: a receiver polling an empty channel pays one load, not a call.
+/// Takes the next value after the ring's pop found it empty (or closed and drained), while
+/// values are spilled: a value that reached the ring meanwhile, or else the oldest spilled
+/// one (see [`take_spilled_locked`]). The check is inlined: a receiver polling an empty
+/// channel pays one load, not a call.
+///
+/// # Safety
+/// Consumer-side contract of [`Queue`]; `cur` is the calling consumer's cursor.
 #[inline]
-fn take_spilled<T, Q: Queue<T>>(q: &Q) -> Option<T> {
+unsafe fn take_spilled<T, Q: Queue<T>>(q: &Q, cur: &Q::Cursor) -> Option<T> {
     if q.tx().spilled.load(Ordering::SeqCst) == 0 {
         return None;
     }
-    take_spilled_locked(q)
+    // SAFETY: forwarded contract.
+    unsafe { take_spilled_locked(q, cur) }
 }
 
-/// [`take_spilled`] once the spill holds values: under its lock.
+/// [`take_spilled`] once the spill holds values: under its lock, the ring first.
+///
+/// Per-producer FIFO: a producer publishes (stamped rings: claims) value `k` in the ring
+/// before it takes the spill lock to spill `k + 1` (a later send goes to the spill only
+/// after finding the ring full, or while the spill holds values). So under the lock, after
+/// the lock's acquire, the ring shows `k` unless a receive has claimed it: a pop sees it
+/// (the Lamport ring reads the published tail; a stamped ring reads `k`'s stamp, or its
+/// claimed position if an older position at the head is still being written). Only when the
+/// ring holds nothing by its positions is the spill's front the oldest value left.
+/// Returns `None` (the caller answers `Empty`) while a value claimed in the ring is still
+/// being written: the waiting receives treat that as a value in flight and retry.
+///
+/// # Safety
+/// As for [`take_spilled`].
 #[cold]
-fn take_spilled_locked<T, Q: Queue<T>>(q: &Q) -> Option<T> {
+unsafe fn take_spilled_locked<T, Q: Queue<T>>(q: &Q, cur: &Q::Cursor) -> Option<T> {
     let mut spill = q.rx().spill.lock().unwrap_or_else(|e| e.into_inner());
+    // SAFETY: forwarded contract (a consumer-side pop, by the calling consumer).
+    match unsafe { q.pop(cur) } {
+        Pop::Item(value) => {
+            drop(spill);
+            q.rx().not_full.notify_one_after_claim();
+            return Some(value);
+        }
+        Pop::Empty if q.value_in_flight(cur) => return None,
+        Pop::Empty | Pop::Closed => {}
+    }
     let value = spill.values.pop_front()?;
     spill.popped = spill.popped.wrapping_add(1);
     q.tx().spilled.fetch_sub(1, Ordering::SeqCst);
@@ -741,14 +770,67 @@ fn take_spilled_locked<T, Q: Queue<T>>(q: &Q) -> Option<T> {
     Some(value)
 }
 
+/// [`take_spilled`] for a batch receive: appends up to `max` values to `out` (ring values
+/// that arrived meanwhile, or else spilled ones, by the same rule) and returns how many.
+///
+/// # Safety
+/// As for [`take_spilled`].
+#[inline]
+unsafe fn take_spilled_batch<T, Q: Queue<T>>(
+    q: &Q,
+    cur: &Q::Cursor,
+    out: &mut Vec<T>,
+    max: usize,
+) -> usize {
+    if q.tx().spilled.load(Ordering::SeqCst) == 0 {
+        return 0;
+    }
+    // SAFETY: forwarded contract.
+    unsafe { take_spilled_batch_locked(q, cur, out, max) }
+}
+
+/// [`take_spilled_batch`] once the spill holds values (see [`take_spilled_locked`]).
+///
+/// # Safety
+/// As for [`take_spilled`].
+#[cold]
+unsafe fn take_spilled_batch_locked<T, Q: Queue<T>>(
+    q: &Q,
+    cur: &Q::Cursor,
+    out: &mut Vec<T>,
+    max: usize,
+) -> usize {
+    let mut spill = q.rx().spill.lock().unwrap_or_else(|e| e.into_inner());
+    // SAFETY: forwarded contract (a consumer-side pop, by the calling consumer).
+    match unsafe { q.pop_batch(cur, out, max) } {
+        Ok(0) if q.value_in_flight(cur) => return 0,
+        Ok(0) | Err(()) => {}
+        Ok(n) => {
+            drop(spill);
+            q.rx().not_full.notify_n_after_claim(n);
+            return n;
+        }
+    }
+    let n = max.min(spill.values.len());
+    out.extend(spill.values.drain(..n));
+    spill.popped = spill.popped.wrapping_add(n);
+    q.tx().spilled.fetch_sub(n, Ordering::SeqCst);
+    q.tx().detour.fetch_sub(n, Ordering::SeqCst);
+    drop(spill);
+    if n > 0 {
+        q.rx().not_full.notify_n_after_rmw(n);
+    }
+    n
+}
+
 #[cfg(all(test, not(nimsync_loom)))]
 mod tests {
-    use super::{Chan, DETOUR_CLOSED, RawChan, new_chan};
+    use super::{Chan, DETOUR_CLOSED, RawChan, new_chan, take_spilled, take_spilled_batch};
     use crate::Policy;
     use crate::error::TrySendError;
-    use crate::queue::Queue;
     use crate::queue::lamport::LamportRing;
     use crate::queue::stamped::StampedRing;
+    use crate::queue::{Pop, Queue};
     use crate::sync::Ordering;
 
     fn detour<Q: Queue<u32>>(chan: &Chan<u32, Q>) -> usize {
@@ -788,6 +870,50 @@ mod tests {
             assert!(!chan.close());
             assert_eq!(detour(&chan), DETOUR_CLOSED);
         }
+    }
+
+    /// The spill step of a receive whose ring pop found the ring empty, replayed on one
+    /// thread: the producer then sent 1 (into the ring) and 2 (full: spilled). The step
+    /// must return 1, the ring's value, ahead of the later spilled one (per-producer FIFO;
+    /// the loom models in `tests/loom.rs` find the interleaving on threads). Batch receives
+    /// likewise.
+    fn the_spill_step_takes_a_value_that_reached_the_ring_first<Q: Queue<u32>>() {
+        let chan = new_chan::<u32, Q>(1, Policy::Overflow);
+        let mut out = Vec::new();
+        // SAFETY: one thread plays both sides, one call at a time.
+        unsafe {
+            assert!(matches!(chan.ring.pop(&chan.cursor), Pop::Empty));
+            chan.try_send(1).unwrap();
+            chan.try_send(2).unwrap();
+            assert_eq!(take_spilled(&*chan.ring, &chan.cursor), Some(1));
+            assert_eq!(chan.try_recv(), Ok(2));
+
+            assert!(matches!(
+                chan.ring.pop_batch(&chan.cursor, &mut out, 4),
+                Ok(0)
+            ));
+            chan.try_send(3).unwrap();
+            chan.try_send(4).unwrap();
+            assert_eq!(
+                take_spilled_batch(&*chan.ring, &chan.cursor, &mut out, 4),
+                1
+            );
+            assert_eq!(chan.try_recv_batch(&mut out, 4), Ok(1));
+            assert_eq!(out, [3, 4]);
+            assert_eq!(detour(&chan), 0);
+        }
+    }
+
+    #[test]
+    fn the_spill_step_keeps_fifo_on_every_ring() {
+        if crate::barrier::init() {
+            the_spill_step_takes_a_value_that_reached_the_ring_first::<LamportRing<u32>>();
+        }
+        the_spill_step_takes_a_value_that_reached_the_ring_first::<StampedRing<u32, false, false>>(
+        );
+        the_spill_step_takes_a_value_that_reached_the_ring_first::<StampedRing<u32, true, false>>();
+        the_spill_step_takes_a_value_that_reached_the_ring_first::<StampedRing<u32, false, true>>();
+        the_spill_step_takes_a_value_that_reached_the_ring_first::<StampedRing<u32, true, true>>();
     }
 
     #[test]

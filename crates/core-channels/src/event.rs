@@ -574,6 +574,10 @@ mod imp {
             self.notify_after_publish(1);
         }
 
+        pub(crate) fn notify_n_after_rmw(&self, n: usize) {
+            self.notify_after_publish(n);
+        }
+
         /// After a ring operation. The stamped rings model their claim's barrier at the
         /// claim (`sync::rmw_barrier`), before the value lands, so no fence is added here
         /// for them and the models see a waiter that checks the slot alone miss the value;

@@ -187,7 +187,8 @@ impl<T: Send> SpscChan<T> {
         match &self.stamped {
             // SAFETY: forwarded contract.
             Some(c) => unsafe { c.try_recv() },
-            None => self.lamport.recv_closed(),
+            // SAFETY: forwarded contract.
+            None => unsafe { self.lamport.recv_closed() },
         }
     }
 }

@@ -383,3 +383,68 @@ fn mpsc_async_owner_slot_two_notifiers() {
         p2.join().unwrap();
     });
 }
+
+/// `Overflow` keeps FIFO per producer: a receive whose ring pop found the ring empty, and
+/// that then takes from the spill, never returns a spilled value ahead of one that reached
+/// the ring meanwhile (the producer sent 1 into the ring, then 2 into the spill).
+fn overflow_fifo_model<M: Mode>()
+where
+    Sender<u32, M>: OverflowSend,
+    Receiver<u32, M>: OverflowRecv,
+{
+    model(|| {
+        let (mut tx, mut rx) = Builder::new(1)
+            .policy(Policy::Overflow)
+            .build::<u32, M>()
+            .unwrap();
+        let p = thread::spawn(move || {
+            tx.send_one(1);
+            tx.send_one(2);
+        });
+        let mut got = Vec::new();
+        while got.len() < 2 {
+            rx.recv_some(&mut got);
+        }
+        assert_eq!(got, [1, 2]);
+        p.join().unwrap();
+    });
+}
+
+/// The operations of [`overflow_fifo_model`], whatever the mode's receiver signature.
+trait OverflowSend: Send + 'static {
+    fn send_one(&mut self, v: u32);
+}
+trait OverflowRecv {
+    fn recv_some(&mut self, got: &mut Vec<u32>);
+}
+impl OverflowSend for spsc::Sender<u32> {
+    fn send_one(&mut self, v: u32) {
+        self.try_send(v).unwrap();
+    }
+}
+impl OverflowSend for mpsc::Sender<u32> {
+    fn send_one(&mut self, v: u32) {
+        self.try_send(v).unwrap();
+    }
+}
+impl OverflowRecv for spsc::Receiver<u32> {
+    fn recv_some(&mut self, got: &mut Vec<u32>) {
+        got.push(self.recv_blocking().unwrap());
+    }
+}
+impl OverflowRecv for mpsc::Receiver<u32> {
+    fn recv_some(&mut self, got: &mut Vec<u32>) {
+        // The batch receive: its spill step follows the same rule.
+        self.recv_batch_blocking(got, 2).unwrap();
+    }
+}
+
+#[test]
+fn overflow_receive_never_takes_a_spilled_value_ahead_of_the_ring_spsc() {
+    overflow_fifo_model::<Spsc>();
+}
+
+#[test]
+fn overflow_batch_receive_never_takes_a_spilled_value_ahead_of_the_ring_mpsc() {
+    overflow_fifo_model::<Mpsc>();
+}

@@ -1,4 +1,4 @@
-//! Multi-threaded stress tests for every mode: exactly-once delivery and per-producer order (blocking, async, mixed, batch), close while sending, and drop accounting for every policy.
+//! Multi-threaded stress tests for every mode: exactly-once delivery and per-producer order (blocking, async, mixed, batch, and `Overflow` with its spill), close while sending, and drop accounting for every policy.
 //!
 //! Messages are tagged `producer << 32 | sequence`. Every consumer checks that it sees each
 //! producer's sequence numbers in increasing order (the stamped and Lamport rings are FIFO, so
@@ -23,7 +23,9 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use futures_executor::block_on;
-use nimsync_core_channels::{Builder, Policy, RecvTimeoutError, SendError, TryReserveError};
+use nimsync_core_channels::{
+    Builder, Policy, RecvTimeoutError, SendError, TryRecvError, TryReserveError,
+};
 
 /// Message count of the default capacity-4 tests.
 const SMALL: u64 = 200_000;
@@ -448,6 +450,92 @@ macro_rules! mode_tests {
                         }
                     },
                 );
+            }
+
+            /// `Overflow` producers never wait: single sends, permits (a permit that loses
+            /// the race for the last slot spills) and batches, in sequence order; they only
+            /// hold back while more than two values are buffered.
+            fn produce_overflow(mut tx: Tx<u64>, id: usize, n: u64) {
+                let mut s = 0;
+                while s < n {
+                    // Keep near the consumers (flow control, not a sleep): the ring is often
+                    // empty when a value is sent, so sends race receives into and out of the
+                    // spill instead of queueing behind a long one.
+                    while tx.len() > 2 {
+                        thread::yield_now();
+                    }
+                    match s % 11 {
+                        0 => {
+                            let reserved = match tx.try_reserve() {
+                                Ok(p) => {
+                                    p.send(tag(id, s));
+                                    true
+                                }
+                                Err(_) => false,
+                            };
+                            if !reserved {
+                                tx.try_send(tag(id, s)).unwrap();
+                            }
+                            s += 1;
+                        }
+                        5 => {
+                            let end = (s + 5).min(n);
+                            let mut batch: Vec<u64> = (s..end).map(|s| tag(id, s)).collect();
+                            tx.try_send_batch(&mut batch).unwrap();
+                            for v in batch {
+                                tx.try_send(v).unwrap();
+                            }
+                            s = end;
+                        }
+                        _ => {
+                            tx.try_send(tag(id, s)).unwrap();
+                            s += 1;
+                        }
+                    }
+                }
+            }
+
+            /// Receives with `try_recv` in a loop (no parking): the receive that races a
+            /// producer's spill most often.
+            fn consume_try(mut rx: Rx<u64>, _: usize, sink: &mut dyn FnMut(u64)) {
+                loop {
+                    match rx.try_recv() {
+                        Ok(v) => sink(v),
+                        Err(TryRecvError::Empty) => thread::yield_now(),
+                        Err(TryRecvError::Closed) => break,
+                    }
+                }
+            }
+
+            /// `Overflow` at capacity 1: values move between the ring and the spill all the
+            /// time, and every consumer must still see each producer's values in order
+            /// (`Track::see`), exactly once.
+            fn overflow_order(total: u64) {
+                let (txs, rxs) = channel(1, Policy::Overflow);
+                let name = concat!(stringify!($mode), "::overflow_order");
+                stress(
+                    name,
+                    txs,
+                    rxs,
+                    total / P as u64,
+                    produce_overflow,
+                    |rx, id, sink| match id % 3 {
+                        0 => consume_try(rx, id, sink),
+                        1 => consume_blocking(rx, id, sink),
+                        _ => consume_batch(rx, id, sink),
+                    },
+                );
+            }
+
+            #[test]
+            fn overflow_order_cap1() {
+                overflow_order(SMALL);
+            }
+
+            #[test]
+            #[ignore = "long; run by cargo xtask stress"]
+            fn overflow_order_cap1_1m() {
+                overflow_order(LARGE);
             }
 
             #[test]

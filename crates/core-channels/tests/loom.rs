@@ -448,3 +448,39 @@ fn overflow_receive_never_takes_a_spilled_value_ahead_of_the_ring_spsc() {
 fn overflow_batch_receive_never_takes_a_spilled_value_ahead_of_the_ring_mpsc() {
     overflow_fifo_model::<Mpsc>();
 }
+
+/// The same for a permit's value that lost the race for the last slot to a send that had
+/// passed its fast-path check before the reservation, and went to the spill: it is never
+/// received ahead of the value its producer sent into the ring before it. (This model also
+/// found `len()` reading a full ring from a tail read before a head that had passed it, so
+/// the reservation on a channel holding at most one value failed.)
+#[test]
+fn a_spilled_permit_value_is_never_received_ahead_of_the_ring() {
+    // Four threads: bound preemptions at 2 to keep the model within CI time.
+    model_bounded(2, || {
+        let (tx, mut rx) = mpsc::<u32>(2);
+        let tx2 = tx.clone();
+        let p = thread::spawn(move || {
+            let permit = tx.try_reserve().unwrap();
+            // Into the ring, unless the other send took the slot that was left.
+            let sent = tx.try_send(1).is_ok();
+            permit.send(2);
+            sent
+        });
+        let q = thread::spawn(move || {
+            let _ = tx2.try_send(9);
+        });
+        let mut got = Vec::new();
+        loop {
+            match rx.try_recv() {
+                Ok(v) => got.push(v),
+                Err(TryRecvError::Empty) => thread::yield_now(),
+                Err(TryRecvError::Closed) => break,
+            }
+        }
+        let sent = p.join().unwrap();
+        q.join().unwrap();
+        got.retain(|&v| v != 9);
+        assert_eq!(got, if sent { &[1, 2][..] } else { &[2] });
+    });
+}

@@ -171,10 +171,20 @@ pub trait Queue<T>: Send + Sync + Sized {
     unsafe fn evict(&self) -> Option<T>;
 
     /// Buffered values (a snapshot).
+    ///
+    /// The head is read first: a tail read before it may be older than a head that has
+    /// passed it since (values sent and received in between), and the wrapped difference
+    /// then read as a full ring (an empty channel refused a reservation: loom,
+    /// `a_spilled_permit_value_is_never_received_ahead_of_the_ring`). Read in this order the
+    /// tail is at least the head; a difference below zero still counts as empty.
     fn len(&self) -> usize {
-        let tail = self.tail_word() & !CLOSED;
         let head = self.head_word();
-        (tail.wrapping_sub(head) / ONE).min(self.capacity())
+        let tail = self.tail_word() & !CLOSED;
+        let positions = tail.wrapping_sub(head);
+        if (positions as isize) < 0 {
+            return 0;
+        }
+        (positions / ONE).min(self.capacity())
     }
 }
 

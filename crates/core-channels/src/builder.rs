@@ -31,8 +31,14 @@ pub enum Policy {
     DropNewest,
     /// Evict the oldest buffered value (counted in `stats().dropped`) to make room; the send
     /// succeeds. Rings with a single consumer then arbitrate every receive with a CAS, and an
-    /// SPSC channel uses the stamped ring instead of the Lamport ring. While values from lost
-    /// permit races wait in the spill queue, the new value is dropped instead (no reordering).
+    /// SPSC channel uses the stamped ring instead of the Lamport ring.
+    ///
+    /// Only a value in the ring is ever evicted. Capacity held by a [`Permit`](crate::Permit)
+    /// is not: the permit's value is not in the channel until it is sent, and its send never
+    /// fails. So when permits own every free slot and the ring holds nothing to evict, the
+    /// new value is dropped instead (counted in `stats().dropped`), without waiting for the
+    /// permits; likewise while values from lost permit races wait in the spill queue (no
+    /// reordering around them).
     DropOldest,
     /// Never refuse: values beyond capacity go to an unbounded spill queue (a mutex-guarded
     /// `VecDeque`), drained after the ring; FIFO per producer is kept. `len()` counts both.

@@ -594,10 +594,24 @@ unsafe fn on_full<T: Send, Q: Queue<T>>(
             }
             Policy::DropOldest => {
                 // SAFETY: DropOldest rings are built evicting; producer contract forwarded.
-                if let Some(old) = unsafe { q.evict() } {
-                    tx.dropped.fetch_add(1, Ordering::Relaxed);
-                    tx.evicted.fetch_add(1, Ordering::Relaxed);
-                    drop(old);
+                match unsafe { q.evict() } {
+                    Some(old) => {
+                        tx.dropped.fetch_add(1, Ordering::Relaxed);
+                        tx.evicted.fetch_add(1, Ordering::Relaxed);
+                        drop(old);
+                    }
+                    // Nothing in the ring to evict, and permits (or their spilled values) own
+                    // every slot: the new value is dropped, as in `send_slow`. Never a
+                    // permit's capacity: its value is not in the ring until it is sent.
+                    None if Queue::len(q) == 0 && !q.room_in_flight(cur) => {
+                        if q.tail_word() & CLOSED != 0 {
+                            return Err(TrySendError::Closed(value));
+                        }
+                        tx.dropped.fetch_add(1, Ordering::Relaxed);
+                        drop(value);
+                        return Ok(());
+                    }
+                    None => {}
                 }
                 // SAFETY: forwarded contract.
                 match unsafe { push_decided(q, cur, value) } {
@@ -914,6 +928,31 @@ mod tests {
         the_spill_step_takes_a_value_that_reached_the_ring_first::<StampedRing<u32, true, false>>();
         the_spill_step_takes_a_value_that_reached_the_ring_first::<StampedRing<u32, false, true>>();
         the_spill_step_takes_a_value_that_reached_the_ring_first::<StampedRing<u32, true, true>>();
+    }
+
+    /// A `DropOldest` send whose push found the ring full before a receive emptied it and
+    /// a permit took the only slot (replayed on one thread: `on_full` after the permit)
+    /// drops its value instead of waiting in the eviction for the permit to resolve. On a
+    /// thread, with a receive as the failure detector: it spun until the permit was gone.
+    #[test]
+    fn a_drop_oldest_send_drops_its_value_when_permits_own_every_slot() {
+        let chan = new_chan::<u32, StampedRing<u32, true, true>>(1, Policy::DropOldest);
+        chan.try_reserve().unwrap();
+        let (done, finished) = std::sync::mpsc::channel();
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                // SAFETY: this thread makes the only producer call.
+                let sent = unsafe { super::on_full(&*chan.ring, &chan.cursor, 5) };
+                done.send(sent.is_ok()).unwrap();
+            });
+            let sent = finished.recv_timeout(std::time::Duration::from_secs(10));
+            // Release the permit either way, so a spinning send ends and the scope joins.
+            chan.release_reserved();
+            assert_eq!(sent, Ok(true), "the send waited for the permit");
+        });
+        assert_eq!(chan.stats().dropped, 1);
+        // SAFETY: one thread, one call at a time.
+        assert!(unsafe { chan.try_recv() }.is_err());
     }
 
     #[test]

@@ -484,3 +484,38 @@ fn a_spilled_permit_value_is_never_received_ahead_of_the_ring() {
         assert_eq!(got, if sent { &[1, 2][..] } else { &[2] });
     });
 }
+
+/// A `DropOldest` send that found the ring full, while a receive empties it and a permit
+/// takes the only slot, returns while the permit is still held (it dropped its value or
+/// evicted a value in the ring, never waited for the permit), and every value is received
+/// once or dropped once; the permit's value always arrives.
+#[test]
+fn drop_oldest_send_never_waits_for_a_permit() {
+    model(|| {
+        let (tx, rx) = Builder::new(1)
+            .policy(Policy::DropOldest)
+            .mpmc::<u32>()
+            .unwrap();
+        tx.try_send(0).unwrap();
+        let tx2 = tx.clone();
+        let b = thread::spawn(move || tx2.try_send(1).unwrap());
+        let first = rx.try_recv().ok();
+        let permit = tx.try_reserve();
+        // Before the permit resolves: this join hangs if the send waits for it.
+        b.join().unwrap();
+        let held = permit.is_ok();
+        if let Ok(permit) = permit {
+            permit.send(2);
+        }
+        let mut rest = Vec::new();
+        while let Ok(v) = rx.try_recv() {
+            rest.push(v);
+        }
+        let dropped = tx.stats().dropped as usize;
+        assert_eq!(
+            usize::from(first.is_some()) + rest.len() + dropped,
+            2 + usize::from(held)
+        );
+        assert!(!held || rest.contains(&2));
+    });
+}

@@ -461,6 +461,15 @@ impl<T: Send, const MP: bool, const MC: bool> Queue<T> for StampedRing<T, MP, MC
             // CAS below succeeds only with the head read here, so the positions are still
             // full when the value is claimed (the tail only grows).
             let head = self.rx.head.load(Ordering::SeqCst);
+            // Only a value in the ring can be evicted: a position claimed by a send (its
+            // value is written, or about to be). Permits and spilled values fill the channel
+            // too, but a permit's value is not in the ring until it is sent, and spilled
+            // values are never evicted; with nothing in the ring there is nothing to wait
+            // for (waiting would spin until a permit resolves, forever if its holder waits
+            // for this send), and the caller decides (`chan::on_full` drops the new value).
+            if self.tx.tail.load(Ordering::SeqCst) & !CLOSED == head {
+                return None;
+            }
             if self.claimed_fill(head) < self.tx.mask + 1 {
                 return None;
             }

@@ -12,6 +12,10 @@ pub const MAX_CAPACITY: usize = 1 << 30;
 
 /// What a send does when the channel is full.
 ///
+/// Batch sends (`try_send_batch`, `send_batch_blocking`, `send_batch`) apply it too, to the
+/// values that do not fit, as the same single sends in a row would; so under any policy
+/// other than `Block` no send ever waits.
+///
 /// ```
 /// use nimsync_core_channels::{Builder, Policy};
 /// let (tx, rx) = Builder::new(2).policy(Policy::DropOldest).mpmc::<u32>().unwrap();

@@ -203,6 +203,95 @@ impl<T: Send, Q: Queue<T>> Chan<T, Q> {
         unsafe { send_slow(&*self.ring, &self.cursor, value) }
     }
 
+    /// [`RawChan::try_send_batch`] while the `detour` word is raised (spilled values,
+    /// permits, a closed channel): one by one, so spill order and reservations apply.
+    /// Under `Block` it stops when no room is left; under the other policies every value is
+    /// sent as by [`RawChan::try_send`] (`Overflow`: behind the spill, the rest in one go).
+    ///
+    /// # Safety
+    /// As for [`RawChan::try_send`].
+    #[cold]
+    unsafe fn send_batch_one_by_one(&self, items: &mut Vec<T>) -> Result<usize, ()> {
+        let tx = self.ring.tx();
+        if self.is_closed() {
+            return Err(());
+        }
+        // Taken from the back: the front value is last.
+        items.reverse();
+        let mut n = 0;
+        let mut closed = false;
+        while let Some(value) = items.pop() {
+            let spilling = match tx.policy {
+                Policy::Block => {
+                    let used = Queue::len(&*self.ring)
+                        + tx.spilled.load(Ordering::SeqCst)
+                        + tx.reserved.load(Ordering::SeqCst);
+                    if used >= self.capacity() {
+                        items.push(value);
+                        break;
+                    }
+                    false
+                }
+                // Each single send would queue behind the spill.
+                Policy::Overflow => tx.spilled.load(Ordering::SeqCst) != 0,
+                Policy::DropNewest | Policy::DropOldest => false,
+            };
+            if spilling {
+                items.push(value);
+                items.reverse();
+                return match spill_batch(&*self.ring, items) {
+                    Ok(m) => Ok(n + m),
+                    Err(()) if n == 0 => Err(()),
+                    Err(()) => Ok(n),
+                };
+            }
+            // SAFETY: forwarded contract.
+            match unsafe { RawChan::try_send(self, value) } {
+                Ok(()) => n += 1,
+                Err(TrySendError::Full(v)) => {
+                    items.push(v);
+                    break;
+                }
+                Err(TrySendError::Closed(v)) => {
+                    items.push(v);
+                    closed = true;
+                    break;
+                }
+            }
+        }
+        items.reverse();
+        if closed && n == 0 { Err(()) } else { Ok(n) }
+    }
+
+    /// The rest of a batch that found the ring full on the fast path, under a policy other
+    /// than `Block`: applies the policy as the same single sends in a row would (DropNewest
+    /// drops and counts them, Overflow spills them in order, DropOldest sends them one by
+    /// one, each evicting). Returns how many values it took from `items`; it leaves them
+    /// all there only if the channel is closed.
+    ///
+    /// # Safety
+    /// As for [`RawChan::try_send`].
+    #[cold]
+    unsafe fn send_batch_rest(&self, items: &mut Vec<T>) -> usize {
+        let tx = self.ring.tx();
+        if self.is_closed() {
+            // Closed beats full: the values come back (a send after the close fails).
+            return 0;
+        }
+        match tx.policy {
+            Policy::Block => 0,
+            Policy::DropNewest => {
+                let n = items.len();
+                tx.dropped.fetch_add(n, Ordering::Relaxed);
+                items.clear();
+                n
+            }
+            Policy::Overflow => spill_batch(&*self.ring, items).unwrap_or(0),
+            // SAFETY: forwarded contract.
+            Policy::DropOldest => unsafe { self.send_batch_one_by_one(items) }.unwrap_or(0),
+        }
+    }
+
     /// [`RawChan::try_recv`] with `closed` answering once the ring is closed and drained.
     ///
     /// # Safety
@@ -270,7 +359,11 @@ pub trait RawChan<T>: Clone + Send + Sync + Unpin {
     /// # Safety
     /// See the trait's safety contract.
     unsafe fn try_send(&self, value: T) -> Result<(), TrySendError<T>>;
-    /// Moves as many values from the front of `items` as fit (the spill counts as full).
+    /// Sends values from the front of `items` and returns how many it took. Under `Block`,
+    /// as many as fit (spilled values and permits count as full); under the other policies
+    /// all of them, the policy applied to those beyond the room as for the same
+    /// [`try_send`](Self::try_send)s in a row. `Err(())` if the channel is closed (nothing
+    /// taken); values it could not take (a close meanwhile) stay in `items`.
     ///
     /// # Safety
     /// See the trait's safety contract.
@@ -339,39 +432,19 @@ impl<T: Send, Q: Queue<T>> RawChan<T> for Chan<T, Q> {
     unsafe fn try_send_batch(&self, items: &mut Vec<T>) -> Result<usize, ()> {
         let tx = self.ring.tx();
         if tx.detour.load(Ordering::Relaxed) != 0 {
-            // Rare: fall back to one by one so spill order and reservations apply. Like the
-            // fast path, a batch never applies the policy: it stops when no room is left.
-            if self.is_closed() {
-                return Err(());
-            }
-            let mut n = 0;
-            while !items.is_empty() {
-                let used = Queue::len(&*self.ring)
-                    + tx.spilled.load(Ordering::SeqCst)
-                    + tx.reserved.load(Ordering::SeqCst);
-                if used >= self.capacity() {
-                    break;
-                }
-                let value = items.remove(0);
-                // SAFETY: forwarded contract.
-                match unsafe { RawChan::try_send(self, value) } {
-                    Ok(()) => n += 1,
-                    Err(TrySendError::Full(v)) => {
-                        items.insert(0, v);
-                        break;
-                    }
-                    Err(TrySendError::Closed(v)) => {
-                        items.insert(0, v);
-                        return if n == 0 { Err(()) } else { Ok(n) };
-                    }
-                }
-            }
-            return Ok(n);
+            // SAFETY: forwarded contract.
+            return unsafe { self.send_batch_one_by_one(items) };
         }
         // SAFETY: forwarded contract.
         let n = unsafe { self.ring.push_batch(&self.cursor, items) }?;
         if n > 0 {
             tx.not_empty.notify_n_after_claim(n);
+        }
+        if !items.is_empty() && tx.policy != Policy::Block {
+            // The ring is full by its positions (or closed meanwhile): the policy applies
+            // to the rest, as to the same single sends in a row.
+            // SAFETY: forwarded contract.
+            return Ok(n + unsafe { self.send_batch_rest(items) });
         }
         Ok(n)
     }
@@ -730,6 +803,25 @@ fn spill<T, Q: Queue<T>>(q: &Q, value: T) -> Result<(), T> {
     q.tx().detour.fetch_add(1, Ordering::SeqCst);
     q.tx().spilled.fetch_add(1, Ordering::SeqCst);
     Ok(())
+}
+
+/// Appends every value of `items` to the spill queue, in order, unless the channel is
+/// closed (then nothing moves: `Err`). Returns how many moved.
+fn spill_batch<T, Q: Queue<T>>(q: &Q, items: &mut Vec<T>) -> Result<usize, ()> {
+    let mut spill = q.rx().spill.lock().unwrap_or_else(|e| e.into_inner());
+    if q.tail_word() & CLOSED != 0 {
+        return Err(());
+    }
+    let n = items.len();
+    spill.values.extend(items.drain(..));
+    spill.pushed = spill.pushed.wrapping_add(n);
+    q.tx().detour.fetch_add(n, Ordering::SeqCst);
+    q.tx().spilled.fetch_add(n, Ordering::SeqCst);
+    drop(spill);
+    if n > 0 {
+        q.tx().not_empty.notify_n(n);
+    }
+    Ok(n)
 }
 
 /// Takes the next value after the ring's pop found it empty (or closed and drained), while

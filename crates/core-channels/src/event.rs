@@ -318,6 +318,12 @@ mod imp {
             self.notify_n_after_rmw(1);
         }
 
+        /// Wakes `n` waiters (as `notify_one`).
+        pub(crate) fn notify_n(&self, n: usize) {
+            fence(Ordering::SeqCst);
+            self.notify_n_after_rmw(n);
+        }
+
         /// Wakes one waiter; the caller has just performed a SeqCst read-modify-write that
         /// published its change, which serves as the handshake's fence (or, on a `heavy` event,
         /// a publish followed by a light barrier).
@@ -568,6 +574,10 @@ mod imp {
 
         pub(crate) fn notify_one(&self) {
             self.notify(1);
+        }
+
+        pub(crate) fn notify_n(&self, n: usize) {
+            self.notify(n);
         }
 
         pub(crate) fn notify_one_after_rmw(&self) {

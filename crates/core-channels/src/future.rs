@@ -291,8 +291,8 @@ impl<T: Send, M: Mode> Future for RecvBatchFuture<'_, T, M> {
     }
 }
 
-/// Future of `send_batch(iter)`: sends every value, waiting for room; on close returns the
-/// values that were not sent.
+/// Future of `send_batch(iter)`: sends every value, waiting for room (only under `Block`);
+/// on close returns the values that were not sent. Dropping it drops the values not sent.
 #[must_use = "futures do nothing unless awaited"]
 pub struct SendBatchFuture<'a, T: Send, M: Mode> {
     chan: &'a M::Chan<T>,

@@ -236,22 +236,37 @@ macro_rules! sender_ops {
             SendFuture::new(&self.chan, value)
         }
 
-        /// Moves as many values as fit from the front of `items` with one publication.
-        /// Returns how many moved (0 if full); `Err` if the channel is closed.
+        /// Sends values from the front of `items`, as many as fit with one publication, and
+        /// applies the channel's [`Policy`](crate::Policy) to the rest, as the same
+        /// [`try_send`](Self::try_send)s in a row would: under `Block` the rest stays in
+        /// `items`; under `DropNewest` it is dropped (counted in `stats().dropped`), under
+        /// `DropOldest` each value evicts the oldest, under `Overflow` it is spilled in order.
+        /// Returns how many values it took from `items` (so under a policy other than
+        /// `Block`, all of them; 0 under `Block` if full); `Err` if the channel is closed
+        /// (nothing taken).
         pub fn try_send_batch(&$($m)? self, items: &mut Vec<T>) -> Result<usize, SendError<()>> {
             // SAFETY: as in `try_send`.
             unsafe { self.chan.try_send_batch(items) }.map_err(|()| SendError(()))
         }
 
-        /// Sends every value, in batches, parking while full. On close, the values not sent
-        /// come back in the error.
+        /// Sends every value, in batches ([`try_send_batch`](Self::try_send_batch)), parking
+        /// while full; only under `Block` does it ever wait (the other policies make room,
+        /// drop or spill). The iterator is read a chunk (up to the capacity) at a time. On
+        /// close, the values not sent come back in the error, with the rest of the iterator.
         pub fn send_batch_blocking(&$($m)? self, values: impl IntoIterator<Item = T>) -> Result<(), SendError<Vec<T>>> {
             // SAFETY: as in `try_send`.
             unsafe { wait::send_batch(&self.chan, values) }.map_err(SendError)
         }
 
-        /// Sends every value asynchronously, in batches. On close, the values not sent come
-        /// back in the error.
+        /// Sends every value asynchronously, in batches
+        /// ([`try_send_batch`](Self::try_send_batch)); only under `Block` does it ever wait.
+        /// On close, the values not sent come back in the error.
+        ///
+        /// The whole iterator is collected into a `Vec` when this is called, before the
+        /// future is polled: an unbounded iterator never returns (it allocates until memory
+        /// runs out), so send those with [`send`](Self::send) in a loop (or
+        /// [`send_batch_blocking`](Self::send_batch_blocking), which reads a chunk at a
+        /// time). Dropping the future before it completes drops the values not yet sent.
         pub fn send_batch(&$($m)? self, values: impl IntoIterator<Item = T>) -> SendBatchFuture<'_, T, $mode> {
             SendBatchFuture::new(&self.chan, values.into_iter().collect())
         }

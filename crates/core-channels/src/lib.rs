@@ -93,6 +93,7 @@
 //! `try_send_batch` / `send_batch` and `try_recv_batch` / `recv_batch` move many values per
 //! synchronisation. A [`Builder`] sets the [`Policy`] applied when the ring is full: `Block`
 //! (wait), `DropNewest`, `DropOldest` (evict) or `Overflow` (spill into an unbounded queue).
+//! Batch sends apply it to the values that do not fit, like the same single sends in a row.
 //! [`Stats`] count sent, received and dropped values.
 //!
 //! ```

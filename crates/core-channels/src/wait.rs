@@ -149,8 +149,9 @@ unsafe fn recv_waiting<T, C: RawChan<T>>(
     }
 }
 
-/// Sends every value of `iter`, in batches of up to the channel's capacity, waiting for room.
-/// On close, returns the values not sent.
+/// Sends every value of `iter`, in batches of up to the channel's capacity, waiting for room
+/// (only under `Block`: under the other policies `try_send_batch` takes every value). On
+/// close, returns the values not sent.
 ///
 /// # Safety
 /// Producer-side contract of [`RawChan`].

@@ -685,3 +685,43 @@ fn a_send_waiting_on_a_permit_sleeps_until_the_permit_is_released() {
     check!(mpsc::<u32>(1));
     check!(mpmc::<u32>(1));
 }
+
+/// A batch send is the same single sends in a row: on a full channel whose policy is not
+/// `Block`, `try_send_batch` takes every value and the waiting batch sends return at once
+/// (they used to wait for room, forever with no receiver running). Here nothing receives
+/// while they run; a receive with a timeout detects a wait.
+#[test]
+fn batch_sends_apply_the_policy_and_never_wait_under_a_non_block_policy() {
+    for (policy, want, dropped) in [
+        (Policy::DropNewest, vec![0, 1], 7),
+        (Policy::DropOldest, vec![20, 21], 7),
+        (Policy::Overflow, vec![0, 1, 9, 10, 11, 12, 13, 20, 21], 0),
+    ] {
+        let (tx, rx) = Builder::new(2).policy(policy).mpsc::<u32>().unwrap();
+        tx.try_send(0).unwrap();
+        tx.try_send(1).unwrap();
+        tx.try_send(9).unwrap(); // full: the policy applies
+        let mut batch = vec![10, 11];
+        assert_eq!(tx.try_send_batch(&mut batch), Ok(2), "{policy:?}");
+        assert!(batch.is_empty());
+        let (done, finished) = std::sync::mpsc::channel();
+        thread::scope(|s| {
+            s.spawn(|| {
+                let blocking = tx.send_batch_blocking([12, 13]).is_ok();
+                let (_, waker) = counting_waker();
+                let mut fut = tx.send_batch([20, 21]);
+                let polled = core::pin::Pin::new(&mut fut).poll(&mut Context::from_waker(&waker));
+                let _ = done.send((blocking, matches!(polled, Poll::Ready(Ok(())))));
+            });
+            let got = finished.recv_timeout(Duration::from_secs(10));
+            if got.is_err() {
+                rx.close(); // ends the waiting send, so the scope joins
+            }
+            assert_eq!(got, Ok((true, true)), "{policy:?}: a batch send waited");
+        });
+        let mut rx = rx;
+        let got: Vec<u32> = rx.try_iter().collect();
+        assert_eq!(got, want, "{policy:?}");
+        assert_eq!(rx.stats().dropped, dropped, "{policy:?}");
+    }
+}

@@ -14,7 +14,9 @@
 //!   `DropOldest`: no room → the oldest buffered value is evicted (`dropped += 1`) and `v`
 //!   accepted; if nothing is buffered (all capacity reserved) `v` itself is discarded;
 //!   `Overflow`: always accepted, `len()` may exceed the capacity;
-//! * batch sends never apply the policy: they move `min(room, items.len())` values;
+//! * a batch send is the same single sends in a row: under `Block` it moves
+//!   `min(room, items.len())` values, under the other policies it takes them all and applies
+//!   the policy to those beyond the room, and returns how many it took;
 //! * closed: sends fail with the value (batch sends with `Err`, leaving the items in place),
 //!   reservations fail with `Closed`, receives drain and then report `Closed`; a permit sent
 //!   after the close drops its value (`dropped += 1`);
@@ -158,9 +160,13 @@ impl Model {
         if self.closed {
             return Err(SendError(()));
         }
-        let n = self.room().min(items.len());
-        for v in items.drain(..n) {
-            self.accept(v);
+        let mut n = 0;
+        while let Some(&v) = items.first() {
+            if self.try_send(v).is_err() {
+                break;
+            }
+            items.remove(0);
+            n += 1;
         }
         Ok(n)
     }
@@ -521,34 +527,55 @@ mod regressions {
         assert_eq!(rx.stats(), Stats::default());
     }
 
-    /// `try_send_batch` moves "as many as fit" and never applies the policy on the fast path,
-    /// but with a permit outstanding or values in the spill it used to apply it per value
-    /// (dropping values under `DropNewest`, spilling all of them under `Overflow`).
+    /// `try_send_batch` used to return `Ok(0)` on a full ring whatever the policy (and the
+    /// waiting batch sends waited for room on lossy and spilling channels). It is now the
+    /// same single sends in a row: on the fast path (ring full), behind spilled values and
+    /// with a permit outstanding, it takes every value and applies the policy to those that
+    /// do not fit.
     #[test]
-    fn batch_send_never_applies_the_policy() {
-        let (tx, _rx) = Builder::new(1)
+    fn batch_send_applies_the_policy_like_single_sends() {
+        let (tx, rx) = Builder::new(1)
             .policy(Policy::Overflow)
             .mpmc::<u32>()
             .unwrap();
         tx.try_send(1).unwrap();
         let mut batch = vec![2, 3];
-        assert_eq!(tx.try_send_batch(&mut batch), Ok(0)); // ring full, spill empty
-        tx.try_send(2).unwrap(); // spilled
-        let mut batch = vec![3, 4];
-        assert_eq!(tx.try_send_batch(&mut batch), Ok(0)); // ring full, spill non-empty
-        assert_eq!(batch, [3, 4]);
-        assert_eq!(tx.len(), 2);
+        assert_eq!(tx.try_send_batch(&mut batch), Ok(2)); // ring full, spill empty
+        assert!(batch.is_empty());
+        tx.try_send(4).unwrap(); // spilled
+        let mut batch = vec![5, 6];
+        assert_eq!(tx.try_send_batch(&mut batch), Ok(2)); // ring full, spill non-empty
+        assert_eq!(tx.len(), 6);
+        let got: Vec<u32> = rx.try_iter().collect();
+        assert_eq!(got, [1, 2, 3, 4, 5, 6]);
 
-        let (tx, _rx) = Builder::new(1)
+        let (tx, mut rx) = Builder::new(1)
             .policy(Policy::DropNewest)
             .mpsc::<u32>()
             .unwrap();
         let permit = tx.try_reserve().unwrap();
         let mut batch = vec![1, 2];
-        assert_eq!(tx.try_send_batch(&mut batch), Ok(0));
-        assert_eq!(batch, [1, 2]);
-        assert_eq!(tx.stats().dropped, 0);
-        drop(permit);
+        assert_eq!(tx.try_send_batch(&mut batch), Ok(2));
+        assert!(batch.is_empty());
+        assert_eq!(tx.stats().dropped, 2);
+        permit.send(3); // the permit's slot was kept
+        assert_eq!(rx.try_recv(), Ok(3));
+
+        let (mut tx, mut rx) = Builder::new(2)
+            .policy(Policy::DropOldest)
+            .spsc::<u32>()
+            .unwrap();
+        let mut batch = vec![1, 2, 3, 4, 5];
+        assert_eq!(tx.try_send_batch(&mut batch), Ok(5));
+        assert_eq!(tx.stats().dropped, 3);
+        assert_eq!(rx.try_recv(), Ok(4));
+        assert_eq!(rx.try_recv(), Ok(5));
+
+        // Closed beats full: nothing is taken.
+        tx.close();
+        let mut batch = vec![6];
+        assert!(tx.try_send_batch(&mut batch).is_err());
+        assert_eq!(batch, [6]);
     }
 
     /// `DropOldest` with every slot reserved and nothing buffered used to push the new value

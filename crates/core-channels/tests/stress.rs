@@ -479,12 +479,18 @@ macro_rules! mode_tests {
                             s += 1;
                         }
                         5 => {
+                            // Under `Overflow` a batch takes every value.
                             let end = (s + 5).min(n);
                             let mut batch: Vec<u64> = (s..end).map(|s| tag(id, s)).collect();
-                            tx.try_send_batch(&mut batch).unwrap();
-                            for v in batch {
-                                tx.try_send(v).unwrap();
-                            }
+                            assert_eq!(tx.try_send_batch(&mut batch), Ok((end - s) as usize));
+                            assert!(batch.is_empty());
+                            s = end;
+                        }
+                        8 => {
+                            // And a waiting batch send never waits.
+                            let end = (s + 3).min(n);
+                            tx.send_batch_blocking((s..end).map(|s| tag(id, s)))
+                                .unwrap();
                             s = end;
                         }
                         _ => {

@@ -404,6 +404,10 @@ pub trait RawChan<T>: Clone + Send + Sync + Unpin {
     fn close(&self) -> bool;
     /// Whether the channel is closed.
     fn is_closed(&self) -> bool;
+    /// Whether a send would not find the channel full right now (a snapshot): the policy is
+    /// not `Block` (every send then succeeds at once), the channel is closed (it fails at
+    /// once), or the ring has room that no permit holds.
+    fn send_ready(&self) -> bool;
     /// Buffered values.
     fn len(&self) -> usize;
     /// Capacity of the ring.
@@ -584,6 +588,13 @@ impl<T: Send, Q: Queue<T>> RawChan<T> for Chan<T, Q> {
 
     fn is_closed(&self) -> bool {
         self.ring.tail_word() & CLOSED != 0
+    }
+
+    fn send_ready(&self) -> bool {
+        let tx = self.ring.tx();
+        tx.policy != Policy::Block
+            || self.is_closed()
+            || RawChan::len(self) + tx.reserved.load(Ordering::SeqCst) < self.capacity()
     }
 
     fn len(&self) -> usize {

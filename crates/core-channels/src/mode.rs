@@ -271,6 +271,9 @@ impl<T: Send> RawChan<T> for SpscChan<T> {
     fn is_closed(&self) -> bool {
         delegate!(self, c => c.is_closed())
     }
+    fn send_ready(&self) -> bool {
+        delegate!(self, c => c.send_ready())
+    }
     fn len(&self) -> usize {
         delegate!(self, c => RawChan::len(c))
     }

@@ -1,7 +1,8 @@
 //! [`Select`]: wait until one of several channels is ready, blocking or async, fairly.
 //!
 //! Selection is readiness-based: `ready()` returns the index of an arm whose channel has a
-//! value to receive (or room to send), or is closed; the caller then performs the operation
+//! value to receive (or room to send, not held by permits; always, under a policy other
+//! than `Block`), or is closed; the caller then performs the operation
 //! with `try_recv`/`try_send`. Nothing is taken from a channel by the selection itself, so an
 //! abandoned or cancelled select loses nothing. On multi-consumer channels another receiver
 //! may win the value in between: `try_recv` then reports `Empty` and the caller selects
@@ -41,7 +42,9 @@ impl<T, C: RawChan<T>> Arm for (RecvArm<C>, core::marker::PhantomData<fn() -> T>
 
 impl<T, C: RawChan<T>> Arm for (SendArm<C>, core::marker::PhantomData<fn() -> T>) {
     fn is_ready(&self) -> bool {
-        self.0.0.len() < self.0.0.capacity() || self.0.0.is_closed()
+        // Counts the capacity permits hold; under a policy other than `Block` a send never
+        // finds the channel full.
+        self.0.0.send_ready()
     }
     fn event(&self) -> &Event {
         self.0.0.not_full()
@@ -113,7 +116,9 @@ impl Select {
         self.arms.len() - 1
     }
 
-    /// Adds a send arm; returns its index. Ready when the ring has room or the channel is
+    /// Adds a send arm; returns its index. Ready when a `try_send` would not report `Full`:
+    /// the ring has room that no [`Permit`](crate::Permit) holds, the channel's policy is not
+    /// `Block` (a send then succeeds at once: it drops, evicts or spills), or the channel is
     /// closed. Use [`try_reserve`](crate::mpmc::Sender::try_reserve) after it to send
     /// without racing other senders.
     pub fn send<T: Send + 'static, M: Mode>(&mut self, sender: &Sender<T, M>) -> usize

@@ -725,3 +725,37 @@ fn batch_sends_apply_the_policy_and_never_wait_under_a_non_block_policy() {
         assert_eq!(rx.stats().dropped, dropped, "{policy:?}");
     }
 }
+
+/// A send arm is ready exactly when a `try_send` would not report `Full`: not while a permit
+/// holds the only slot (it used to be, so a select loop spun), and always under a policy
+/// other than `Block` (an `Overflow` arm with spilled values used to be never ready).
+#[test]
+fn select_send_arms_count_permits_and_the_policy() {
+    let (tx, rx) = mpmc::<u32>(1);
+    let mut sel = Select::new();
+    let arm = sel.send(&tx);
+    assert_eq!(sel.try_ready(), Some(arm));
+    let permit = tx.try_reserve().unwrap();
+    assert_eq!(
+        sel.try_ready(),
+        None,
+        "ready while a permit holds the only slot"
+    );
+    assert!(tx.try_send(1).unwrap_err().is_full());
+    drop(permit);
+    assert_eq!(sel.try_ready(), Some(arm));
+    tx.try_send(1).unwrap();
+    assert_eq!(sel.try_ready(), None);
+    rx.close();
+    assert_eq!(sel.try_ready(), Some(arm), "closed: a send fails at once");
+
+    for policy in [Policy::DropNewest, Policy::DropOldest, Policy::Overflow] {
+        let (tx, _rx) = Builder::new(1).policy(policy).mpmc::<u32>().unwrap();
+        tx.try_send(1).unwrap();
+        tx.try_send(2).unwrap(); // dropped, evicting or spilled
+        let mut sel = Select::new();
+        let arm = sel.send(&tx);
+        assert_eq!(sel.try_ready(), Some(arm), "{policy:?}");
+        assert!(tx.try_send(3).is_ok());
+    }
+}

@@ -759,3 +759,26 @@ fn select_send_arms_count_permits_and_the_policy() {
         assert!(tx.try_send(3).is_ok());
     }
 }
+
+/// A batch of `usize::MAX` zero-sized values (a `Vec<()>` allocates nothing) moves what fits:
+/// the SPSC ring's room check multiplied the batch length by its position step and
+/// overflowed (a panic in debug builds).
+#[test]
+fn a_huge_batch_of_zero_sized_values_moves_what_fits() {
+    fn check(moved: Result<usize, SendError<()>>, items: &[()]) {
+        assert_eq!(moved, Ok(4));
+        assert_eq!(items.len(), usize::MAX - 4);
+    }
+    let (mut tx, _rx) = spsc::<()>(4);
+    let mut items = vec![(); usize::MAX];
+    check(tx.try_send_batch(&mut items), &items);
+    let (tx, _rx) = mpsc::<()>(4);
+    let mut items = vec![(); usize::MAX];
+    check(tx.try_send_batch(&mut items), &items);
+    let (mut tx, _rx) = spmc::<()>(4);
+    let mut items = vec![(); usize::MAX];
+    check(tx.try_send_batch(&mut items), &items);
+    let (tx, _rx) = mpmc::<()>(4);
+    let mut items = vec![(); usize::MAX];
+    check(tx.try_send_batch(&mut items), &items);
+}

@@ -231,7 +231,8 @@ impl<T> LamportRing<T> {
         let tail = cur.tail.with(|p| unsafe { *p });
         // SAFETY: as above.
         let mut limit = cur.limit.with(|p| unsafe { *p });
-        if limit.wrapping_sub(tail) < want * ONE {
+        // Saturating: a batch of zero-sized values may hold up to `usize::MAX` of them.
+        if limit.wrapping_sub(tail) < want.saturating_mul(ONE) {
             // SAFETY: forwarded contract.
             limit = unsafe { self.refresh_limit(cur) };
         }

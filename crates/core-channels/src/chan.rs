@@ -404,6 +404,8 @@ pub trait RawChan<T>: Clone + Send + Sync + Unpin {
     fn close(&self) -> bool;
     /// Whether the channel is closed.
     fn is_closed(&self) -> bool;
+    /// The channel's policy.
+    fn policy(&self) -> Policy;
     /// Whether a send would not find the channel full right now (a snapshot): the policy is
     /// not `Block` (every send then succeeds at once), the channel is closed (it fails at
     /// once), or the ring has room that no permit holds.
@@ -588,6 +590,10 @@ impl<T: Send, Q: Queue<T>> RawChan<T> for Chan<T, Q> {
 
     fn is_closed(&self) -> bool {
         self.ring.tail_word() & CLOSED != 0
+    }
+
+    fn policy(&self) -> Policy {
+        self.ring.tx().policy
     }
 
     fn send_ready(&self) -> bool {

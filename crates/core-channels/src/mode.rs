@@ -271,6 +271,9 @@ impl<T: Send> RawChan<T> for SpscChan<T> {
     fn is_closed(&self) -> bool {
         delegate!(self, c => c.is_closed())
     }
+    fn policy(&self) -> Policy {
+        delegate!(self, c => c.policy())
+    }
     fn send_ready(&self) -> bool {
         delegate!(self, c => c.send_ready())
     }

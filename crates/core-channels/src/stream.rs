@@ -60,8 +60,16 @@ impl<T: Send, M: Mode> Stream for Receiver<T, M> {
         polled.map(Result::ok)
     }
 
+    /// At least the values buffered now on a single-consumer channel, where only this
+    /// receiver takes them (except under `DropOldest`: a send may evict one and then find
+    /// the channel closed); 0 where other receivers (or evictions) may take them first.
     fn size_hint(&self) -> (usize, Option<usize>) {
-        (self.len(), None)
+        use crate::chan::RawChan;
+        if M::MULTI_CONSUMER || self.chan.policy() == crate::Policy::DropOldest {
+            (0, None)
+        } else {
+            (self.len(), None)
+        }
     }
 }
 

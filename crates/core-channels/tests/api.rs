@@ -782,3 +782,30 @@ fn a_huge_batch_of_zero_sized_values_moves_what_fits() {
     let mut items = vec![(); usize::MAX];
     check(tx.try_send_batch(&mut items), &items);
 }
+
+/// `Stream::size_hint`'s lower bound is the buffered count only where this receiver alone
+/// takes the values: other receivers of an SPMC or MPMC channel may take them first.
+#[test]
+fn stream_size_hint_is_a_true_lower_bound() {
+    let (mut tx, rx) = spsc::<u32>(4);
+    tx.try_send(1).unwrap();
+    tx.try_send(2).unwrap();
+    assert_eq!(futures_util::Stream::size_hint(&rx), (2, None));
+
+    let (tx, rx) = mpmc::<u32>(4);
+    let other = rx.clone();
+    tx.try_send(1).unwrap();
+    assert_eq!(futures_util::Stream::size_hint(&rx), (0, None));
+    assert_eq!(other.try_recv(), Ok(1)); // the value `rx` "would" have yielded
+    let (mut tx, rx) = spmc::<u32>(4);
+    tx.try_send(1).unwrap();
+    assert_eq!(futures_util::Stream::size_hint(&rx), (0, None));
+
+    // `DropOldest`: a send may evict a value and then find the channel closed.
+    let (tx, rx) = Builder::new(4)
+        .policy(Policy::DropOldest)
+        .mpsc::<u32>()
+        .unwrap();
+    tx.try_send(1).unwrap();
+    assert_eq!(futures_util::Stream::size_hint(&rx), (0, None));
+}

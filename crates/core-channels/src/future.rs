@@ -236,7 +236,8 @@ impl<T: Send, M: Mode> Future for RecvFuture<'_, T, M> {
     }
 }
 
-/// Future of `recv_batch(out, max)`: waits for at least one value, then takes up to `max`.
+/// Future of `recv_batch(out, max)`: waits for at least one value, then takes up to `max`
+/// (with `max == 0`, nothing: ready at once, as `try_recv_batch(out, 0)`).
 #[must_use = "futures do nothing unless awaited"]
 pub struct RecvBatchFuture<'a, T: Send, M: Mode> {
     chan: &'a M::Chan<T>,
@@ -267,7 +268,10 @@ impl<T: Send, M: Mode> Future for RecvBatchFuture<'_, T, M> {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = &mut *self;
         if this.max == 0 {
-            return Poll::Ready(Ok(0));
+            // Takes nothing and does not wait: `try_recv_batch(out, 0)`'s answer.
+            // SAFETY: created from `&mut Receiver` on single-consumer modes.
+            let polled = unsafe { this.chan.try_recv_batch(this.out, 0) };
+            return Poll::Ready(polled.map_err(|()| RecvError));
         }
         let mut spins = 0;
         loop {

@@ -324,26 +324,33 @@ macro_rules! receiver_ops {
         }
 
         /// Appends up to `max` buffered values to `out` with one publication; `Ok(0)` if
-        /// empty, `Err` once closed and drained.
+        /// empty, `Err` once closed and drained. With `max == 0` it takes nothing and answers
+        /// the same: `Ok(0)`, or `Err` once closed and drained (as every batch receive does).
         pub fn try_recv_batch(&$($m)? self, out: &mut Vec<T>, max: usize) -> Result<usize, RecvError> {
             // SAFETY: as in `try_recv`.
             unsafe { self.chan.try_recv_batch(out, max) }.map_err(|()| RecvError)
         }
 
-        /// Waits for at least one value, then appends up to `max` to `out`.
+        /// Waits for at least one value, then appends up to `max` to `out`; `Err` once the
+        /// channel is closed and drained. With `max == 0` it takes nothing and does not wait:
+        /// `Ok(0)`, or `Err` once closed and drained, as
+        /// [`try_recv_batch`](Self::try_recv_batch).
         pub fn recv_batch_blocking(&$($m)? self, out: &mut Vec<T>, max: usize) -> Result<usize, RecvError> {
             // SAFETY: as in `try_recv`.
             unsafe { wait::recv_batch(&self.chan, out, max, None) }.map_err(|_| RecvError)
         }
 
-        /// Like [`recv_batch_blocking`](Self::recv_batch_blocking), giving up after `timeout`.
+        /// Like [`recv_batch_blocking`](Self::recv_batch_blocking), giving up after `timeout`
+        /// (`max == 0`: no wait, `Ok(0)` or `Err(Closed)`).
         pub fn recv_batch_timeout(&$($m)? self, out: &mut Vec<T>, max: usize, timeout: Duration) -> Result<usize, RecvTimeoutError> {
             let deadline = Instant::now().checked_add(timeout);
             // SAFETY: as in `try_recv`.
             unsafe { wait::recv_batch(&self.chan, out, max, deadline) }
         }
 
-        /// Asynchronously waits for at least one value, then appends up to `max` to `out`.
+        /// Asynchronously waits for at least one value, then appends up to `max` to `out`;
+        /// `Err` once the channel is closed and drained. With `max == 0` the future is ready
+        /// at once with [`try_recv_batch`](Self::try_recv_batch)'s answer.
         pub fn recv_batch<'a>(&'a $($m)? self, out: &'a mut Vec<T>, max: usize) -> RecvBatchFuture<'a, T, $mode> {
             RecvBatchFuture::new(&self.chan, out, max)
         }

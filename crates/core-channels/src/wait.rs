@@ -205,7 +205,8 @@ pub(crate) unsafe fn send_batch<T, C: RawChan<T>>(
     }
 }
 
-/// Receives at least one and at most `max` values into `out`, waiting for the first.
+/// Receives at least one and at most `max` values into `out`, waiting for the first. With
+/// `max == 0` it takes nothing and does not wait: the answer of `try_recv_batch(out, 0)`.
 ///
 /// # Safety
 /// Consumer-side contract of [`RawChan`].
@@ -216,7 +217,8 @@ pub(crate) unsafe fn recv_batch<T, C: RawChan<T>>(
     deadline: Option<Instant>,
 ) -> Result<usize, RecvTimeoutError> {
     if max == 0 {
-        return Ok(0);
+        // SAFETY: forwarded contract.
+        return unsafe { chan.try_recv_batch(out, 0) }.map_err(|()| RecvTimeoutError::Closed);
     }
     let patience = Patience::new();
     loop {

@@ -809,3 +809,39 @@ fn stream_size_hint_is_a_true_lower_bound() {
     tx.try_send(1).unwrap();
     assert_eq!(futures_util::Stream::size_hint(&rx), (0, None));
 }
+
+/// Every batch receive answers `max == 0` alike, without taking or waiting: `Ok(0)` while
+/// values may come, `Err` once the channel is closed and drained (the waiting ones returned
+/// `Ok(0)` there while `try_recv_batch` returned `Err`).
+#[test]
+fn batch_receives_of_zero_agree() {
+    let (tx, mut rx) = mpsc::<u32>(2);
+    let mut out = Vec::new();
+    tx.try_send(1).unwrap();
+    assert_eq!(rx.try_recv_batch(&mut out, 0), Ok(0));
+    assert_eq!(rx.recv_batch_blocking(&mut out, 0), Ok(0));
+    assert_eq!(
+        rx.recv_batch_timeout(&mut out, 0, Duration::from_secs(10)),
+        Ok(0)
+    );
+    assert_eq!(
+        futures_executor::block_on(rx.recv_batch(&mut out, 0)),
+        Ok(0)
+    );
+    tx.close();
+    // Closed, one value left: still `Ok(0)`.
+    assert_eq!(rx.recv_batch_blocking(&mut out, 0), Ok(0));
+    assert_eq!(rx.try_recv(), Ok(1));
+    assert!(out.is_empty());
+    // Closed and drained: `Err` from all of them.
+    assert_eq!(rx.try_recv_batch(&mut out, 0), Err(RecvError));
+    assert_eq!(rx.recv_batch_blocking(&mut out, 0), Err(RecvError));
+    assert_eq!(
+        rx.recv_batch_timeout(&mut out, 0, Duration::from_secs(10)),
+        Err(RecvTimeoutError::Closed)
+    );
+    assert_eq!(
+        futures_executor::block_on(rx.recv_batch(&mut out, 0)),
+        Err(RecvError)
+    );
+}

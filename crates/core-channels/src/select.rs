@@ -159,21 +159,33 @@ impl Select {
         }
     }
 
-    /// Blocks until an arm is ready or `timeout` passes.
+    /// Blocks until an arm is ready or `timeout` passes (a timeout too large for an
+    /// `Instant`, such as `Duration::MAX`, never passes).
+    ///
+    /// An empty selection is never ready: it returns `Err(SelectTimeout)` at once, whatever
+    /// the timeout (no panic, unlike [`ready`](Self::ready)).
     pub fn ready_timeout(&self, timeout: Duration) -> Result<usize, SelectTimeout> {
-        let deadline = Instant::now().checked_add(timeout);
-        match deadline {
-            Some(d) => self.ready_until(Some(d)).ok_or(SelectTimeout),
-            None => Ok(self.ready()),
+        if self.arms.is_empty() {
+            return Err(SelectTimeout);
         }
+        let deadline = Instant::now().checked_add(timeout);
+        self.ready_until(deadline).ok_or(SelectTimeout)
     }
 
     /// Blocks until an arm is ready or `deadline` passes.
+    ///
+    /// An empty selection is never ready: it returns `Err(SelectTimeout)` at once.
     pub fn ready_deadline(&self, deadline: Instant) -> Result<usize, SelectTimeout> {
+        if self.arms.is_empty() {
+            return Err(SelectTimeout);
+        }
         self.ready_until(Some(deadline)).ok_or(SelectTimeout)
     }
 
     /// Waits asynchronously until an arm is ready and returns its index. Cancel-safe.
+    ///
+    /// # Panics
+    /// When polled, if the selection has no arms (it would never complete).
     pub fn ready_async(&self) -> ReadyFuture<'_> {
         ReadyFuture {
             select: self,

@@ -845,3 +845,18 @@ fn batch_receives_of_zero_agree() {
         Err(RecvError)
     );
 }
+
+/// An empty selection is never ready: the timed waits report a timeout at once, even for a
+/// timeout no `Instant` can hold (which used to panic through `ready()`).
+#[test]
+fn an_empty_selection_times_out_at_once() {
+    let sel = Select::new();
+    assert_eq!(sel.ready_timeout(Duration::MAX), Err(SelectTimeout));
+    assert_eq!(
+        sel.ready_timeout(Duration::from_secs(3600)),
+        Err(SelectTimeout)
+    );
+    let far = std::time::Instant::now() + Duration::from_secs(3600);
+    assert_eq!(sel.ready_deadline(far), Err(SelectTimeout));
+    assert_eq!(sel.try_ready(), None);
+}

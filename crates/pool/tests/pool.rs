@@ -11,6 +11,14 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// Lets spawned tasks run until they block.
+/// A pool of at most one connection.
+fn one_slot_pool() -> Pool<TestManager> {
+    Pool::builder(TestManager::default())
+        .max_size(1)
+        .build()
+        .unwrap()
+}
+
 async fn settle() {
     for _ in 0..20 {
         yield_now().await;
@@ -96,10 +104,7 @@ fn lifo_mode_takes_the_most_recent() {
 #[test]
 fn waiters_are_served_in_arrival_order() {
     paused().block_on(async {
-        let pool = Pool::builder(TestManager::default())
-            .max_size(1)
-            .build()
-            .unwrap();
+        let pool = one_slot_pool();
         let held = pool.get().await.unwrap();
         let order = Arc::new(Mutex::new(Vec::new()));
         let mut tasks = Vec::new();
@@ -126,10 +131,7 @@ fn waiters_are_served_in_arrival_order() {
 #[test]
 fn newcomers_do_not_overtake_waiters() {
     paused().block_on(async {
-        let pool = Pool::builder(TestManager::default())
-            .max_size(1)
-            .build()
-            .unwrap();
+        let pool = one_slot_pool();
         let held = pool.get().await.unwrap();
         let p = pool.clone();
         let waiter = spawn(async move {
@@ -173,10 +175,7 @@ fn acquire_timeout_is_exact_and_leaves_no_waiter() {
 #[test]
 fn cancellation_by_token_and_enclosing_scope() {
     paused().block_on(async {
-        let pool = Pool::builder(TestManager::default())
-            .max_size(1)
-            .build()
-            .unwrap();
+        let pool = one_slot_pool();
         let held = pool.get().await.unwrap();
         let token = CancelToken::new();
         let (p, t) = (pool.clone(), token.clone());
@@ -203,10 +202,7 @@ fn cancellation_by_token_and_enclosing_scope() {
 #[test]
 fn a_grant_to_an_aborted_waiter_passes_to_the_next() {
     paused().block_on(async {
-        let pool = Pool::builder(TestManager::default())
-            .max_size(1)
-            .build()
-            .unwrap();
+        let pool = one_slot_pool();
         let held = pool.get().await.unwrap();
         let (pa, pb) = (pool.clone(), pool.clone());
         let a = spawn(async move { pa.get().await.map(|c| c.id) });
@@ -375,10 +371,7 @@ fn panicking_holder_frees_the_slot_and_discards_the_connection() {
 #[test]
 fn cancelled_holder_returns_a_clean_connection() {
     paused().block_on(async {
-        let pool = Pool::builder(TestManager::default())
-            .max_size(1)
-            .build()
-            .unwrap();
+        let pool = one_slot_pool();
         let p = pool.clone();
         let t = spawn(async move {
             let _c = p.get().await.unwrap();
@@ -617,10 +610,7 @@ fn a_zero_timeout_tries_once_without_waiting() {
 #[test]
 fn a_zero_timeout_does_not_overtake_waiters() {
     paused().block_on(async {
-        let pool = Pool::builder(TestManager::default())
-            .max_size(1)
-            .build()
-            .unwrap();
+        let pool = one_slot_pool();
         let held = pool.get().await.unwrap();
         let p = pool.clone();
         let waiter = spawn(async move { p.get().await.map(|c| c.id) });

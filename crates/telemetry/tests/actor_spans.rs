@@ -12,6 +12,14 @@ use opentelemetry::Value;
 use opentelemetry::trace::{SpanContext, SpanId};
 use opentelemetry_sdk::trace::SpanData;
 
+/// A telemetry that samples every trace (actor spans off).
+fn sampling_all() -> Telemetry {
+    Telemetry::builder()
+        .tracing(Tracing::ratio(1.0))
+        .build()
+        .unwrap()
+}
+
 fn runtime(t: &Telemetry) -> Runtime {
     t.instrument(Runtime::builder().workers(2)).build().unwrap()
 }
@@ -104,10 +112,7 @@ fn the_senders_span_is_the_parent_of_the_handle_span_and_of_spans_inside() {
 
 #[test]
 fn without_actor_spans_the_senders_context_is_current_in_handle_and_nothing_else_is_recorded() {
-    let t = Telemetry::builder()
-        .tracing(Tracing::ratio(1.0))
-        .build()
-        .unwrap();
+    let t = sampling_all();
     runtime(&t).block_on(async {
         spawn(async {
             let worker = spawn_actor(Worker);
@@ -209,10 +214,7 @@ fn restart_spans_carry_the_child_and_the_reason_only_when_on() {
         );
     }
 
-    let off = Telemetry::builder()
-        .tracing(Tracing::ratio(1.0))
-        .build()
-        .unwrap();
+    let off = sampling_all();
     crash_twice(&off);
     let names: Vec<String> = off
         .finished_spans()
@@ -358,10 +360,7 @@ fn a_span_left_open_by_a_panicking_handler_is_ended_and_the_senders_context_does
 
 #[test]
 fn spans_of_an_abandoned_sub_operation_are_ended_with_the_message() {
-    let t = Telemetry::builder()
-        .tracing(Tracing::ratio(1.0))
-        .build()
-        .unwrap();
+    let t = sampling_all();
     let (request, seen) = runtime(&t).block_on(async {
         spawn(async {
             let actor = spawn_actor(Leaky);
@@ -449,10 +448,7 @@ fn end_span_in_a_handler_does_not_end_the_senders_span() {
 
 #[test]
 fn an_untraced_message_is_not_handled_in_the_context_the_actor_was_spawned_in() {
-    let t = Telemetry::builder()
-        .tracing(Tracing::ratio(1.0))
-        .build()
-        .unwrap();
+    let t = sampling_all();
     let (boot, seen, request, traced) = runtime(&t).block_on(async {
         spawn(async {
             let boot = start_span("boot");
@@ -479,10 +475,7 @@ fn an_untraced_message_is_not_handled_in_the_context_the_actor_was_spawned_in() 
 
 #[test]
 fn baggage_set_by_a_handler_stays_with_its_message() {
-    let t = Telemetry::builder()
-        .tracing(Tracing::ratio(1.0))
-        .build()
-        .unwrap();
+    let t = sampling_all();
     runtime(&t).block_on(async {
         spawn(async {
             // An actor spawned with nothing to carry, and one spawned inside a span.

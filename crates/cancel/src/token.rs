@@ -174,6 +174,10 @@ impl CancelToken {
     }
 
     /// A guard that cancels this token when dropped (unless [disarmed](DropGuard::disarm)).
+    /// A panicking [`on_cancel`](Self::on_cancel) callback is re-raised from the guard's drop
+    /// as from [`cancel`](Self::cancel), except while the thread is already unwinding (a
+    /// second panic would abort the process): then it is dropped after the panic hook has
+    /// reported it, and the cancellation is complete either way.
     ///
     /// ```
     /// let t = nimsync_cancel::CancelToken::new();
@@ -261,8 +265,16 @@ impl DropGuard {
 
 impl Drop for DropGuard {
     fn drop(&mut self) {
-        if let Some(t) = self.token.take() {
+        let Some(t) = self.token.take() else {
+            return;
+        };
+        if !std::thread::panicking() {
             t.cancel();
+            return;
         }
+        // Dropped during an unwind (the guard's usual job): a callback's panic must not
+        // become a second panic, which aborts. `cancel` has run every callback before it
+        // re-raises, so dropping the payload loses nothing but the report already printed.
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| t.cancel()));
     }
 }

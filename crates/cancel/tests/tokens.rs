@@ -279,3 +279,35 @@ fn cancelled_inside_spawned_task_on_any_runtime_flavour() {
     });
     assert_eq!(out, 1);
 }
+
+#[test]
+fn a_drop_guard_dropped_by_an_unwind_cancels_even_if_a_callback_panics() {
+    let t = CancelToken::new();
+    let ran = Arc::new(AtomicUsize::new(0));
+    let r = ran.clone();
+    let _first = t.on_cancel(|| panic!("callback"));
+    let _second = t.on_cancel(move || {
+        r.fetch_add(1, Ordering::SeqCst);
+    });
+    let guard = t.clone().drop_guard();
+    // The guard is dropped while the body's panic unwinds: before, the callback's panic was
+    // a second one and aborted the test binary.
+    let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
+        let _guard = guard;
+        panic!("body");
+    }));
+    let payload = out.expect_err("the body panicked");
+    assert_eq!(payload.downcast_ref::<&str>(), Some(&"body"));
+    assert!(t.is_cancelled());
+    assert_eq!(ran.load(Ordering::SeqCst), 1);
+}
+
+#[test]
+fn a_drop_guard_dropped_normally_re_raises_a_callback_panic_like_cancel() {
+    let t = CancelToken::new();
+    let _reg = t.on_cancel(|| panic!("callback"));
+    let guard = t.clone().drop_guard();
+    let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || drop(guard)));
+    assert!(out.is_err());
+    assert!(t.is_cancelled());
+}

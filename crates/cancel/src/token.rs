@@ -268,13 +268,13 @@ impl Drop for DropGuard {
         let Some(t) = self.token.take() else {
             return;
         };
-        if !std::thread::panicking() {
+        if std::thread::panicking() {
+            // Dropped during an unwind (the guard's usual job): a callback's panic must not
+            // become a second panic, which aborts. Every callback still runs; the panic is
+            // dropped, as for a deadline's cancellation (the hook has reported it).
+            t.node.cancel_quietly(EXPLICIT, None);
+        } else {
             t.cancel();
-            return;
         }
-        // Dropped during an unwind (the guard's usual job): a callback's panic must not
-        // become a second panic, which aborts. `cancel` has run every callback before it
-        // re-raises, so dropping the payload loses nothing but the report already printed.
-        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| t.cancel()));
     }
 }

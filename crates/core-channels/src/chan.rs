@@ -223,10 +223,7 @@ impl<T: Send, Q: Queue<T>> Chan<T, Q> {
         while let Some(value) = items.pop() {
             let spilling = match tx.policy {
                 Policy::Block => {
-                    let used = Queue::len(&*self.ring)
-                        + tx.spilled.load(Ordering::SeqCst)
-                        + tx.reserved.load(Ordering::SeqCst);
-                    if used >= self.capacity() {
+                    if !self.has_unreserved_room() {
                         items.push(value);
                         break;
                     }
@@ -290,6 +287,13 @@ impl<T: Send, Q: Queue<T>> Chan<T, Q> {
             // SAFETY: forwarded contract.
             Policy::DropOldest => unsafe { self.send_batch_one_by_one(items) }.unwrap_or(0),
         }
+    }
+
+    /// Whether the ring has room that no permit holds (spilled values count as full): a
+    /// snapshot, for a send under `Block` deciding whether to try.
+    fn has_unreserved_room(&self) -> bool {
+        let tx = self.ring.tx();
+        RawChan::len(self) + tx.reserved.load(Ordering::SeqCst) < self.capacity()
     }
 
     /// [`RawChan::try_recv`] with `closed` answering once the ring is closed and drained.
@@ -597,10 +601,7 @@ impl<T: Send, Q: Queue<T>> RawChan<T> for Chan<T, Q> {
     }
 
     fn send_ready(&self) -> bool {
-        let tx = self.ring.tx();
-        tx.policy != Policy::Block
-            || self.is_closed()
-            || RawChan::len(self) + tx.reserved.load(Ordering::SeqCst) < self.capacity()
+        self.ring.tx().policy != Policy::Block || self.is_closed() || self.has_unreserved_room()
     }
 
     fn len(&self) -> usize {

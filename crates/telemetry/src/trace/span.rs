@@ -20,7 +20,7 @@
 //! ```
 
 use crate::telemetry::global_tracing;
-use crate::trace::frames::{self, ContextId, Fast, peek_frame, with_frame};
+use crate::trace::frames::{self, Fast, peek_frame, with_frame};
 use opentelemetry::baggage::BaggageExt;
 use opentelemetry::trace::{Span as _, SpanContext, TraceContextExt, Tracer};
 use opentelemetry::{Context, Key, KeyValue, StringValue, Value};
@@ -200,13 +200,9 @@ pub fn set_baggage(key: impl Into<Key>, value: impl Into<StringValue>) -> bool {
 /// assert!(!nimsync_telemetry::current_context().has_active_span());
 /// ```
 pub fn current_context() -> Context {
-    match peek_frame(|f| (f.current_id(), f.state().current.clone())) {
-        // A context attached over the frame's with OpenTelemetry's own API wins.
-        Some((id, cx)) => {
-            Context::map_current(|c| (ContextId::of(c) != id).then(|| c.clone())).unwrap_or(cx)
-        }
-        None => Context::current(),
-    }
+    // A context attached over the frame's with OpenTelemetry's own API wins.
+    peek_frame(|f| frames::foreign_current(f).unwrap_or_else(|| f.state().current.clone()))
+        .unwrap_or_else(Context::current)
 }
 
 /// The span context of the current span (invalid when there is none).

@@ -5,7 +5,7 @@
 //! a store→load barrier between their two steps. A full fence per message is what made every
 //! publish cost a locked instruction. The two sides are very unequal, though: publishing
 //! happens for every message, registering a sleeper only when a side has nothing to do. So the
-//! publishing side runs [`light`] (a compiler-only fence) and the registering side runs
+//! publishing side runs [`light`] (no instruction at all) and the registering side runs
 //! [`heavy`], which on Linux is `membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED)`: the kernel
 //! makes every running thread of the process execute a full barrier before the call returns,
 //! which is exactly the missing half of each light barrier (liburcu, folly's
@@ -16,9 +16,21 @@
 //! choice once per process, says so: the SPSC mode then runs on the sequence-stamped ring,
 //! which publishes with a read-modify-write and needs no barrier of its own. So [`light`] is
 //! only ever called by rings built after `init` reported the system call registered, and it is
-//! a compiler fence with no run-time check. Under `--cfg nimsync_loom` both halves are
-//! `fence(SeqCst)`, which is the guarantee membarrier provides, so the loom models check the
-//! handshake itself.
+//! a compiler-level ordering with no run-time check. Under `--cfg nimsync_loom` both halves
+//! are `fence(SeqCst)`, which is the guarantee membarrier provides, so the loom models check
+//! the handshake itself.
+//!
+//! # The compiler's half of the light barrier
+//! The light side needs no instruction, only program order: the publishing store must be
+//! emitted before the reads that follow it (the waiter word, the closed flag). A
+//! `compiler_fence` gives that, but it also tells the compiler that any memory may have changed,
+//! so every field of the handles and the ring was read again after each publish (measured:
+//! about 1 % of a same-thread SPSC pair). So the reads that must follow a publish are
+//! [`load_after_light`]: an `asm!` load declared `readonly` (it may read any memory, so every
+//! earlier store is emitted before it; it writes none, so values stay in registers across it)
+//! and not `pure` (it is never removed or merged). [`light`] marks the point and emits nothing.
+//! That is x86_64 only; on aarch64 (`ldar` would do, but nothing here tests it) `light` stays
+//! a compiler fence and the reads are plain SeqCst loads.
 
 /// Linux on the two architectures whose `membarrier` system-call number is spelled out below.
 #[cfg(all(
@@ -28,7 +40,9 @@
 ))]
 mod imp {
     use core::ffi::{c_int, c_long, c_uint};
-    use core::sync::atomic::{AtomicU8, Ordering, compiler_fence, fence};
+    #[cfg(not(target_arch = "x86_64"))]
+    use core::sync::atomic::compiler_fence;
+    use core::sync::atomic::{AtomicU8, AtomicUsize, Ordering, fence};
 
     const UNKNOWN: u8 = 0;
     const AVAILABLE: u8 = 1;
@@ -91,10 +105,38 @@ mod imp {
 
     /// The publishing side's half. Only for rings built after [`init`] returned `true`: the
     /// registration happened before the ring existed, so every later `heavy` is the system
-    /// call, which supplies the full barrier this compiler fence omits.
+    /// call, which supplies the full barrier this side omits. On x86_64 it emits nothing: the
+    /// reads it orders after the publish are [`load_after_light`]s (see the module doc).
     #[inline(always)]
     pub(crate) fn light() {
+        #[cfg(not(target_arch = "x86_64"))]
         compiler_fence(Ordering::SeqCst);
+    }
+
+    /// A SeqCst load of `word` that stays after every earlier store of this thread in program
+    /// order: a read that follows a [`light`] barrier (and the waiter word after any publish).
+    #[inline(always)]
+    pub(crate) fn load_after_light(word: &AtomicUsize) -> usize {
+        #[cfg(target_arch = "x86_64")]
+        {
+            let value: usize;
+            // SAFETY: one aligned word-sized load of an atomic that `word` keeps alive, with
+            // the instruction the compiler emits for a SeqCst load on x86_64 (`mov`), so it is
+            // an atomic read. `readonly` and not `pure`: see the module doc.
+            unsafe {
+                core::arch::asm!(
+                    "mov {value}, qword ptr [{word}]",
+                    word = in(reg) word.as_ptr(),
+                    value = lateout(reg) value,
+                    options(nostack, readonly, preserves_flags),
+                );
+            }
+            value
+        }
+        // Elsewhere (aarch64) `light` is a compiler fence, which keeps this load after the
+        // publish.
+        #[cfg(not(target_arch = "x86_64"))]
+        word.load(Ordering::SeqCst)
     }
 
     /// The waiting side's half.
@@ -137,6 +179,12 @@ mod imp {
         fence(Ordering::SeqCst);
     }
 
+    /// A SeqCst load (a full fence orders it where [`light`] is one).
+    #[inline(always)]
+    pub(crate) fn load_after_light(word: &crate::sync::AtomicUsize) -> usize {
+        word.load(Ordering::SeqCst)
+    }
+
     /// The waiting side's half.
     #[inline]
     pub(crate) fn heavy() {
@@ -144,4 +192,4 @@ mod imp {
     }
 }
 
-pub(crate) use imp::{heavy, init, light};
+pub(crate) use imp::{heavy, init, light, load_after_light};

@@ -134,7 +134,7 @@ impl<T, Q: Queue<T>> Clone for Chan<T, Q> {
 
 /// Builds a channel over queue type `Q`.
 pub(crate) fn new_chan<T: Send, Q: Queue<T>>(capacity: usize, policy: Policy) -> Chan<T, Q> {
-    // An asymmetric ring's light barrier is only a compiler fence: never build one without
+    // An asymmetric ring's light barrier is only compiler ordering: never build one without
     // the heavy half (`Spsc::new_chan` picks the stamped ring then).
     assert!(
         !Q::ASYMMETRIC || crate::barrier::init(),
@@ -305,8 +305,8 @@ impl<T: Send, Q: Queue<T>> Chan<T, Q> {
         &self,
         closed: impl FnOnce() -> Result<T, TryRecvError>,
     ) -> Result<T, TryRecvError> {
-        // Taken before the pop: the pop ends with a compiler fence, after which the handle's
-        // fields would be read from memory again.
+        // Taken before the pop (when the pop ended with a compiler fence, the handle's fields
+        // were read from memory again after it; kept, it costs nothing).
         let rx = self.ring.rx();
         // SAFETY: forwarded contract.
         match unsafe { self.ring.pop(&self.cursor) } {

@@ -336,9 +336,9 @@ mod imp {
         #[inline(always)]
         pub(crate) fn notify_n_after_rmw(&self, n: usize) {
             // Must follow the SeqCst read-modify-write (or, for a `heavy` event, the light
-            // barrier) that published the change the waiters wait for. Zero: nobody waits and
-            // the event is not fenced.
-            let word = self.waiters.word.load(Ordering::SeqCst);
+            // barrier) that published the change the waiters wait for: `load_after_light`
+            // keeps it after that store. Zero: nobody waits and the event is not fenced.
+            let word = crate::barrier::load_after_light(&self.waiters.word);
             if word != 0 {
                 self.notify_nonzero(word, n);
             }

@@ -521,7 +521,7 @@ impl<T: Send> Queue<T> for LamportRing<T> {
         // Store→load barrier (light half) before the caller checks for waiters and before
         // re-reading the closed flag.
         barrier::light();
-        if self.tx.sender_closed.load(Ordering::Relaxed) != 0 {
+        if barrier::load_after_light(&self.tx.sender_closed) != 0 {
             let mut back = None;
             if self.after_close(tail, 1, &mut |v| back = Some(v)) == 0
                 && let Some(v) = back
@@ -547,7 +547,7 @@ impl<T: Send> Queue<T> for LamportRing<T> {
         unsafe { self.write_front(tail, items, count) };
         self.publish_tail(cur, tail.wrapping_add(count * ONE));
         barrier::light();
-        if self.tx.sender_closed.load(Ordering::Relaxed) == 0 {
+        if barrier::load_after_light(&self.tx.sender_closed) == 0 {
             return Ok(count);
         }
         let mut back = Vec::new();

@@ -90,7 +90,6 @@ impl Backoff {
     pub(crate) fn snooze(&self) {
         loom::thread::yield_now();
     }
-    pub(crate) fn reset(&self) {}
     pub(crate) fn is_completed(&self) -> bool {
         true
     }
@@ -109,43 +108,102 @@ const SPIN_BUDGET: std::time::Duration = std::time::Duration::from_micros(20);
 #[cfg(not(nimsync_loom))]
 const FINE_CHECKS: u32 = 64;
 
+/// Fine checks when this thread's peer seems to share its core ([`SHARES_CORE`]): enough to
+/// catch a peer on another core that answers at once, short enough not to delay the yield that
+/// lets a peer on this core run.
+#[cfg(not(nimsync_loom))]
+const SHORT_CHECKS: u32 = 8;
+
+/// Rounds of the exponential spin after the fine checks: 1, 2, 4 ... 64 hints (crossbeam's
+/// `Backoff` spin phase).
+#[cfg(not(nimsync_loom))]
+const SPIN_ROUNDS: u32 = 7;
+
+#[cfg(not(nimsync_loom))]
+thread_local! {
+    /// Whether this thread's last wait that did not park ended only after it yielded: its
+    /// peer then most likely runs on the same core (an oversubscribed machine, a busy
+    /// neighbour), where spinning only delays the yield that lets the peer run. A wait that
+    /// ends during its spin clears it again.
+    static SHARES_CORE: core::cell::Cell<bool> = const { core::cell::Cell::new(false) };
+}
+
 /// Spin-then-yield waiting before a blocking operation parks.
 ///
-/// First [`FINE_CHECKS`] checks a single spin hint apart, then crossbeam's exponential
-/// [`Backoff`] (a few doubling spin rounds, then yields), then plain `yield_now` until
-/// [`SPIN_BUDGET`] has passed since the wait began. A producer that is only briefly behind is
-/// thus caught without the 15–25 µs park/unpark round trip, which would otherwise dominate
-/// cross-thread throughput. Under loom: one yield, then park.
-#[derive(Debug, Default)]
+/// First [`FINE_CHECKS`] checks a single spin hint apart, then [`SPIN_ROUNDS`] doubling spin
+/// rounds, then plain `yield_now` until [`SPIN_BUDGET`] has passed since the wait began. A
+/// producer that is only briefly behind is thus caught without the 15–25 µs park/unpark round
+/// trip, which would otherwise dominate cross-thread throughput.
+///
+/// Adaptive: when the thread's previous wait ended only after a yield ([`SHARES_CORE`]), the
+/// spin shrinks to [`SHORT_CHECKS`] and the wait yields at once: with both sides on one core
+/// (two busy threads per core, or a busy neighbour taking the other one), every spin hint
+/// is time the peer cannot run. Under loom: one yield, then park.
+#[derive(Debug)]
 pub(crate) struct Patience {
     /// Checks done in the first, fine-grained phase (see [`FINE_CHECKS`]).
     #[cfg(not(nimsync_loom))]
     fine: core::cell::Cell<u32>,
-    backoff: Backoff,
+    /// Spin rounds done after the fine checks.
+    #[cfg(not(nimsync_loom))]
+    rounds: core::cell::Cell<u32>,
     #[cfg(not(nimsync_loom))]
     yield_until: core::cell::Cell<Option<std::time::Instant>>,
+    /// The thread's [`SHARES_CORE`] when the wait began.
+    #[cfg(not(nimsync_loom))]
+    shares_core: bool,
+    /// What the wait did so far: snoozed at all, yielded, parked.
+    #[cfg(not(nimsync_loom))]
+    snoozed: core::cell::Cell<bool>,
+    #[cfg(not(nimsync_loom))]
+    yielded: core::cell::Cell<bool>,
+    #[cfg(not(nimsync_loom))]
+    parked: core::cell::Cell<bool>,
 }
 
 impl Patience {
     pub(crate) fn new() -> Self {
-        Self::default()
+        #[cfg(not(nimsync_loom))]
+        let patience = Self {
+            fine: Default::default(),
+            rounds: Default::default(),
+            yield_until: Default::default(),
+            shares_core: SHARES_CORE.with(|s| s.get()),
+            snoozed: Default::default(),
+            yielded: Default::default(),
+            parked: Default::default(),
+        };
+        #[cfg(nimsync_loom)]
+        let patience = Self {};
+        patience
     }
 
     /// Waits a little and returns `true`, or returns `false` once it is time to park.
     #[inline]
     pub(crate) fn snooze(&self) -> bool {
         #[cfg(not(nimsync_loom))]
-        if self.fine.get() < FINE_CHECKS {
-            self.fine.set(self.fine.get() + 1);
-            core::hint::spin_loop();
-            return true;
-        }
-        if !self.backoff.is_completed() {
-            self.backoff.snooze();
-            return true;
-        }
-        #[cfg(not(nimsync_loom))]
         {
+            self.snoozed.set(true);
+            let fine = self.fine.get();
+            if fine
+                < if self.shares_core {
+                    SHORT_CHECKS
+                } else {
+                    FINE_CHECKS
+                }
+            {
+                self.fine.set(fine + 1);
+                core::hint::spin_loop();
+                return true;
+            }
+            let round = self.rounds.get();
+            if !self.shares_core && round < SPIN_ROUNDS {
+                self.rounds.set(round + 1);
+                for _ in 0..1u32 << round {
+                    core::hint::spin_loop();
+                }
+                return true;
+            }
             let now = std::time::Instant::now();
             let until = match self.yield_until.get() {
                 Some(until) => until,
@@ -156,20 +214,45 @@ impl Patience {
                 }
             };
             if now < until {
+                self.yielded.set(true);
                 std::thread::yield_now();
                 return true;
             }
+            false
         }
+        #[cfg(nimsync_loom)]
         false
     }
 
-    /// Starts over (after progress or a wake-up).
+    /// Starts over (after progress).
     pub(crate) fn reset(&self) {
         #[cfg(not(nimsync_loom))]
-        self.fine.set(0);
-        self.backoff.reset();
+        {
+            self.fine.set(0);
+            self.rounds.set(0);
+            self.yield_until.set(None);
+        }
+    }
+
+    /// Starts over after the thread parked and was woken.
+    pub(crate) fn after_park(&self) {
         #[cfg(not(nimsync_loom))]
-        self.yield_until.set(None);
+        self.parked.set(true);
+        self.reset();
+    }
+}
+
+impl Drop for Patience {
+    /// Records how the wait ended for the thread's next one (see [`SHARES_CORE`]); a wait
+    /// that parked says nothing about where the peer runs.
+    fn drop(&mut self) {
+        #[cfg(not(nimsync_loom))]
+        if self.snoozed.get() && !self.parked.get() {
+            let shares_core = self.yielded.get();
+            if shares_core != self.shares_core {
+                SHARES_CORE.with(|s| s.set(shares_core));
+            }
+        }
     }
 }
 
@@ -192,4 +275,68 @@ pub(crate) fn spin_before_wait(spins: &mut u32) -> bool {
     }
     let _ = spins;
     false
+}
+
+#[cfg(all(test, not(nimsync_loom)))]
+mod tests {
+    use super::{FINE_CHECKS, Patience, SHARES_CORE, SHORT_CHECKS, SPIN_ROUNDS};
+
+    fn shares_core() -> bool {
+        SHARES_CORE.with(|s| s.get())
+    }
+
+    /// Snoozes until the wait has yielded once; returns the snoozes that only spun.
+    fn snooze_until_yield(p: &Patience) -> u32 {
+        let mut spins = 0;
+        while !p.yielded.get() {
+            assert!(p.snooze(), "the budget ran out before the first yield");
+            spins += 1;
+        }
+        spins - 1
+    }
+
+    #[test]
+    fn a_wait_that_ends_after_a_yield_makes_the_next_one_yield_early() {
+        SHARES_CORE.with(|s| s.set(false));
+        let first = Patience::new();
+        assert_eq!(snooze_until_yield(&first), FINE_CHECKS + SPIN_ROUNDS);
+        drop(first);
+        assert!(
+            shares_core(),
+            "ended after a yield: the peer shares the core"
+        );
+
+        let second = Patience::new();
+        assert_eq!(snooze_until_yield(&second), SHORT_CHECKS);
+    }
+
+    #[test]
+    fn a_wait_that_ends_while_spinning_restores_the_full_spin() {
+        SHARES_CORE.with(|s| s.set(true));
+        let p = Patience::new();
+        assert!(p.snooze());
+        drop(p);
+        assert!(
+            !shares_core(),
+            "ended during the spin: the peer runs elsewhere"
+        );
+        let p = Patience::new();
+        assert_eq!(snooze_until_yield(&p), FINE_CHECKS + SPIN_ROUNDS);
+    }
+
+    #[test]
+    fn parked_and_unused_waits_leave_the_estimate_alone() {
+        for start in [false, true] {
+            SHARES_CORE.with(|s| s.set(start));
+            // Never snoozed (a batch wait whose first attempt succeeded).
+            drop(Patience::new());
+            assert_eq!(shares_core(), start);
+            // Yielded, then parked: where the peer runs is unknown.
+            let p = Patience::new();
+            snooze_until_yield(&p);
+            p.after_park();
+            drop(p);
+            assert_eq!(shares_core(), start);
+        }
+    }
 }

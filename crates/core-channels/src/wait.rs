@@ -31,7 +31,7 @@ fn sleep_unless(
             listener.wait_deadline(d);
         }
     }
-    patience.reset();
+    patience.after_park();
 }
 
 /// Sends `value`, waiting for room until `deadline` (forever if `None`).
@@ -198,7 +198,7 @@ pub(crate) unsafe fn send_batch<T, C: RawChan<T>>(
             Ok(0) if chan.room_in_flight() => yield_thread(),
             Ok(0) => {
                 listener.wait();
-                patience.reset();
+                patience.after_park();
             }
             Ok(_) => {}
         }

@@ -69,8 +69,9 @@ pub(crate) fn yield_thread() {
     loom::thread::yield_now();
 }
 
-/// Exponential backoff for spin-then-park waits: crossbeam's `Backoff` normally; under loom
-/// a single yield, so models do not explode exploring spin iterations.
+/// Exponential backoff for the short retry loops (`select`, a policy waiting for a slot in
+/// flight): crossbeam's `Backoff` normally; under loom a single yield, so models do not
+/// explode exploring spin iterations. Blocking waits use [`Patience`].
 #[cfg(not(nimsync_loom))]
 pub(crate) use crossbeam_utils::Backoff;
 

@@ -1,8 +1,9 @@
 //! Blocking operations: try, spin and yield for a bounded time, then park on a wait queue.
 //!
 //! Waking a parked thread costs tens of microseconds on small VMs, so a bounded spin comes
-//! first ([`Patience`]: crossbeam's exponential backoff, then `yield_now` for about the price
-//! of one park/unpark round); after a wake-up the waiter is patient again.
+//! first ([`Patience`]: fine checks and a doubling spin, then `yield_now` for about the price
+//! of one park/unpark round; the spin is cut short when the thread's last wait showed its peer
+//! on the same core); after a wake-up the waiter is patient again.
 
 use std::time::Instant;
 

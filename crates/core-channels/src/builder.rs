@@ -43,6 +43,10 @@ pub enum Policy {
     /// new value is dropped instead (counted in `stats().dropped`), without waiting for the
     /// permits; likewise while values from lost permit races wait in the spill queue (no
     /// reordering around them).
+    ///
+    /// A send that races a `close()` may evict the oldest value and then fail with `Closed`
+    /// (its own value returned): the evicted value stays dropped and counted. A ring slot
+    /// cannot be given back to the head once a receiver may have moved past it.
     DropOldest,
     /// Never refuse: values beyond capacity go to an unbounded spill queue (a mutex-guarded
     /// `VecDeque`), drained after the ring; FIFO per producer is kept. `len()` counts both.

@@ -817,10 +817,25 @@ fn spill<T, Q: Queue<T>>(q: &Q, value: T) -> Result<(), T> {
         return Err(value);
     }
     spill.values.push_back(value);
-    spill.pushed = spill.pushed.wrapping_add(1);
-    q.tx().detour.fetch_add(1, Ordering::SeqCst);
-    q.tx().spilled.fetch_add(1, Ordering::SeqCst);
+    count_spilled(q.tx(), &mut spill, 1);
     Ok(())
+}
+
+/// Counts `n` values just added to the spill, under its lock: its lifetime total, then a
+/// `detour` unit each before the `spilled` count, so the `detour` word is never zero while a
+/// spilled value waits (see [`TxShared::detour`]).
+fn count_spilled<T>(tx: &TxShared, spill: &mut Spill<T>, n: usize) {
+    spill.pushed = spill.pushed.wrapping_add(n);
+    tx.detour.fetch_add(n, Ordering::SeqCst);
+    tx.spilled.fetch_add(n, Ordering::SeqCst);
+}
+
+/// Counts `n` values just taken from the spill, under its lock: the reverse of
+/// [`count_spilled`] (the `spilled` count first, then the `detour` units).
+fn count_unspilled<T>(tx: &TxShared, spill: &mut Spill<T>, n: usize) {
+    spill.popped = spill.popped.wrapping_add(n);
+    tx.spilled.fetch_sub(n, Ordering::SeqCst);
+    tx.detour.fetch_sub(n, Ordering::SeqCst);
 }
 
 /// Appends every value of `items` to the spill queue, in order, unless the channel is
@@ -832,9 +847,7 @@ fn spill_batch<T, Q: Queue<T>>(q: &Q, items: &mut Vec<T>) -> Result<usize, ()> {
     }
     let n = items.len();
     spill.values.extend(items.drain(..));
-    spill.pushed = spill.pushed.wrapping_add(n);
-    q.tx().detour.fetch_add(n, Ordering::SeqCst);
-    q.tx().spilled.fetch_add(n, Ordering::SeqCst);
+    count_spilled(q.tx(), &mut spill, n);
     drop(spill);
     if n > 0 {
         q.tx().not_empty.notify_n(n);
@@ -886,9 +899,7 @@ unsafe fn take_spilled_locked<T, Q: Queue<T>>(q: &Q, cur: &Q::Cursor) -> Option<
         Pop::Empty | Pop::Closed => {}
     }
     let value = spill.values.pop_front()?;
-    spill.popped = spill.popped.wrapping_add(1);
-    q.tx().spilled.fetch_sub(1, Ordering::SeqCst);
-    q.tx().detour.fetch_sub(1, Ordering::SeqCst);
+    count_unspilled(q.tx(), &mut spill, 1);
     drop(spill);
     q.rx().not_full.notify_one_after_rmw();
     Some(value)
@@ -937,9 +948,7 @@ unsafe fn take_spilled_batch_locked<T, Q: Queue<T>>(
     }
     let n = max.min(spill.values.len());
     out.extend(spill.values.drain(..n));
-    spill.popped = spill.popped.wrapping_add(n);
-    q.tx().spilled.fetch_sub(n, Ordering::SeqCst);
-    q.tx().detour.fetch_sub(n, Ordering::SeqCst);
+    count_unspilled(q.tx(), &mut spill, n);
     drop(spill);
     if n > 0 {
         q.rx().not_full.notify_n_after_rmw(n);

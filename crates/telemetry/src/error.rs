@@ -15,9 +15,18 @@ pub enum BuildError {
     /// The sampler interval is zero.
     #[error("the metrics sampling interval must be greater than zero")]
     ZeroInterval,
-    /// A histogram bucket list is empty, not finite or not increasing.
-    #[error("histogram buckets must be finite, increasing and non-empty")]
-    Buckets,
+    /// A histogram bucket list is empty, not finite or not increasing (the string says which
+    /// list: the default one or a suffix rule's).
+    #[error("histogram buckets ({0}) must be finite, increasing and non-empty")]
+    Buckets(String),
+    /// An adaptive sampling rate (records per second) is NaN, zero or negative.
+    #[error("the adaptive sampling rate {0} must be a positive number of records per second")]
+    SamplingRate(f64),
+    /// Tracing was asked for, but another set of actor message hooks or supervision restart
+    /// hook was installed first (they are process-wide and set once): actor messages would
+    /// not carry trace context.
+    #[error("the {0} are already installed by someone else: actor tracing is unavailable")]
+    HooksTaken(&'static str),
     /// A metric name is empty (the Prometheus exposition would be unparseable).
     #[error("a metric name must not be empty")]
     EmptyMetricName,

@@ -70,7 +70,7 @@ fn quantiles_match_exact_values() {
 
 #[test]
 fn adaptive_sampling_keeps_counts_right() {
-    let h = LatencyHistogram::sampled("hot_seconds", 1.0, 8);
+    let h = LatencyHistogram::sampled("hot_seconds", 1.0, 8).unwrap();
     let total = 40_000u64;
     for i in 0..total {
         h.record(Duration::from_nanos(100 + i % 10));
@@ -161,7 +161,33 @@ fn prometheus_text_has_histograms_with_buckets_and_labelled_sources() {
         types.get("request_seconds").map(String::as_str),
         Some("histogram")
     );
-    assert!(!text.contains("quantile="), "no summaries:\n{text}");
+    assert!(
+        types.values().all(|t| t != "summary"),
+        "no summaries:\n{text}"
+    );
+    // The in-process quantiles travel as a gauge with a `quantile` label (exact within 0.1 %).
+    assert_eq!(
+        types.get("request_quantile_seconds").map(String::as_str),
+        Some("gauge")
+    );
+    for (q, exact) in [
+        ("0.5", 500e-6),
+        ("0.95", 950e-6),
+        ("0.99", 990e-6),
+        ("0.999", 999e-6),
+    ] {
+        let got = samples
+            .iter()
+            .find(|(n, l, _)| {
+                n == "request_quantile_seconds" && l.get("quantile").map(String::as_str) == Some(q)
+            })
+            .map(|(_, _, v)| *v)
+            .unwrap_or_else(|| panic!("no P{q} line:\n{text}"));
+        assert!(
+            (got - exact).abs() <= exact * 0.001,
+            "P{q} {got}, exact {exact}"
+        );
+    }
 
     let buckets: Vec<(f64, f64)> = samples
         .iter()

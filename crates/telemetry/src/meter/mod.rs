@@ -42,6 +42,16 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 /// Default histogram buckets, in seconds (1 µs .. 10 s), for every histogram.
+///
+/// ```
+/// let t = nimsync_telemetry::Telemetry::builder()
+///     .metrics(nimsync_telemetry::Metrics::prometheus().global(false)).build().unwrap();
+/// let h = t.latency_histogram("doc_buckets_seconds", f64::INFINITY, 1).unwrap();
+/// h.record(std::time::Duration::from_millis(2));
+/// let text = t.render_prometheus().unwrap();
+/// let bounds = text.lines().filter(|l| l.starts_with("doc_buckets_seconds_bucket")).count();
+/// assert_eq!(bounds, nimsync_telemetry::DEFAULT_BUCKETS.len() + 1); // and le="+Inf"
+/// ```
 pub const DEFAULT_BUCKETS: &[f64] = &[
     0.000_001, 0.000_005, 0.000_01, 0.000_05, 0.000_1, 0.000_5, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5,
     1.0, 5.0, 10.0,
@@ -70,6 +80,12 @@ impl Metrics {
     /// Loopback address used by [`serve_prometheus_default`](Self::serve_prometheus_default):
     /// `127.0.0.1:9000` (the exporter's own default is `0.0.0.0:9000`; we never listen on
     /// every interface unless asked).
+    ///
+    /// ```
+    /// let addr = nimsync_telemetry::Metrics::DEFAULT_ADDR;
+    /// assert!(addr.ip().is_loopback());
+    /// assert_eq!(addr.port(), 9000);
+    /// ```
     pub const DEFAULT_ADDR: SocketAddr =
         SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 9000);
 
@@ -227,7 +243,7 @@ impl Telemetry {
     /// ```
     pub fn watch(&self, source: impl MetricSource) {
         if let Some(m) = self.metrics_state() {
-            m.add(Box::new(source));
+            m.add(std::sync::Arc::new(source));
         }
     }
 
@@ -294,15 +310,27 @@ impl Telemetry {
     /// the in-process quantiles only. Once the telemetry is dropped, its Prometheus half drops
     /// what it records (nothing would render or drain it); the quantiles go on.
     ///
-    /// An empty `name` is [`BuildError::EmptyMetricName`](crate::BuildError::EmptyMetricName).
+    /// The sampler also publishes the in-process P50, P95, P99 and P99.9 (HDR histogram,
+    /// within 0.1 %; since creation or the last [`reset`](LatencyHistogram::reset)) as the
+    /// gauge `<name>_quantile{quantile="0.5"|"0.95"|"0.99"|"0.999"}`, in seconds, the unit
+    /// suffix kept last: `ask_seconds` gives `ask_quantile_seconds`. (The exporter's own
+    /// summaries are never used: their quantiles are wrong for small or fresh windows.)
+    ///
+    /// An empty `name` is [`BuildError::EmptyMetricName`](crate::BuildError::EmptyMetricName),
+    /// a `max_rate` that is NaN, zero or negative
+    /// [`BuildError::SamplingRate`](crate::BuildError::SamplingRate).
     ///
     /// ```
     /// let t = nimsync_telemetry::Telemetry::builder()
     ///     .metrics(nimsync_telemetry::Metrics::prometheus().global(false)).build().unwrap();
     /// let h = t.latency_histogram("ask_seconds", f64::INFINITY, 1).unwrap();
     /// h.record(std::time::Duration::from_micros(3));
-    /// assert!(t.render_prometheus().unwrap().contains("ask_seconds_bucket"));
+    /// t.publish_now();
+    /// let text = t.render_prometheus().unwrap();
+    /// assert!(text.contains("ask_seconds_bucket"));
+    /// assert!(text.contains(r#"ask_quantile_seconds{quantile="0.99"} 0.000003"#));
     /// assert!(t.latency_histogram("", f64::INFINITY, 1).is_err());
+    /// assert!(t.latency_histogram("x_seconds", -1.0, 8).is_err());
     /// ```
     pub fn latency_histogram(
         &self,
@@ -314,10 +342,18 @@ impl Telemetry {
         if name.is_empty() {
             return Err(BuildError::EmptyMetricName);
         }
-        let handle = match self.metrics_state() {
-            Some(m) => m.with_recorder(|| metrics::histogram!(name)),
-            None => metrics::Histogram::noop(),
+        latency::check_rate(max_rate)?;
+        let Some(m) = self.metrics_state() else {
+            return Ok(LatencyHistogram::with_handle(
+                metrics::Histogram::noop(),
+                max_rate,
+                keep_one_in,
+            ));
         };
-        Ok(LatencyHistogram::with_handle(handle, max_rate, keep_one_in))
+        let gauge = latency::quantile_gauge_name(&name);
+        let handle = m.with_recorder(|| metrics::histogram!(name));
+        let histogram = LatencyHistogram::with_handle(handle, max_rate, keep_one_in);
+        m.add(std::sync::Arc::new(histogram.quantile_source(gauge)));
+        Ok(histogram)
     }
 }

@@ -183,7 +183,7 @@ impl Drop for GlobalSlot {
     }
 }
 
-pub(crate) type Sources = Arc<Mutex<Vec<Box<dyn MetricSource>>>>;
+pub(crate) type Sources = Arc<Mutex<Vec<Arc<dyn MetricSource>>>>;
 
 /// The metrics half of a telemetry handle.
 pub(crate) struct MetricsState {
@@ -198,12 +198,27 @@ pub(crate) struct MetricsState {
     _listener: Option<super::sampler::Listener>,
 }
 
-fn check_buckets(bounds: &[f64]) -> Result<(), BuildError> {
+fn check_buckets(bounds: &[f64], which: impl FnOnce() -> String) -> Result<(), BuildError> {
     let increasing = bounds.windows(2).all(|w| w[0] < w[1]);
     if bounds.is_empty() || !increasing || bounds.iter().any(|b| !b.is_finite()) {
-        return Err(BuildError::Buckets);
+        return Err(BuildError::Buckets(which()));
     }
     Ok(())
+}
+
+/// The exporter's builder for `cfg`: explicit buckets for every histogram, so the exporter
+/// never falls back to summaries. (A fresh one per call: the listener may need a second try.)
+pub(crate) fn prometheus_builder(cfg: &Metrics) -> Result<PrometheusBuilder, BuildError> {
+    let prom = |e: metrics_exporter_prometheus::BuildError| BuildError::Prometheus(e.to_string());
+    let mut builder = PrometheusBuilder::new()
+        .set_buckets(&cfg.buckets)
+        .map_err(prom)?;
+    for (suffix, bounds) in &cfg.suffix_buckets {
+        builder = builder
+            .set_buckets_for_metric(Matcher::Suffix(suffix.clone()), bounds)
+            .map_err(prom)?;
+    }
+    Ok(builder)
 }
 
 impl MetricsState {
@@ -211,29 +226,22 @@ impl MetricsState {
         if cfg.interval.is_zero() {
             return Err(BuildError::ZeroInterval);
         }
-        check_buckets(&cfg.buckets)?;
-        let prom =
-            |e: metrics_exporter_prometheus::BuildError| BuildError::Prometheus(e.to_string());
-        // Buckets for every histogram: the exporter never falls back to summaries.
-        let mut builder = PrometheusBuilder::new()
-            .set_buckets(&cfg.buckets)
-            .map_err(prom)?;
+        check_buckets(&cfg.buckets, || "the default buckets".to_string())?;
         for (suffix, bounds) in &cfg.suffix_buckets {
-            check_buckets(bounds)?;
-            builder = builder
-                .set_buckets_for_metric(Matcher::Suffix(suffix.clone()), bounds)
-                .map_err(prom)?;
+            check_buckets(bounds, || {
+                format!("the buckets for names ending with {suffix:?}")
+            })?;
         }
         #[cfg(feature = "http")]
         let (recorder, listener, listen_addr) = match cfg.listen {
             Some(addr) => {
-                let (recorder, listener, addr) = super::sampler::Listener::start(builder, addr)?;
+                let (recorder, listener, addr) = super::sampler::Listener::start(&cfg, addr)?;
                 (recorder, Some(listener), Some(addr))
             }
-            None => (builder.build_recorder(), None, None),
+            None => (prometheus_builder(&cfg)?.build_recorder(), None, None),
         };
         #[cfg(not(feature = "http"))]
-        let (recorder, listen_addr) = (builder.build_recorder(), None);
+        let (recorder, listen_addr) = (prometheus_builder(&cfg)?.build_recorder(), None);
         let handle = recorder.handle();
         let recorder = SharedRecorder::new(recorder);
         let global = cfg
@@ -259,10 +267,11 @@ impl MetricsState {
         })
     }
 
-    pub(crate) fn add(&self, source: Box<dyn MetricSource>) {
-        if let Ok(mut s) = self.sources.lock() {
-            s.push(source);
-        }
+    pub(crate) fn add(&self, source: Arc<dyn MetricSource>) {
+        self.sources
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(source);
     }
 
     pub(crate) fn publish(&self) {

@@ -32,9 +32,34 @@ use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 /// Something the metrics sampler publishes at each tick, through the `metrics` macros
-/// (they reach the telemetry's recorder while `publish` runs).
+/// (they reach the telemetry's recorder while `publish` runs). Any `Fn()` is one.
+///
+/// Sources run outside the sampler's own locks: one may [`watch`](crate::Telemetry::watch)
+/// another (published from the next tick on). A source that panics loses that tick only.
+///
+/// ```
+/// use std::sync::atomic::{AtomicU64, Ordering};
+/// use nimsync_telemetry::MetricSource;
+/// struct QueueDepth(AtomicU64);
+/// impl MetricSource for QueueDepth {
+///     fn publish(&self) {
+///         metrics::gauge!("jobs_queued").set(self.0.load(Ordering::Relaxed) as f64);
+///     }
+/// }
+/// let t = nimsync_telemetry::Telemetry::builder()
+///     .metrics(nimsync_telemetry::Metrics::prometheus().global(false)).build().unwrap();
+/// t.watch(QueueDepth(AtomicU64::new(7)));
+/// t.publish_now();
+/// assert!(t.render_prometheus().unwrap().contains("jobs_queued 7"));
+/// ```
 pub trait MetricSource: Send + Sync + 'static {
     /// Records the current values (gauges, absolute counters).
+    ///
+    /// ```
+    /// use nimsync_telemetry::MetricSource;
+    /// let answer = || metrics::gauge!("answer").set(42.0);
+    /// answer.publish(); // no recorder in scope here: a no-op
+    /// ```
     fn publish(&self);
 }
 

@@ -3,9 +3,11 @@
 //! Built on the hooks of the layers below: `nimsync_actors::set_message_hooks` and
 //! `nimsync_supervision::set_restart_hook`, installed once per process by the first
 //! [`TelemetryBuilder::build`](crate::TelemetryBuilder::build) with tracing (if no other
-//! hooks were installed first). They act only where a tracer is in charge (a task of an
-//! [instrumented](crate::Telemetry::instrument) runtime, or a thread frame), so actors on other
-//! runtimes pay a thread-local look-up and nothing else.
+//! hooks were installed first; asking for actor or restart spans is then
+//! [`BuildError::HooksTaken`](crate::BuildError::HooksTaken)). They act only where a tracer is
+//! in charge (a task of an [instrumented](crate::Telemetry::instrument) runtime, or a thread
+//! frame), so actors on other runtimes pay a thread-local look-up and nothing else; once every
+//! tracer is dropped, they return after one atomic load.
 //!
 //! * **Propagation (always on with tracing):** `tell` / `ask` / `tell_priority` capture the
 //!   sender's current context (nothing when it carries no span and no baggage); while the
@@ -56,7 +58,7 @@
 //! });
 //! ```
 
-use std::sync::Once;
+use std::sync::OnceLock;
 
 use nimsync_actors::{HandleOutcome, MessageContext, MessageHooks, MessageInfo};
 use nimsync_supervision::{RestartHook, RestartInfo};
@@ -97,14 +99,36 @@ struct ActorTracing;
 
 static ACTOR_TRACING: ActorTracing = ActorTracing;
 
-/// Installs the actor message hooks and the supervisor restart hook (once per process; if
-/// another set was installed first, that one stays and actors are not traced).
-pub(crate) fn install() {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| {
-        let _ = nimsync_actors::set_message_hooks(&ACTOR_TRACING);
-        let _ = nimsync_supervision::set_restart_hook(&ACTOR_TRACING);
+/// Which of our hooks are in place (decided by the first tracing build of the process).
+#[derive(Clone, Copy)]
+struct Installed {
+    messages: bool,
+    restarts: bool,
+}
+
+/// Installs the actor message hooks and the supervisor restart hook (once per process). If
+/// another set was installed first, that one stays: messages then carry no trace context,
+/// and asking for the spans that need the missing hook is
+/// [`BuildError::HooksTaken`](crate::BuildError::HooksTaken).
+pub(crate) fn install(actor_spans: bool, restart_spans: bool) -> Result<(), crate::BuildError> {
+    static INSTALLED: OnceLock<Installed> = OnceLock::new();
+    let installed = INSTALLED.get_or_init(|| Installed {
+        messages: nimsync_actors::set_message_hooks(&ACTOR_TRACING).is_ok(),
+        restarts: nimsync_supervision::set_restart_hook(&ACTOR_TRACING).is_ok(),
     });
+    if actor_spans && !installed.messages {
+        return Err(crate::BuildError::HooksTaken("actor message hooks"));
+    }
+    if restart_spans && !installed.restarts {
+        return Err(crate::BuildError::HooksTaken("supervision restart hook"));
+    }
+    Ok(())
+}
+
+/// Whether some tracer is alive: the hooks stay installed for the rest of the process (they
+/// are set once), and with no tracer left they return at once.
+fn tracing_alive() -> bool {
+    crate::telemetry::live_tracers() > 0
 }
 
 fn outcome_name(outcome: HandleOutcome) -> &'static str {
@@ -117,6 +141,9 @@ fn outcome_name(outcome: HandleOutcome) -> &'static str {
 
 impl MessageHooks for ActorTracing {
     fn on_send(&self, _: &MessageInfo) -> Option<MessageContext> {
+        if !tracing_alive() {
+            return None;
+        }
         let cx = crate::current_context();
         if is_empty_context(&cx) {
             return None;
@@ -129,6 +156,9 @@ impl MessageHooks for ActorTracing {
         info: &MessageInfo,
         sent: Option<MessageContext>,
     ) -> Option<MessageContext> {
+        if !tracing_alive() {
+            return None;
+        }
         let sent = sent.and_then(|s| s.downcast::<Sent>().ok()).map(|s| s.0);
         // Never creates a frame: without a tracer in charge of this task, nothing to do.
         let scope = with_frame(
@@ -231,6 +261,9 @@ impl MessageHooks for ActorTracing {
 
 impl RestartHook for ActorTracing {
     fn on_restart(&self, info: &RestartInfo<'_>) {
+        if !tracing_alive() {
+            return;
+        }
         with_frame(
             || None,
             |frame| {

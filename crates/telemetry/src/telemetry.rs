@@ -21,7 +21,7 @@ use opentelemetry_sdk::trace::{
     IdGenerator, RandomIdGenerator, Sampler, SdkTracer, SdkTracerProvider, SpanData,
 };
 use std::fmt;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 
 /// Tracing configuration: sampler, exporter and automatic spans.
@@ -205,6 +205,8 @@ impl TracingState {
         };
         let provider = builder.build();
         let tracer = provider.tracer("nimsync");
+        // Counted from here: the value below is dropped (and uncounted) on every path.
+        LIVE_TRACERS.fetch_add(1, Ordering::Relaxed);
         Ok(TracingState {
             provider,
             tracer,
@@ -214,6 +216,20 @@ impl TracingState {
             restart_spans: cfg.restart_spans,
             parent_based: cfg.parent_based,
         })
+    }
+}
+
+/// Tracers alive in the process (`TracingState`s not yet dropped).
+static LIVE_TRACERS: AtomicUsize = AtomicUsize::new(0);
+
+/// How many tracers are alive: the process-wide actor hooks do nothing when none is.
+pub(crate) fn live_tracers() -> usize {
+    LIVE_TRACERS.load(Ordering::Relaxed)
+}
+
+impl Drop for TracingState {
+    fn drop(&mut self) {
+        LIVE_TRACERS.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -283,9 +299,9 @@ impl TelemetryBuilder {
             .map(TracingState::new)
             .transpose()?
             .map(Arc::new);
-        if tracing.is_some() {
+        if let Some(t) = &tracing {
             // Trace context across actor messages (and the opt-in actor/restart spans).
-            crate::actor_spans::install();
+            crate::actor_spans::install(t.actor_spans, t.restart_spans)?;
         }
         let metrics = self.metrics.map(MetricsState::start).transpose()?;
         Ok(Telemetry {

@@ -48,7 +48,13 @@ pub enum Exporter {
     /// Printed to standard output as each span ends.
     Stdout,
     /// OTLP over HTTP/protobuf (blocking client, batch processor thread) to `endpoint`, e.g.
-    /// `http://127.0.0.1:4318/v1/traces` for the OpenTelemetry Collector or Jaeger.
+    /// `http://127.0.0.1:4318/v1/traces` for the OpenTelemetry Collector or Jaeger. An
+    /// endpoint that is not a URI is [`BuildError::Exporter`](crate::BuildError::Exporter);
+    /// an empty one means OpenTelemetry's own default: the `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`
+    /// or `OTEL_EXPORTER_OTLP_ENDPOINT` environment variable, else
+    /// `http://localhost:4318/v1/traces`. Batches go out every 5 s, and when the tracer
+    /// shuts down ([`Telemetry::shutdown_tracing`](crate::Telemetry::shutdown_tracing), or
+    /// the drop of the last clone and of every runtime it instruments).
     #[cfg(feature = "otlp")]
     Otlp {
         /// The collector's traces URL.

@@ -309,17 +309,26 @@ impl TelemetryBuilder {
         })
     }
 
-    /// Builds the handle and makes its tracer the process default for the span helpers
-    /// outside instrumented tasks (replacing any previous one).
+    /// Builds the handle and makes its tracer the process default (replacing any previous
+    /// one): for the span helpers outside instrumented tasks, and as OpenTelemetry's global
+    /// tracer provider, so libraries that trace through `opentelemetry::global::tracer`
+    /// export through it too. OpenTelemetry's global text-map propagator becomes W3C trace
+    /// context + baggage (what [`inject`](crate::inject) and [`extract`](crate::extract) use).
+    /// The global provider keeps the exporter alive: [`uninstall`](Telemetry::uninstall)
+    /// releases it.
     ///
     /// ```
+    /// use opentelemetry::trace::Tracer;
     /// let t = nimsync_telemetry::Telemetry::builder()
     ///     .tracing(nimsync_telemetry::Tracing::ratio(1.0))
     ///     .install()
     ///     .unwrap();
     /// nimsync_telemetry::start_span("on the main thread");
     /// nimsync_telemetry::end_span();
-    /// assert!(t.finished_spans().iter().any(|s| s.name == "on the main thread"));
+    /// opentelemetry::global::tracer("some-library").in_span("library work", |_| {});
+    /// let names: Vec<_> = t.finished_spans().into_iter().map(|s| s.name).collect();
+    /// assert!(names.iter().any(|n| n == "on the main thread"));
+    /// assert!(names.iter().any(|n| n == "library work"));
     /// t.uninstall();
     /// ```
     pub fn install(self) -> Result<Telemetry, BuildError> {
@@ -327,6 +336,15 @@ impl TelemetryBuilder {
         if let Ok(mut global) = GLOBAL_TRACING.write() {
             *global = telemetry.inner.tracing.clone();
             GLOBAL_INSTALLED.store(global.is_some(), Ordering::Release);
+        }
+        if let Some(tracing) = &telemetry.inner.tracing {
+            opentelemetry::global::set_tracer_provider(tracing.provider.clone());
+            opentelemetry::global::set_text_map_propagator(
+                opentelemetry::propagation::TextMapCompositePropagator::new(vec![
+                    Box::new(opentelemetry_sdk::propagation::TraceContextPropagator::new()),
+                    Box::new(opentelemetry_sdk::propagation::BaggagePropagator::new()),
+                ]),
+            );
         }
         Ok(telemetry)
     }
@@ -453,10 +471,19 @@ impl Telemetry {
         }
     }
 
-    /// Removes this telemetry's tracer as the process default, if it is the installed one.
+    /// Removes this telemetry's tracer as the process default, if it is the installed one:
+    /// the span helpers outside instrumented tasks record nothing again, and OpenTelemetry's
+    /// global tracer provider becomes a no-op one (the propagator stays).
     ///
     /// ```
-    /// nimsync_telemetry::Telemetry::builder().build().unwrap().uninstall();
+    /// use opentelemetry::trace::Tracer;
+    /// let t = nimsync_telemetry::Telemetry::builder()
+    ///     .tracing(nimsync_telemetry::Tracing::ratio(1.0))
+    ///     .install()
+    ///     .unwrap();
+    /// t.uninstall();
+    /// opentelemetry::global::tracer("some-library").in_span("after", |_| {});
+    /// assert!(t.finished_spans().is_empty());
     /// ```
     pub fn uninstall(&self) {
         if let (Some(mine), Ok(mut global)) = (&self.inner.tracing, GLOBAL_TRACING.write())
@@ -464,6 +491,9 @@ impl Telemetry {
         {
             *global = None;
             GLOBAL_INSTALLED.store(false, Ordering::Release);
+            opentelemetry::global::set_tracer_provider(
+                opentelemetry::trace::noop::NoopTracerProvider::new(),
+            );
         }
     }
 

@@ -457,18 +457,24 @@ impl Telemetry {
     }
 
     /// Flushes and shuts the tracer down (ending exporters cleanly); spans started afterwards
-    /// are dropped. Call it off the runtime's worker threads (exporters may block).
+    /// are dropped. Call it off the runtime's worker threads (exporters may block). Returns
+    /// the SDK's error if the flush or the shutdown failed, e.g. when called a second time;
+    /// `Ok` without tracing.
     ///
     /// ```
     /// let t = nimsync_telemetry::Telemetry::builder()
     ///     .tracing(nimsync_telemetry::Tracing::ratio(1.0)).build().unwrap();
-    /// t.shutdown_tracing();
+    /// assert!(t.shutdown_tracing().is_ok());
+    /// assert!(t.shutdown_tracing().is_err()); // already shut down
     /// ```
-    pub fn shutdown_tracing(&self) {
-        if let Some(tracing) = &self.inner.tracing {
-            let _ = tracing.provider.force_flush();
-            let _ = tracing.provider.shutdown();
-        }
+    pub fn shutdown_tracing(&self) -> opentelemetry_sdk::error::OTelSdkResult {
+        let Some(tracing) = &self.inner.tracing else {
+            return Ok(());
+        };
+        // Shut down even if the flush failed; report the first error.
+        let flushed = tracing.provider.force_flush();
+        let shut = tracing.provider.shutdown();
+        flushed.and(shut)
     }
 
     /// Removes this telemetry's tracer as the process default, if it is the installed one:

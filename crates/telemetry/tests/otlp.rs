@@ -125,7 +125,8 @@ fn an_ended_span_is_posted_to_the_collector_as_otlp_protobuf() {
     // 5 s shutdown timeouts), so the collector has answered, and the request is in the
     // channel, when it returns. No waiting here: a shutdown that did not flush fails now
     // rather than passing on the timer's export.
-    t.shutdown_tracing();
+    t.shutdown_tracing()
+        .expect("flushed to the fake collector and shut down");
 
     let request = requests
         .try_recv()

@@ -1,10 +1,10 @@
 //! Quantile accuracy against exact values, Prometheus text parsed back (names, labels,
-//! histogram buckets, no summaries), runtime/channel sources, adaptive sampling, and the
-//! loopback HTTP endpoint.
+//! histogram buckets and their configuration, no summaries), runtime/channel sources, the
+//! sampler thread, adaptive sampling, and the loopback HTTP endpoint.
 
 use nimsync_telemetry::{ChannelSample, LatencyHistogram, Metrics, Telemetry};
 use std::collections::HashMap;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 fn metrics_only() -> Telemetry {
     Telemetry::builder()
@@ -606,4 +606,313 @@ fn an_empty_latency_histogram_name_is_an_error() {
     // Nothing registered: the exposition stays parseable.
     let text = t.render_prometheus().unwrap();
     assert!(!text.contains("# TYPE  "), "{text}");
+}
+
+/// The sampler thread publishes every watched source each interval, through the telemetry's
+/// recorder, with no `publish_now`; it runs while any clone of the telemetry lives and stops
+/// when the last one is dropped, dropping the sources (and the sender this one holds).
+#[test]
+fn the_sampler_publishes_every_interval_until_the_last_clone_is_dropped() {
+    use std::sync::mpsc::{self, RecvTimeoutError};
+    let t = Telemetry::builder()
+        .metrics(
+            Metrics::prometheus()
+                .global(false)
+                .interval(Duration::from_millis(5)),
+        )
+        .build()
+        .unwrap();
+    let (tx, rx) = mpsc::channel::<()>();
+    t.watch(move || {
+        metrics::counter!("sampler_ticks_total").increment(1);
+        let _ = tx.send(());
+    });
+    for tick in 0..2 {
+        rx.recv_timeout(Duration::from_secs(10))
+            .unwrap_or_else(|e| panic!("tick {tick} not published by the sampler: {e}"));
+    }
+    let (_, samples) = parse(&t.render_prometheus().unwrap());
+    let ticks = value(&samples, "sampler_ticks_total", &[]);
+    assert!(ticks >= 2.0, "{ticks}");
+
+    // Another clone keeps the sampler running.
+    let clone = t.clone();
+    drop(t);
+    while rx.try_recv().is_ok() {}
+    rx.recv_timeout(Duration::from_secs(10))
+        .expect("a clone is alive: the sampler still publishes");
+
+    drop(clone);
+    // What was sent before the drop may still be queued; then the sender is gone.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+            Ok(()) => assert!(
+                Instant::now() < deadline,
+                "the sampler still publishes after the telemetry was dropped"
+            ),
+            Err(RecvTimeoutError::Disconnected) => break,
+            Err(RecvTimeoutError::Timeout) => {
+                panic!("the source was not dropped with the telemetry")
+            }
+        }
+    }
+}
+
+/// `buckets_for_suffix`: a histogram whose name ends with the suffix gets exactly those
+/// bounds (plus `+Inf`); the others, the suffix elsewhere in the name included, keep the
+/// default buckets.
+#[test]
+fn suffix_buckets_apply_to_histograms_ending_with_the_suffix_only() {
+    let t = Telemetry::builder()
+        .metrics(
+            Metrics::prometheus()
+                .global(false)
+                .buckets_for_suffix("_bytes", &[64.0, 1024.0, 65536.0]),
+        )
+        .build()
+        .unwrap();
+    t.watch(|| {
+        for v in [10.0, 100.0, 2000.0, 1e6] {
+            metrics::histogram!("payload_bytes").record(v);
+        }
+        metrics::histogram!("payload_bytes_per_item").record(0.002);
+        metrics::histogram!("request_seconds").record(0.002);
+    });
+    t.publish_now();
+    let (types, samples) = parse(&t.render_prometheus().unwrap());
+    let buckets = |name: &str| -> Vec<(f64, f64)> {
+        samples
+            .iter()
+            .filter(|(n, _, _)| *n == format!("{name}_bucket"))
+            .map(|(_, l, v)| {
+                let le = &l["le"];
+                let le = if le == "+Inf" {
+                    f64::INFINITY
+                } else {
+                    le.parse().unwrap()
+                };
+                (le, *v)
+            })
+            .collect()
+    };
+    let same = |a: f64, b: f64| a == b || (a - b).abs() <= b.abs() * 1e-9;
+    assert_eq!(
+        types.get("payload_bytes").map(String::as_str),
+        Some("histogram")
+    );
+    assert_eq!(
+        buckets("payload_bytes"),
+        [
+            (64.0, 1.0),
+            (1024.0, 2.0),
+            (65536.0, 3.0),
+            (f64::INFINITY, 4.0)
+        ]
+    );
+    let default: Vec<f64> = nimsync_telemetry::DEFAULT_BUCKETS
+        .iter()
+        .copied()
+        .chain([f64::INFINITY])
+        .collect();
+    for name in ["payload_bytes_per_item", "request_seconds"] {
+        let got = buckets(name);
+        assert_eq!(got.len(), default.len(), "{name}: {got:?}");
+        assert!(
+            got.iter().zip(&default).all(|(g, d)| same(g.0, *d)),
+            "{name}: {got:?}"
+        );
+        assert_eq!(got.last().unwrap().1, 1.0, "{name}");
+    }
+}
+
+/// Bucket bounds that are empty, not increasing or not finite are `BuildError::Buckets`,
+/// for the default buckets and for a suffix rule alike.
+#[test]
+fn invalid_bucket_bounds_are_a_buckets_error() {
+    use nimsync_telemetry::BuildError;
+    let build = |m: Metrics| {
+        Telemetry::builder()
+            .metrics(m.global(false))
+            .build()
+            .map(|_| ())
+    };
+    let bad: [&[f64]; 5] = [
+        &[],
+        &[1.0, 0.5],
+        &[1.0, 1.0],
+        &[0.5, f64::NAN],
+        &[1.0, f64::INFINITY],
+    ];
+    for bounds in bad {
+        assert!(
+            matches!(
+                build(Metrics::prometheus().buckets(bounds)),
+                Err(BuildError::Buckets(ref which)) if which.contains("default")
+            ),
+            "buckets({bounds:?})"
+        );
+        assert!(
+            matches!(
+                build(Metrics::prometheus().buckets_for_suffix("_bytes", bounds)),
+                Err(BuildError::Buckets(ref which)) if which.contains("\"_bytes\"")
+            ),
+            "buckets_for_suffix({bounds:?})"
+        );
+    }
+    assert!(
+        build(
+            Metrics::prometheus()
+                .buckets(&[1.0])
+                .buckets_for_suffix("_bytes", &[1.0, 2.0])
+        )
+        .is_ok()
+    );
+}
+
+/// Every metric of the runtime source under its labels: per worker `{runtime, worker}` (one
+/// series per worker), per runtime `{runtime}` only; counters and gauges typed as such; and
+/// consistent values once the runtime is idle: busy ratios within 0..=1 (above 0 at the tick
+/// after a worker that ran parks), steals no more than steal attempts, the load imbalance
+/// computed from the published polls, empty queues, every spawned task completed.
+#[test]
+fn the_runtime_source_publishes_every_metric_with_its_labels() {
+    const PER_WORKER: [&str; 7] = [
+        "nimsync_runtime_worker_polls_total",
+        "nimsync_runtime_worker_steals_total",
+        "nimsync_runtime_worker_steal_attempts_total",
+        "nimsync_runtime_worker_parks_total",
+        "nimsync_runtime_worker_overflows_total",
+        "nimsync_runtime_worker_local_queue_depth",
+        "nimsync_runtime_worker_busy_ratio",
+    ];
+    const PER_RUNTIME: [&str; 8] = [
+        "nimsync_runtime_workers",
+        "nimsync_runtime_global_queue_depth",
+        "nimsync_runtime_alive_tasks",
+        "nimsync_runtime_load_imbalance",
+        "nimsync_runtime_spawned_tasks_total",
+        "nimsync_runtime_completed_tasks_total",
+        "nimsync_runtime_blocking_threads",
+        "nimsync_runtime_blocking_queue_depth",
+    ];
+    let t = metrics_only();
+    let rt = nimsync_scheduler::Runtime::builder()
+        .workers(2)
+        .build()
+        .unwrap();
+    t.watch_runtime("rt", rt.handle().clone());
+    t.publish_now(); // a busy ratio needs a previous tick
+    rt.block_on(async {
+        let tasks: Vec<_> = (0..64u32)
+            .map(|i| {
+                nimsync_scheduler::spawn(async move {
+                    if i % 16 == 0 {
+                        let start = Instant::now();
+                        while start.elapsed() < Duration::from_millis(2) {
+                            std::hint::spin_loop();
+                        }
+                    }
+                    nimsync_scheduler::yield_now().await;
+                })
+            })
+            .collect();
+        for task in tasks {
+            task.await.unwrap();
+        }
+    });
+
+    let worker = |w: &'static str| [("runtime", "rt"), ("worker", w)];
+    let total = [("runtime", "rt")];
+    // A worker adds its busy time when it parks, and tasks end just after waking their
+    // joiners: publish until a tick has seen busy time and the runtime is idle.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut busy_seen = false;
+    let (types, samples) = loop {
+        t.publish_now();
+        let (types, samples) = parse(&t.render_prometheus().unwrap());
+        for w in ["0", "1"] {
+            let busy = value(&samples, "nimsync_runtime_worker_busy_ratio", &worker(w));
+            assert!((0.0..=1.0).contains(&busy), "worker {w}: busy ratio {busy}");
+            busy_seen |= busy > 0.0;
+        }
+        let idle = ["0", "1"].iter().all(|w| {
+            value(
+                &samples,
+                "nimsync_runtime_worker_local_queue_depth",
+                &worker(w),
+            ) == 0.0
+        }) && value(&samples, "nimsync_runtime_alive_tasks", &total) == 0.0
+            && value(&samples, "nimsync_runtime_global_queue_depth", &total) == 0.0;
+        if busy_seen && idle {
+            break (types, samples);
+        }
+        assert!(
+            Instant::now() < deadline,
+            "busy seen: {busy_seen}, idle: {idle}"
+        );
+        std::thread::yield_now();
+    };
+
+    for name in PER_WORKER {
+        let series: Vec<_> = samples.iter().filter(|(n, _, _)| n == name).collect();
+        assert_eq!(series.len(), 2, "{name}: one series per worker");
+        for w in ["0", "1"] {
+            let _ = value(&samples, name, &worker(w));
+        }
+        let kind = if name.ends_with("_total") {
+            "counter"
+        } else {
+            "gauge"
+        };
+        assert_eq!(types.get(name).map(String::as_str), Some(kind), "{name}");
+    }
+    for name in PER_RUNTIME {
+        let series: Vec<_> = samples.iter().filter(|(n, _, _)| n == name).collect();
+        assert_eq!(series.len(), 1, "{name}: one series per runtime");
+        let _ = value(&samples, name, &total);
+        let kind = if name.ends_with("_total") {
+            "counter"
+        } else {
+            "gauge"
+        };
+        assert_eq!(types.get(name).map(String::as_str), Some(kind), "{name}");
+    }
+
+    let polls: Vec<f64> = ["0", "1"]
+        .iter()
+        .map(|w| value(&samples, "nimsync_runtime_worker_polls_total", &worker(w)))
+        .collect();
+    assert!(polls.iter().sum::<f64>() >= 128.0, "{polls:?}"); // 64 tasks, each polled twice
+    for w in ["0", "1"] {
+        let steals = value(&samples, "nimsync_runtime_worker_steals_total", &worker(w));
+        let attempts = value(
+            &samples,
+            "nimsync_runtime_worker_steal_attempts_total",
+            &worker(w),
+        );
+        assert!(
+            steals <= attempts,
+            "worker {w}: {steals} steals, {attempts} attempts"
+        );
+    }
+    let mean = polls.iter().sum::<f64>() / 2.0;
+    let max = polls.iter().copied().fold(0.0, f64::max);
+    let imbalance = value(&samples, "nimsync_runtime_load_imbalance", &total);
+    assert!((0.0..=1.0).contains(&imbalance), "{imbalance}");
+    assert!(
+        (imbalance - (max - mean) / mean).abs() <= 1e-9,
+        "imbalance {imbalance} for polls {polls:?}"
+    );
+    assert_eq!(value(&samples, "nimsync_runtime_workers", &total), 2.0);
+    let spawned = value(&samples, "nimsync_runtime_spawned_tasks_total", &total);
+    assert!(spawned >= 64.0, "{spawned}");
+    assert_eq!(
+        value(&samples, "nimsync_runtime_completed_tasks_total", &total),
+        spawned
+    );
+    assert_eq!(
+        value(&samples, "nimsync_runtime_blocking_queue_depth", &total),
+        0.0
+    );
 }

@@ -883,3 +883,192 @@ fn a_pass_through_under_an_opentelemetry_scope_leaves_that_scope_current() {
     assert_eq!(after.trace_id(), TraceId::from(0x77u128));
     assert!(t.finished_spans().is_empty());
 }
+
+/// `set_attribute` sets a typed attribute on the innermost open span (of a thread scope or a
+/// task), and does nothing with no span open.
+#[test]
+fn set_attribute_lands_on_the_innermost_open_span_with_its_type() {
+    use nimsync_telemetry::set_attribute;
+    use opentelemetry::Value;
+    let t = telemetry(Tracing::ratio(1.0));
+    t.in_scope(|| {
+        set_attribute("orphan", true); // nothing open yet: a no-op
+        start_span("outer");
+        set_attribute("http.route", "/users/:id");
+        start_span("inner");
+        set_attribute("cart.items", 3);
+        set_attribute("ratio", 0.5);
+        assert!(end_span());
+        set_attribute("http.status_code", 200);
+        assert!(end_span());
+        set_attribute("late", "after"); // nothing open any more
+    });
+    runtime(&t).block_on(async {
+        spawn(async {
+            start_span("in a task");
+            set_attribute("task.flag", true);
+            assert!(end_span());
+        })
+        .await
+        .unwrap();
+    });
+    let spans = t.finished_spans();
+    assert_eq!(spans.len(), 3, "{spans:?}");
+    let attributes = |name: &str| {
+        let mut kvs: Vec<(String, Value)> = span(&spans, name)
+            .attributes
+            .iter()
+            .map(|kv| (kv.key.to_string(), kv.value.clone()))
+            .collect();
+        kvs.sort_by(|a, b| a.0.cmp(&b.0));
+        kvs
+    };
+    let kv = |k: &str, v: Value| (k.to_string(), v);
+    assert_eq!(
+        attributes("outer"),
+        [
+            kv("http.route", Value::from("/users/:id")),
+            kv("http.status_code", Value::I64(200)),
+        ]
+    );
+    assert_eq!(
+        attributes("inner"),
+        [
+            kv("cart.items", Value::I64(3)),
+            kv("ratio", Value::F64(0.5))
+        ]
+    );
+    assert_eq!(
+        attributes("in a task"),
+        [kv("task.flag", Value::Bool(true))]
+    );
+}
+
+/// Parent-based sampling (the default) follows the parent's decision; with
+/// `parent_based(false)` the ratio alone decides every span, under a sampled or an unsampled
+/// parent alike: for an explicit parent, for a span started under it, and in a task spawned
+/// under it. Under an unsampled parent with parent-based sampling no span is created (the
+/// parent's context is returned); without it a span is.
+#[test]
+fn without_parent_based_sampling_the_ratio_decides_every_span() {
+    use opentelemetry::trace::{SpanContext, TraceContextExt, TraceFlags, TraceState};
+    let trace = TraceId::from(0x51u128);
+    let remote_span = SpanId::from(0x3u64);
+    // (ratio, parent-based, the remote parent's flags, whether its descendants are sampled)
+    for (ratio, parent_based, flags, sampled) in [
+        (0.0, true, TraceFlags::SAMPLED, true),
+        (0.0, false, TraceFlags::SAMPLED, false),
+        (1.0, true, TraceFlags::NOT_SAMPLED, false),
+        (1.0, false, TraceFlags::NOT_SAMPLED, true),
+    ] {
+        let case = format!("ratio {ratio}, parent-based {parent_based}, parent {flags:?}");
+        let remote = SpanContext::new(trace, remote_span, flags, true, TraceState::default());
+        let parent = opentelemetry::Context::new().with_remote_span_context(remote.clone());
+        let t = telemetry(Tracing::ratio(ratio).parent_based(parent_based));
+
+        let (server, inner) = t.in_scope(|| {
+            let server = nimsync_telemetry::start_span_with_parent("server", &parent);
+            let inner = start_span("inner");
+            assert!(end_span());
+            assert!(end_span());
+            (server, inner)
+        });
+        let task = runtime(&t).block_on(async move {
+            spawn(async move {
+                let child = {
+                    let _guard = parent.attach();
+                    spawn(async {
+                        let sc = start_span("task");
+                        assert!(end_span());
+                        sc
+                    })
+                };
+                child.await.unwrap()
+            })
+            .await
+            .unwrap()
+        });
+
+        for sc in [&server, &inner, &task] {
+            assert_eq!(sc.trace_id(), trace, "{case}");
+            assert_eq!(sc.is_sampled(), sampled, "{case}: {sc:?}");
+        }
+        if parent_based && !sampled {
+            assert_eq!(inner, server, "{case}: a pass-through");
+            assert_eq!(task, remote, "{case}: a pass-through");
+        } else {
+            assert_ne!(
+                inner.span_id(),
+                server.span_id(),
+                "{case}: a span of its own"
+            );
+            assert_ne!(task.span_id(), remote_span, "{case}: a span of its own");
+        }
+        let spans = t.finished_spans();
+        if sampled {
+            assert_eq!(spans.len(), 3, "{case}");
+            assert_eq!(span(&spans, "server").parent_span_id, remote_span, "{case}");
+            assert_eq!(
+                span(&spans, "inner").parent_span_id,
+                server.span_id(),
+                "{case}"
+            );
+            assert_eq!(span(&spans, "task").parent_span_id, remote_span, "{case}");
+        } else {
+            assert!(spans.is_empty(), "{case}: {spans:?}");
+        }
+    }
+}
+
+/// With `Exporter::Stdout` finished spans are printed to standard output and none is kept in
+/// memory (`finished_spans()` is empty), from a thread scope and from an instrumented task.
+/// Checked in a child process running this very test, whose standard output is read back.
+#[test]
+fn the_stdout_exporter_prints_spans_and_keeps_none_in_memory() {
+    const CHILD: &str = "NIMSYNC_TELEMETRY_TEST_STDOUT_EXPORTER";
+    const NAME: &str = "the_stdout_exporter_prints_spans_and_keeps_none_in_memory";
+    if std::env::var_os(CHILD).is_some() {
+        let t = telemetry(Tracing::ratio(1.0).exporter(nimsync_telemetry::Exporter::Stdout));
+        let on_thread = t.in_scope(|| {
+            let sc = start_span("stdout-span-on-a-thread");
+            assert!(end_span());
+            sc
+        });
+        let in_task = runtime(&t).block_on(async {
+            spawn(async {
+                let sc = start_span("stdout-span-in-a-task");
+                assert!(end_span());
+                sc
+            })
+            .await
+            .unwrap()
+        });
+        assert!(on_thread.is_sampled() && in_task.is_sampled());
+        assert!(t.finished_spans().is_empty());
+        t.shutdown_tracing().expect("stdout exporter flushed");
+        return;
+    }
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([NAME, "--exact", "--nocapture", "--test-threads=1"])
+        .env(CHILD, "1")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("1 passed"),
+        "the child ran the test:\n{stdout}"
+    );
+    for name in ["stdout-span-on-a-thread", "stdout-span-in-a-task"] {
+        assert!(
+            stdout
+                .lines()
+                .any(|l| l.contains("Name") && l.contains(name)),
+            "{name} not printed:\n{stdout}"
+        );
+    }
+}

@@ -145,4 +145,111 @@ proptest! {
         let cx = extract(&headers);
         prop_assert!(cx.baggage().len() <= 64);
     }
+
+    /// A baggage header whose list members have no `=` (any characters but `=` and `,`,
+    /// properties after `;` included) breaks the W3C grammar in every member: nothing is
+    /// extracted. With one well-formed member added at any position, exactly that member is.
+    #[test]
+    fn baggage_members_without_an_equals_sign_are_all_dropped(
+        junk in prop::collection::vec("[^=,]{0,40}", 1..8),
+        at in any::<prop::sample::Index>(),
+        value in "[a-zA-Z0-9]{1,16}",
+    ) {
+        let mut headers = HashMap::new();
+        headers.insert("baggage".to_string(), junk.join(","));
+        let cx = extract(&headers);
+        prop_assert!(cx.baggage().is_empty(), "{:?}", cx.baggage());
+
+        let mut members = junk.clone();
+        members.insert(at.index(junk.len() + 1), format!("tenant={value}"));
+        headers.insert("baggage".to_string(), members.join(","));
+        let cx = extract(&headers);
+        prop_assert_eq!(cx.baggage().len(), 1, "{:?}", cx.baggage());
+        prop_assert_eq!(cx.baggage().get("tenant").map(|v| v.as_str()), Some(value.as_str()));
+    }
+
+    /// Every well-formed version-00 `traceparent` (non-zero ids) is extracted as a remote span
+    /// context with its trace id, span id and sampled flag.
+    #[test]
+    fn well_formed_traceparents_are_extracted(
+        trace in "[0-9a-f]{32}",
+        span in "[0-9a-f]{16}",
+        flags in any::<u8>(),
+    ) {
+        prop_assume!(trace.bytes().any(|b| b != b'0') && span.bytes().any(|b| b != b'0'));
+        let mut headers = HashMap::new();
+        headers.insert("traceparent".to_string(), format!("00-{trace}-{span}-{flags:02x}"));
+        let sc = extract(&headers).span().span_context().clone();
+        prop_assert!(sc.is_valid());
+        prop_assert!(sc.is_remote());
+        prop_assert_eq!(sc.trace_id().to_string(), trace);
+        prop_assert_eq!(sc.span_id().to_string(), span);
+        prop_assert_eq!(sc.is_sampled(), flags & 1 == 1);
+    }
+
+    /// A well-formed `traceparent` broken in one way the grammar forbids (an upper-case or
+    /// non-hex digit, version `ff`, an extra field after version 00, an all-zero id, a missing
+    /// field, another separator) gives an invalid span context.
+    #[test]
+    fn malformed_traceparents_are_rejected(
+        trace in "[0-9a-f]{32}",
+        span in "[0-9a-f]{16}",
+        flags in "[0-9a-f]{2}",
+        how in 0..10usize,
+        at in any::<prop::sample::Index>(),
+        bad in prop::sample::select(vec!['g', 'x', 'z', 'G', ' ', '_', '.', ':']),
+        upper in prop::sample::select(vec!['A', 'B', 'C', 'D', 'E', 'F']),
+    ) {
+        let replace = |s: &str, c: char| {
+            let i = at.index(s.len());
+            format!("{}{c}{}", &s[..i], &s[i + 1..])
+        };
+        let tp = match how {
+            0 => format!("00-{}-{span}-{flags}", replace(&trace, upper)),
+            1 => format!("00-{trace}-{}-{flags}", replace(&span, upper)),
+            2 => format!("00-{trace}-{span}-{}", replace(&flags, upper)),
+            3 => format!("ff-{trace}-{span}-{flags}"),
+            4 => format!("00-{trace}-{span}-{flags}-{flags}"),
+            5 => format!("00-{}-{span}-{flags}", "0".repeat(32)),
+            6 => format!("00-{trace}-{}-{flags}", "0".repeat(16)),
+            7 => format!("00-{}-{span}-{flags}", replace(&trace, bad)),
+            8 => format!("00-{trace}-{}-{flags}", replace(&span, bad)),
+            _ => format!("00-{trace}-{span}"),
+        };
+        let mut headers = HashMap::new();
+        headers.insert("traceparent".to_string(), tp.clone());
+        let sc = extract(&headers).span().span_context().clone();
+        prop_assert!(!sc.is_valid(), "{tp} gave {sc:?}");
+        headers.insert("traceparent".to_string(), tp.replace('-', "_"));
+        prop_assert!(!extract(&headers).span().span_context().is_valid());
+    }
+
+    /// W3C trace context fixes every field's length (version 2, trace id 32, span id 16,
+    /// flags 2 hex digits); a field that is shorter, longer (leading zeros) or signed is
+    /// malformed and must give an invalid span context.
+    #[test]
+    #[ignore = "BUG: the SDK's TraceContextPropagator parses fields with u128/u64/u8::from_str_radix, \
+                so short ids (`00-abc-def-01`), ids padded with leading zeros, a leading `+` and \
+                1- or 3-digit version/flags are accepted as valid remote contexts"]
+    fn traceparent_fields_of_the_wrong_length_are_rejected(
+        trace in "[1-9a-f][0-9a-f]{31}",
+        span in "[1-9a-f][0-9a-f]{15}",
+        cut in 1..16usize,
+        how in 0..8usize,
+    ) {
+        let tp = match how {
+            0 => format!("00-{}-{span}-01", &trace[..32 - cut]),
+            1 => format!("00-{trace}-{}-01", &span[..16 - cut]),
+            2 => format!("00-0{trace}-{span}-01"),
+            3 => format!("00-{trace}-0{span}-01"),
+            4 => format!("00-+{}-{span}-01", &trace[1..]),
+            5 => format!("00-{trace}-{span}-1"),
+            6 => format!("00-{trace}-{span}-001"),
+            _ => format!("0-{trace}-{span}-01"),
+        };
+        let mut headers = HashMap::new();
+        headers.insert("traceparent".to_string(), tp.clone());
+        let sc = extract(&headers).span().span_context().clone();
+        prop_assert!(!sc.is_valid(), "{tp} gave {sc:?}");
+    }
 }

@@ -228,9 +228,6 @@ proptest! {
     /// flags 2 hex digits); a field that is shorter, longer (leading zeros) or signed is
     /// malformed and must give an invalid span context.
     #[test]
-    #[ignore = "BUG: the SDK's TraceContextPropagator parses fields with u128/u64/u8::from_str_radix, \
-                so short ids (`00-abc-def-01`), ids padded with leading zeros, a leading `+` and \
-                1- or 3-digit version/flags are accepted as valid remote contexts"]
     fn traceparent_fields_of_the_wrong_length_are_rejected(
         trace in "[1-9a-f][0-9a-f]{31}",
         span in "[1-9a-f][0-9a-f]{15}",

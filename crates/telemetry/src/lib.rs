@@ -48,7 +48,8 @@
 //! use nimsync_telemetry::{Metrics, Telemetry, Tracing, end_span, start_span};
 //!
 //! let telemetry = Telemetry::builder()
-//!     .tracing(Tracing::ratio(1.0)) // parent-based; in-memory exporter (Stdout, OTLP: `otlp`)
+//!     // Parent-based sampling; in-memory exporter (Stdout, OTLP: feature `otlp`).
+//!     .tracing(Tracing::ratio(1.0).service_name("checkout"))
 //!     .metrics(Metrics::prometheus().global(false)) // `.serve_prometheus(addr)`: loopback HTTP
 //!     .build()
 //!     .unwrap();

@@ -16,7 +16,9 @@ use crate::exporter::{Exporter, SpanSink};
 use crate::meter::{Metrics, MetricsState};
 use crate::trace::{frames, hooks};
 use nimsync_scheduler::Builder;
+use opentelemetry::KeyValue;
 use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::trace::{
     IdGenerator, RandomIdGenerator, Sampler, SdkTracer, SdkTracerProvider, SpanData,
 };
@@ -40,6 +42,8 @@ pub struct Tracing {
     actor_spans: bool,
     restart_spans: bool,
     ids: Option<Box<dyn IdGenerator>>,
+    service_name: Option<String>,
+    resource_attributes: Vec<KeyValue>,
 }
 
 impl Tracing {
@@ -60,6 +64,8 @@ impl Tracing {
             actor_spans: false,
             restart_spans: false,
             ids: None,
+            service_name: None,
+            resource_attributes: Vec::new(),
         }
     }
 
@@ -133,6 +139,43 @@ impl Tracing {
         self.ids = Some(Box::new(ids));
         self
     }
+
+    /// The `service.name` every exported span carries (what Jaeger and the Collector group
+    /// traces by). Without it the SDK's default applies: the `OTEL_SERVICE_NAME` environment
+    /// variable, else `unknown_service`.
+    ///
+    /// ```
+    /// use nimsync_telemetry::{Telemetry, Tracing};
+    /// let t = Telemetry::builder().tracing(Tracing::ratio(1.0).service_name("checkout")).build().unwrap();
+    /// let resource = t.resource().unwrap();
+    /// assert_eq!(resource.get(&"service.name".into()), Some("checkout".into()));
+    /// ```
+    pub fn service_name(mut self, name: impl Into<String>) -> Tracing {
+        self.service_name = Some(name.into());
+        self
+    }
+
+    /// More attributes of the resource the spans are exported with (e.g.
+    /// `deployment.environment`), on top of the SDK's defaults (`OTEL_RESOURCE_ATTRIBUTES`,
+    /// `telemetry.sdk.*`); later ones win.
+    ///
+    /// ```
+    /// use nimsync_telemetry::{Telemetry, Tracing};
+    /// use opentelemetry::KeyValue;
+    /// let t = Telemetry::builder()
+    ///     .tracing(Tracing::ratio(1.0).resource_attributes([KeyValue::new("deployment.environment", "staging")]))
+    ///     .build()
+    ///     .unwrap();
+    /// let resource = t.resource().unwrap();
+    /// assert_eq!(resource.get(&"deployment.environment".into()), Some("staging".into()));
+    /// ```
+    pub fn resource_attributes(
+        mut self,
+        attributes: impl IntoIterator<Item = KeyValue>,
+    ) -> Tracing {
+        self.resource_attributes.extend(attributes);
+        self
+    }
 }
 
 /// An id generator behind a box (the SDK builder wants a sized type).
@@ -152,6 +195,8 @@ impl IdGenerator for BoxedIds {
 pub(crate) struct TracingState {
     pub(crate) provider: SdkTracerProvider,
     pub(crate) tracer: SdkTracer,
+    /// The resource the spans are exported with.
+    resource: Resource,
     pub(crate) sink: SpanSink,
     pub(crate) task_spans: bool,
     /// `actor.handle` spans (see `actor_spans`).
@@ -196,9 +241,16 @@ impl TracingState {
         } else {
             ratio
         };
-        let (builder, sink) = cfg
-            .exporter
-            .attach(SdkTracerProvider::builder().with_sampler(sampler))?;
+        let mut resource = Resource::builder().with_attributes(cfg.resource_attributes);
+        if let Some(name) = cfg.service_name {
+            resource = resource.with_service_name(name);
+        }
+        let resource = resource.build();
+        let (builder, sink) = cfg.exporter.attach(
+            SdkTracerProvider::builder()
+                .with_sampler(sampler)
+                .with_resource(resource.clone()),
+        )?;
         let builder = match cfg.ids {
             Some(ids) => builder.with_id_generator(BoxedIds(ids)),
             None => builder.with_id_generator(RandomIdGenerator::default()),
@@ -210,6 +262,7 @@ impl TracingState {
         Ok(TracingState {
             provider,
             tracer,
+            resource,
             sink,
             task_spans: cfg.task_spans,
             actor_spans: cfg.actor_spans,
@@ -454,6 +507,20 @@ impl Telemetry {
         if let Some(tracing) = &self.inner.tracing {
             tracing.sink.clear();
         }
+    }
+
+    /// The resource the spans are exported with (`service.name` and the other attributes of
+    /// [`Tracing::service_name`] and [`Tracing::resource_attributes`], over the SDK's
+    /// defaults); `None` without tracing.
+    ///
+    /// ```
+    /// use nimsync_telemetry::{Telemetry, Tracing};
+    /// let t = Telemetry::builder().tracing(Tracing::ratio(1.0)).build().unwrap();
+    /// assert!(t.resource().unwrap().get(&"telemetry.sdk.name".into()).is_some());
+    /// assert!(Telemetry::builder().build().unwrap().resource().is_none());
+    /// ```
+    pub fn resource(&self) -> Option<Resource> {
+        self.inner.tracing.as_ref().map(|t| t.resource.clone())
     }
 
     /// Flushes and shuts the tracer down (ending exporters cleanly); spans started afterwards

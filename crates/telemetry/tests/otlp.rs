@@ -110,9 +110,13 @@ fn read_one(listener: &TcpListener) -> io::Result<(TcpStream, Request)> {
 fn an_ended_span_is_posted_to_the_collector_as_otlp_protobuf() {
     let (addr, requests) = fake_collector();
     let t = Telemetry::builder()
-        .tracing(Tracing::ratio(1.0).exporter(Exporter::Otlp {
-            endpoint: format!("http://{addr}/v1/traces"),
-        }))
+        .tracing(
+            Tracing::ratio(1.0)
+                .service_name("otlp-test-service")
+                .exporter(Exporter::Otlp {
+                    endpoint: format!("http://{addr}/v1/traces"),
+                }),
+        )
         .build()
         .expect("an http:// loopback endpoint builds");
 
@@ -144,13 +148,16 @@ fn an_ended_span_is_posted_to_the_collector_as_otlp_protobuf() {
         request.headers
     );
     // Protobuf stores strings as raw bytes (an uncompressed body: no
-    // OTEL_EXPORTER_OTLP_*COMPRESSION set), so the span's name appears verbatim.
-    let name = b"otlp-probe";
-    assert!(
-        request.body.windows(name.len()).any(|w| w == name),
-        "span name not in the {}-byte body",
-        request.body.len()
-    );
+    // OTEL_EXPORTER_OTLP_*COMPRESSION set), so the span's name and the resource's
+    // service.name appear verbatim.
+    for expected in [&b"otlp-probe"[..], b"otlp-test-service"] {
+        assert!(
+            request.body.windows(expected.len()).any(|w| w == expected),
+            "{:?} not in the {}-byte body",
+            String::from_utf8_lossy(expected),
+            request.body.len()
+        );
+    }
 }
 
 #[test]

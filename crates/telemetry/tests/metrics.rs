@@ -259,15 +259,21 @@ fn prometheus_text_has_histograms_with_buckets_and_labelled_sources() {
     );
 }
 
-#[test]
-fn runtime_metrics_follow_the_runtime_from_tick_to_tick() {
-    // The runtime source registers its handles at the first tick; later ticks update them.
-    let t = metrics_only();
+/// A 2-worker runtime whose metrics `t` publishes under `runtime="rt"`.
+fn watched_runtime(t: &Telemetry) -> nimsync_scheduler::Runtime {
     let rt = nimsync_scheduler::Runtime::builder()
         .workers(2)
         .build()
         .unwrap();
     t.watch_runtime("rt", rt.handle().clone());
+    rt
+}
+
+#[test]
+fn runtime_metrics_follow_the_runtime_from_tick_to_tick() {
+    // The runtime source registers its handles at the first tick; later ticks update them.
+    let t = metrics_only();
+    let rt = watched_runtime(&t);
     let spawned = |t: &Telemetry| {
         let (_, samples) = parse(&t.render_prometheus().unwrap());
         value(
@@ -301,14 +307,17 @@ fn runtime_metrics_follow_the_runtime_from_tick_to_tick() {
     assert!(polls >= 11.0, "{polls}");
 }
 
+/// Builds a telemetry with `m` (not global), keeping only the outcome.
+fn build_metrics(m: Metrics) -> Result<(), nimsync_telemetry::BuildError> {
+    Telemetry::builder()
+        .metrics(m.global(false))
+        .build()
+        .map(|_| ())
+}
+
 #[test]
 fn bad_metrics_config_is_an_error() {
-    let b = |m: Metrics| {
-        Telemetry::builder()
-            .metrics(m.global(false))
-            .build()
-            .map(|_| ())
-    };
+    let b = build_metrics;
     assert!(b(Metrics::prometheus().interval(Duration::ZERO)).is_err());
     assert!(b(Metrics::prometheus().buckets(&[])).is_err());
     assert!(b(Metrics::prometheus().buckets(&[1.0, 0.5])).is_err());
@@ -731,12 +740,7 @@ fn suffix_buckets_apply_to_histograms_ending_with_the_suffix_only() {
 #[test]
 fn invalid_bucket_bounds_are_a_buckets_error() {
     use nimsync_telemetry::BuildError;
-    let build = |m: Metrics| {
-        Telemetry::builder()
-            .metrics(m.global(false))
-            .build()
-            .map(|_| ())
-    };
+    let build = build_metrics;
     let bad: [&[f64]; 5] = [
         &[],
         &[1.0, 0.5],
@@ -797,11 +801,7 @@ fn the_runtime_source_publishes_every_metric_with_its_labels() {
         "nimsync_runtime_blocking_queue_depth",
     ];
     let t = metrics_only();
-    let rt = nimsync_scheduler::Runtime::builder()
-        .workers(2)
-        .build()
-        .unwrap();
-    t.watch_runtime("rt", rt.handle().clone());
+    let rt = watched_runtime(&t);
     t.publish_now(); // a busy ratio needs a previous tick
     rt.block_on(async {
         let tasks: Vec<_> = (0..64u32)

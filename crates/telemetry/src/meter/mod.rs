@@ -32,6 +32,19 @@ pub use layers::SupervisorMetrics;
 pub(crate) use recorder::MetricsState;
 pub use sources::{ChannelSample, MetricSource};
 
+/// Metrics (not global) whose sampler never ticks during a test: only `publish_now` publishes.
+#[cfg(test)]
+pub(crate) fn quiet_metrics() -> Telemetry {
+    Telemetry::builder()
+        .metrics(
+            Metrics::prometheus()
+                .global(false)
+                .interval(Duration::from_secs(3600)),
+        )
+        .build()
+        .expect("metrics only")
+}
+
 use crate::error::BuildError;
 use crate::telemetry::Telemetry;
 use nimsync_backpressure::ConcurrencyLimiter;

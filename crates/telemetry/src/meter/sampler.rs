@@ -188,21 +188,8 @@ impl Drop for Listener {
 
 #[cfg(test)]
 mod tests {
-    use crate::{Metrics, Telemetry};
+    use crate::meter::quiet_metrics;
     use std::sync::{Arc, Mutex};
-    use std::time::Duration;
-
-    /// Metrics with a sampler that never ticks during a test: only `publish_now` publishes.
-    fn quiet_metrics() -> Telemetry {
-        Telemetry::builder()
-            .metrics(
-                Metrics::prometheus()
-                    .global(false)
-                    .interval(Duration::from_secs(3600)),
-            )
-            .build()
-            .unwrap()
-    }
 
     /// A source may watch another source and publish again: neither deadlocks on the list of
     /// sources (the nested publish returns at once; the new source joins the next tick).

@@ -117,10 +117,12 @@ pub(crate) fn install(actor_spans: bool, restart_spans: bool) -> Result<(), crat
         restarts: nimsync_supervision::set_restart_hook(&ACTOR_TRACING).is_ok(),
     });
     if actor_spans && !installed.messages {
-        return Err(crate::BuildError::HooksTaken("actor message hooks"));
+        return Err(crate::BuildError::HooksTaken("the actor message hooks"));
     }
     if restart_spans && !installed.restarts {
-        return Err(crate::BuildError::HooksTaken("supervision restart hook"));
+        return Err(crate::BuildError::HooksTaken(
+            "the supervision restart hook",
+        ));
     }
     Ok(())
 }

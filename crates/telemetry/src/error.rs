@@ -25,7 +25,7 @@ pub enum BuildError {
     /// Tracing was asked for, but another set of actor message hooks or supervision restart
     /// hook was installed first (they are process-wide and set once): actor messages would
     /// not carry trace context.
-    #[error("the {0} are already installed by someone else: actor tracing is unavailable")]
+    #[error("{0}: installed by someone else first, so these spans cannot be traced")]
     HooksTaken(&'static str),
     /// A metric name is empty (the Prometheus exposition would be unparseable).
     #[error("a metric name must not be empty")]

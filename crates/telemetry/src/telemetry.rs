@@ -393,10 +393,7 @@ impl TelemetryBuilder {
         if let Some(tracing) = &telemetry.inner.tracing {
             opentelemetry::global::set_tracer_provider(tracing.provider.clone());
             opentelemetry::global::set_text_map_propagator(
-                opentelemetry::propagation::TextMapCompositePropagator::new(vec![
-                    Box::new(opentelemetry_sdk::propagation::TraceContextPropagator::new()),
-                    Box::new(opentelemetry_sdk::propagation::BaggagePropagator::new()),
-                ]),
+                crate::trace::propagation::w3c_propagator(),
             );
         }
         Ok(telemetry)

@@ -32,6 +32,15 @@ pub use layers::SupervisorMetrics;
 pub(crate) use recorder::MetricsState;
 pub use sources::{ChannelSample, MetricSource};
 
+use crate::error::BuildError;
+use crate::telemetry::Telemetry;
+use nimsync_backpressure::ConcurrencyLimiter;
+use nimsync_scheduler::Handle;
+use sources::{ChannelSource, LimiterSource, RuntimeSource};
+use std::net::SocketAddr;
+use std::sync::Mutex;
+use std::time::Duration;
+
 /// Metrics (not global) whose sampler never ticks during a test: only `publish_now` publishes.
 #[cfg(test)]
 pub(crate) fn quiet_metrics() -> Telemetry {
@@ -44,15 +53,6 @@ pub(crate) fn quiet_metrics() -> Telemetry {
         .build()
         .expect("metrics only")
 }
-
-use crate::error::BuildError;
-use crate::telemetry::Telemetry;
-use nimsync_backpressure::ConcurrencyLimiter;
-use nimsync_scheduler::Handle;
-use sources::{ChannelSource, LimiterSource, RuntimeSource};
-use std::net::SocketAddr;
-use std::sync::Mutex;
-use std::time::Duration;
 
 /// Default histogram buckets, in seconds (1 µs .. 10 s), for every histogram.
 ///

@@ -26,14 +26,17 @@ use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
+/// W3C trace context + baggage, through the SDK's propagators.
+pub(crate) fn w3c_propagator() -> TextMapCompositePropagator {
+    TextMapCompositePropagator::new(vec![
+        Box::new(TraceContextPropagator::new()),
+        Box::new(BaggagePropagator::new()),
+    ])
+}
+
 fn propagator() -> &'static TextMapCompositePropagator {
     static PROPAGATOR: OnceLock<TextMapCompositePropagator> = OnceLock::new();
-    PROPAGATOR.get_or_init(|| {
-        TextMapCompositePropagator::new(vec![
-            Box::new(TraceContextPropagator::new()),
-            Box::new(BaggagePropagator::new()),
-        ])
-    })
+    PROPAGATOR.get_or_init(w3c_propagator)
 }
 
 /// Writes the current context (`traceparent`, `tracestate`, `baggage`) into `carrier`.

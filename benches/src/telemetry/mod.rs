@@ -9,6 +9,8 @@
 //!   opens and ends one span of its own — the same calls run with telemetry off, where they
 //!   are no-ops. At 1 % the single root trace of a repetition is almost always dropped, so
 //!   `trace1` measures hooks + propagation + unsampled spans; `trace100` records every span.
+//! * `plain_trace1`: as `trace1`, but the spawned tasks open no span of their own: the cost of
+//!   the hooks and the propagation alone (the root's span is still current at every spawn).
 //!
 //! The ratio column is off / on for time (ns per task) and on / off for throughput: 1.00× =
 //! free. Targets (DESIGN §4): metrics ≤ 2 % slowdown, tracing at 1 % ≤ 5 %.
@@ -53,6 +55,25 @@ pub fn workloads() -> Vec<Workload> {
             "a span per task, all sampled",
             spawn_trace100,
         ),
+        Workload {
+            group: "telemetry",
+            name: "spawn_many_plain_trace1",
+            unit: NS_PER_OP,
+            higher_is_better: false,
+            note: "a task spawns 200k tasks that open no span of their own and joins them; ns per \
+                   task; telemetry on (tracing hooks, the root's trace sampled at 1 %: \
+                   propagation alone) vs off",
+            contenders: vec![
+                Contender {
+                    name: "nimsync",
+                    run: spawn_plain_trace1,
+                },
+                Contender {
+                    name: "nimsync-off",
+                    run: spawn_plain_off,
+                },
+            ],
+        },
         channel_workload(
             "channel_metrics",
             "metrics sampler every 10 ms",
@@ -151,14 +172,23 @@ fn setup(mode: Mode) -> (Runtime, Option<Telemetry>) {
     }
 }
 
-async fn spawn_root(n: u64) -> Duration {
+/// Whether each spawned task opens and ends a span of its own.
+#[derive(Clone, Copy)]
+enum TaskSpans {
+    Each,
+    None,
+}
+
+async fn spawn_root(n: u64, spans: TaskSpans) -> Duration {
     let start = Instant::now();
     start_span("bench");
     let handles: Vec<_> = (0..n)
         .map(|i| {
             spawn(async move {
-                start_span("task");
-                end_span();
+                if let TaskSpans::Each = spans {
+                    start_span("task");
+                    end_span();
+                }
                 i
             })
         })
@@ -172,10 +202,12 @@ async fn spawn_root(n: u64) -> Duration {
     start.elapsed()
 }
 
-fn spawn_many(p: &Params, mode: Mode) -> f64 {
+fn spawn_many(p: &Params, mode: Mode, spans: TaskSpans) -> f64 {
     let n = p.count(TASKS);
     let (rt, telemetry) = setup(mode);
-    let d = rt.block_on(rt.spawn(spawn_root(n))).expect("root task");
+    let d = rt
+        .block_on(rt.spawn(spawn_root(n, spans)))
+        .expect("root task");
     drop(rt);
     drop(telemetry);
     ns_per_op(n, d)
@@ -217,16 +249,22 @@ fn channel(p: &Params, mode: Mode) -> f64 {
 }
 
 fn spawn_off(p: &Params) -> f64 {
-    spawn_many(p, Mode::Off)
+    spawn_many(p, Mode::Off, TaskSpans::Each)
 }
 fn spawn_metrics(p: &Params) -> f64 {
-    spawn_many(p, Mode::Metrics)
+    spawn_many(p, Mode::Metrics, TaskSpans::Each)
 }
 fn spawn_trace1(p: &Params) -> f64 {
-    spawn_many(p, Mode::Trace(0.01))
+    spawn_many(p, Mode::Trace(0.01), TaskSpans::Each)
 }
 fn spawn_trace100(p: &Params) -> f64 {
-    spawn_many(p, Mode::Trace(1.0))
+    spawn_many(p, Mode::Trace(1.0), TaskSpans::Each)
+}
+fn spawn_plain_off(p: &Params) -> f64 {
+    spawn_many(p, Mode::Off, TaskSpans::None)
+}
+fn spawn_plain_trace1(p: &Params) -> f64 {
+    spawn_many(p, Mode::Trace(0.01), TaskSpans::None)
 }
 fn chan_off(p: &Params) -> f64 {
     channel(p, Mode::Off)

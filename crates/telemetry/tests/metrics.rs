@@ -176,34 +176,14 @@ fn prometheus_text_has_histograms_with_buckets_and_labelled_sources() {
         ("0.99", 990e-6),
         ("0.999", 999e-6),
     ] {
-        let got = samples
-            .iter()
-            .find(|(n, l, _)| {
-                n == "request_quantile_seconds" && l.get("quantile").map(String::as_str) == Some(q)
-            })
-            .map(|(_, _, v)| *v)
-            .unwrap_or_else(|| panic!("no P{q} line:\n{text}"));
+        let got = value(&samples, "request_quantile_seconds", &[("quantile", q)]);
         assert!(
             (got - exact).abs() <= exact * 0.001,
             "P{q} {got}, exact {exact}"
         );
     }
 
-    let buckets: Vec<(f64, f64)> = samples
-        .iter()
-        .filter(|(n, _, _)| n == "request_seconds_bucket")
-        .map(|(_, l, v)| {
-            let le = &l["le"];
-            (
-                if le == "+Inf" {
-                    f64::INFINITY
-                } else {
-                    le.parse().unwrap()
-                },
-                *v,
-            )
-        })
-        .collect();
+    let buckets = histogram_buckets(&samples, "request_seconds");
     assert_eq!(buckets.len(), nimsync_telemetry::DEFAULT_BUCKETS.len() + 1);
     assert!(
         buckets
@@ -360,6 +340,31 @@ fn default_address_is_loopback() {
 }
 
 /// The value of the sample `name{labels}` (labels must match exactly).
+/// The `(le, cumulative count)` pairs of histogram `name`, in exposition order (`+Inf` last).
+fn histogram_buckets(samples: &[Sample], name: &str) -> Vec<(f64, f64)> {
+    let series = format!("{name}_bucket");
+    samples
+        .iter()
+        .filter(|(n, _, _)| *n == series)
+        .map(|(_, l, v)| {
+            let le = match l["le"].as_str() {
+                "+Inf" => f64::INFINITY,
+                le => le.parse().unwrap(),
+            };
+            (le, *v)
+        })
+        .collect()
+}
+
+/// The Prometheus type a runtime metric must have: `_total` names are counters.
+fn runtime_metric_kind(name: &str) -> &'static str {
+    if name.ends_with("_total") {
+        "counter"
+    } else {
+        "gauge"
+    }
+}
+
 fn value(samples: &[Sample], name: &str, labels: &[(&str, &str)]) -> f64 {
     let want: HashMap<String, String> = labels
         .iter()
@@ -690,21 +695,7 @@ fn suffix_buckets_apply_to_histograms_ending_with_the_suffix_only() {
     });
     t.publish_now();
     let (types, samples) = parse(&t.render_prometheus().unwrap());
-    let buckets = |name: &str| -> Vec<(f64, f64)> {
-        samples
-            .iter()
-            .filter(|(n, _, _)| *n == format!("{name}_bucket"))
-            .map(|(_, l, v)| {
-                let le = &l["le"];
-                let le = if le == "+Inf" {
-                    f64::INFINITY
-                } else {
-                    le.parse().unwrap()
-                };
-                (le, *v)
-            })
-            .collect()
-    };
+    let buckets = |name: &str| histogram_buckets(&samples, name);
     let same = |a: f64, b: f64| a == b || (a - b).abs() <= b.abs() * 1e-9;
     assert_eq!(
         types.get("payload_bytes").map(String::as_str),
@@ -860,23 +851,21 @@ fn the_runtime_source_publishes_every_metric_with_its_labels() {
         for w in ["0", "1"] {
             let _ = value(&samples, name, &worker(w));
         }
-        let kind = if name.ends_with("_total") {
-            "counter"
-        } else {
-            "gauge"
-        };
-        assert_eq!(types.get(name).map(String::as_str), Some(kind), "{name}");
+        assert_eq!(
+            types.get(name).map(String::as_str),
+            Some(runtime_metric_kind(name)),
+            "{name}"
+        );
     }
     for name in PER_RUNTIME {
         let series: Vec<_> = samples.iter().filter(|(n, _, _)| n == name).collect();
         assert_eq!(series.len(), 1, "{name}: one series per runtime");
         let _ = value(&samples, name, &total);
-        let kind = if name.ends_with("_total") {
-            "counter"
-        } else {
-            "gauge"
-        };
-        assert_eq!(types.get(name).map(String::as_str), Some(kind), "{name}");
+        assert_eq!(
+            types.get(name).map(String::as_str),
+            Some(runtime_metric_kind(name)),
+            "{name}"
+        );
     }
 
     let polls: Vec<f64> = ["0", "1"]
